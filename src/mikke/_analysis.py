@@ -1,0 +1,202 @@
+"""Japanese analysis: Sudachi morphemes -> whoosh tokens, the same for index and query.
+
+The pipeline is a whoosh tokenizer plus filters composed with ``|``:
+
+    SudachiTokenizer | FoldFilter | PartOfSpeechStopFilter
+
+* ``SudachiTokenizer`` segments with split mode C (whole compounds) and also
+  emits each compound's A units (its parts) at the compound's position, marked
+  ``part=True``: ``センター`` then finds ``データセンター``, while a query for the
+  whole compound matches both the compound and its parts and ranks higher.
+  Token text is Sudachi's normalized form (サーバ -> サーバー, 引越し -> 引っ越し);
+  offsets come from Sudachi's ``begin()/end()`` on the original text.
+* ``FoldFilter`` applies NFKC and case folding to the token text only.
+* ``PartOfSpeechStopFilter`` drops particles, auxiliaries, symbols, whitespace
+  and other function words.
+
+>>> [t.text for t in analyzer()("サーバとＧＰＵ")]
+['サーバー', 'gpu']
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sudachipy import Dictionary, SplitMode
+from whoosh.analysis import Composable, Filter, Token, Tokenizer
+
+#: Parts of speech (first level of Sudachi's POS tuple) that carry no search meaning.
+STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "接続詞", "感動詞"})
+
+#: Sudachi refuses very long inputs; longer text is analysed in chunks of this many characters.
+MAX_CHUNK_CHARS = 4000
+
+_CHUNK_BREAK = re.compile(r"[。！？!?\n]")
+
+
+def fold(text: str) -> str:
+    """Width and case folding used for every indexed or queried term.
+
+    >>> fold("ＧＰＵ Ｓｅｒｖｅｒ")
+    'gpu server'
+    """
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    """Split long text into (offset, chunk) pieces at sentence ends where possible."""
+    start = 0
+    while len(text) - start > MAX_CHUNK_CHARS:
+        window = text[start : start + MAX_CHUNK_CHARS]
+        breaks = [m.end() for m in _CHUNK_BREAK.finditer(window)]
+        end = start + (breaks[-1] if breaks and breaks[-1] > MAX_CHUNK_CHARS // 2 else MAX_CHUNK_CHARS)
+        yield start, text[start:end]
+        start = end
+    if start < len(text):
+        yield start, text[start:]
+
+
+class _Sudachi(threading.local):
+    """One Sudachi tokenizer per thread, created on first use (never pickled)."""
+
+    tokenizer: Any = None
+
+    def get(self) -> Any:
+        if self.tokenizer is None:
+            dictionary = Dictionary(dict="core")
+            self.tokenizer = dictionary.tokenizer(mode=SplitMode.C, fields={"pos", "normalized_form", "split_a"})
+        return self.tokenizer
+
+
+_SUDACHI = _Sudachi()
+
+
+class SudachiTokenizer(Tokenizer):  # type: ignore[misc]
+    """Sudachi split mode C morphemes, plus the A units of each compound.
+
+    >>> [(t.text, t.startchar, t.endchar, t.part) for t in SudachiTokenizer()(
+    ...     "データセンター", chars=True)]
+    [('データセンター', 0, 7, False), ('データ', 0, 3, True), ('センター', 3, 7, True)]
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        sudachi = _SUDACHI.get()
+        pos = start_pos
+        for offset, chunk in _chunks(value):
+            for morpheme in sudachi.tokenize(chunk):
+                pos_tuple = morpheme.part_of_speech()
+                parts = morpheme.split(SplitMode.A)
+                units = [(morpheme, False)]
+                if len(parts) > 1:
+                    units += [(sub, True) for sub in parts]
+                for unit, is_part in units:
+                    token.text = unit.normalized_form()
+                    token.pos_tag = pos_tuple[0]  # parts share their compound's fate in filters
+                    token.part = is_part
+                    token.stopped = False
+                    token.boost = 1.0
+                    if keeporiginal:
+                        token.original = unit.surface()
+                    if positions:
+                        token.pos = pos
+                    if chars:
+                        token.startchar = start_char + offset + unit.begin()
+                        token.endchar = start_char + offset + unit.end()
+                    yield token
+                pos += 1
+
+
+class FoldFilter(Filter):  # type: ignore[misc]
+    """NFKC width folding and lower-casing of the token text (offsets untouched).
+
+    >>> [t.text for t in (SudachiTokenizer() | FoldFilter())("ＡＩとＧＰＵ")]
+    ['ai', 'と', 'gpu']
+    """
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            token.text = fold(token.text)
+            yield token
+
+
+class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
+    """Drop tokens whose part of speech is in :data:`STOP_POS`, and empty tokens.
+
+    >>> [t.text for t in (SudachiTokenizer() | PartOfSpeechStopFilter())("冷却の技術")]
+    ['冷却', '技術']
+    """
+
+    def __init__(self, stop_pos: frozenset[str] = STOP_POS) -> None:
+        self.stop_pos = stop_pos
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.stop_pos == getattr(other, "stop_pos", None)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.stop_pos))
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            if token.pos_tag in self.stop_pos or not token.text.strip():
+                continue
+            yield token
+
+
+def analyzer() -> Composable:
+    """The analyzer stored in the schema and used for every query.
+
+    >>> [t.text for t in analyzer()("引越しのサーバ")]
+    ['引っ越し', 'サーバー']
+    """
+    return SudachiTokenizer() | FoldFilter() | PartOfSpeechStopFilter()
+
+
+@dataclass(frozen=True)
+class AnalyzedToken:
+    """A token detached from whoosh's reused Token object."""
+
+    text: str
+    surface: str
+    pos_tag: str
+    start: int
+    end: int
+    part: bool
+
+
+def analyze(text: str) -> list[AnalyzedToken]:
+    """Analyse ``text`` into index terms with offsets into ``text``.
+
+    >>> [(t.text, t.surface, t.start, t.end) for t in analyze("ＧＰＵサーバ")]
+    [('gpu', 'ＧＰＵ', 0, 3), ('サーバー', 'サーバ', 3, 6)]
+    """
+    return [
+        AnalyzedToken(t.text, text[t.startchar : t.endchar], t.pos_tag, t.startchar, t.endchar, t.part)
+        for t in _ANALYZER(text, chars=True, positions=True)
+    ]
+
+
+_ANALYZER = analyzer()

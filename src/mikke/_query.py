@@ -1,0 +1,190 @@
+"""Query syntax -> a ``ParsedQuery`` -> whoosh queries (built apart from running them).
+
+Syntax: words with or without spaces (a whole question is fine), ``"quoted
+phrases"``, ``-excluded`` words, ``OR`` between alternatives. Every word goes
+through the index analyzer; a compound also matches through its parts.
+
+>>> q = parse_query('データセンター -冷却 "液体 冷却" OR GPU')
+>>> [[c.text for c in clause.concepts] for clause in q.required]
+[['データセンター']]
+>>> [[[c.text for c in a.concepts] for a in slot] for slot in q.alternatives]
+[[['液体', '冷却'], ['gpu']]]
+>>> [c.text for c in q.excluded]
+['冷却']
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from whoosh import query as wq
+
+from ._analysis import analyze
+from ._errors import QueryError
+from ._schema import PHRASE_FIELDS, SEARCH_FIELDS
+
+#: Longest query accepted, in characters.
+MAX_QUERY_CHARS = 500
+#: Most words (after analysis) a query may hold.
+MAX_QUERY_TERMS = 64
+#: Weight of a match on a compound's parts relative to the whole compound.
+PARTS_WEIGHT = 0.6
+
+_ITEM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One analysed word: its indexed term, the terms of its parts, its position."""
+
+    text: str
+    parts: tuple[str, ...]
+    position: int
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One query item: a word or a quoted phrase, analysed into concepts."""
+
+    concepts: tuple[Concept, ...]
+    phrase: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """``required`` items (all must match in strict mode), ``alternatives`` (slots
+    of ``a OR b``), and ``excluded`` concepts."""
+
+    text: str
+    required: tuple[Clause, ...]
+    alternatives: tuple[tuple[Clause, ...], ...]
+    excluded: tuple[Concept, ...]
+
+    def terms(self) -> set[str]:
+        """Every positive term, for highlighting."""
+        clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
+        return {t for clause in clauses for c in clause.concepts for t in (c.text, *c.parts)}
+
+    def describe(self) -> str:
+        """A readable form for ``--explain``."""
+
+        def show(clause: Clause) -> str:
+            words = " ".join(c.text + (f"({'+'.join(c.parts)})" if c.parts else "") for c in clause.concepts)
+            return f'"{words}"' if clause.phrase else words
+
+        parts = [show(c) for c in self.required]
+        parts += ["(" + " OR ".join(show(c) for c in slot) + ")" for slot in self.alternatives]
+        parts += [f"-{c.text}" for c in self.excluded]
+        return " ".join(parts)
+
+
+def _concepts(text: str) -> list[Concept]:
+    """Group analysed tokens: each whole word followed by its parts."""
+    concepts: list[Concept] = []
+    position = 0
+    for token in analyze(text):
+        if token.part and concepts:
+            last = concepts[-1]
+            concepts[-1] = Concept(last.text, (*last.parts, token.text), last.position)
+        elif not token.part:
+            concepts.append(Concept(token.text, (), position))
+            position += 1
+    return concepts
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse the user's query; raises ``QueryError`` when nothing searchable is left."""
+    text = unicodedata.normalize("NFKC", text).replace("\x00", " ").strip()
+    if not text:
+        raise QueryError("empty query: type a word to search for")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long: {len(text)} characters (at most {MAX_QUERY_CHARS})")
+    slots: list[list[Clause]] = []
+    excluded: list[Concept] = []
+    join_next = False
+    for match in _ITEM.finditer(text):
+        negated, quoted, word = match.group(1) == "-", match.group(2), match.group(3)
+        if word == "OR":
+            join_next = bool(slots)
+            continue
+        if word is not None and word.startswith("-") and len(word) > 1:
+            negated, word = True, word[1:]
+        source = quoted if quoted is not None else word
+        concepts = _concepts(source or "")
+        if not concepts:
+            continue
+        if negated:
+            excluded.extend(concepts)
+            continue
+        clause = Clause(tuple(concepts), phrase=quoted is not None and len(concepts) > 1)
+        if join_next:
+            slots[-1].append(clause)
+        else:
+            slots.append([clause])
+        join_next = False
+    if not slots:
+        raise QueryError(f"nothing to search for in {text!r}: only stopwords or symbols")
+    count = sum(len(c.concepts) for slot in slots for c in slot) + len(excluded)
+    if count > MAX_QUERY_TERMS:
+        raise QueryError(f"query has {count} words (at most {MAX_QUERY_TERMS})")
+    return ParsedQuery(
+        text=text,
+        required=tuple(slot[0] for slot in slots if len(slot) == 1),
+        alternatives=tuple(tuple(slot) for slot in slots if len(slot) > 1),
+        excluded=tuple(excluded),
+    )
+
+
+def _concept_query(concept: Concept, boosts: Mapping[str, float]) -> wq.Query:
+    """The concept in every searched field, weighted per field; parts count for less."""
+    subqueries: list[wq.Query] = []
+    for field in SEARCH_FIELDS:
+        boost = boosts.get(field, 0.0)
+        if boost <= 0:
+            continue
+        subqueries.append(wq.Term(field, concept.text, boost=boost))
+        if concept.parts:
+            parts = [wq.Term(field, part) for part in concept.parts]
+            subqueries.append(wq.And(parts, boost=boost * PARTS_WEIGHT))
+    return wq.Or(subqueries)
+
+
+def _clause_query(clause: Clause, boosts: Mapping[str, float], strict: bool) -> wq.Query:
+    concepts = [_concept_query(c, boosts) for c in clause.concepts]
+    if clause.phrase:
+        words = [c.text for c in clause.concepts]
+        slop = max(b.position - a.position for a, b in itertools.pairwise(clause.concepts))
+        phrases = [
+            wq.Phrase(field, words, slop=slop, boost=boosts.get(field, 1.0))
+            for field in PHRASE_FIELDS
+            if boosts.get(field, 0.0) > 0
+        ]
+        return wq.And([wq.Or(phrases), *concepts])
+    return wq.And(concepts) if strict else wq.Or(concepts)
+
+
+def build_query(parsed: ParsedQuery, boosts: Mapping[str, float], strict: bool = True) -> wq.Query:
+    """The whoosh query: every item required when ``strict``, any item otherwise.
+
+    Quoted phrases stay required either way, and excluded words are always excluded.
+    """
+    clauses = [_clause_query(c, boosts, strict) for c in parsed.required]
+    clauses += [wq.Or([_clause_query(c, boosts, strict) for c in slot]) for slot in parsed.alternatives]
+    phrases = [q for c, q in zip(parsed.required, clauses[: len(parsed.required)], strict=True) if c.phrase]
+    if strict:
+        positive: wq.Query = wq.And(clauses)
+    else:
+        positive = wq.And([*phrases, wq.Or(clauses)]) if phrases else wq.Or(clauses)
+    if parsed.excluded:
+        return wq.AndNot(positive, wq.Or([_concept_query(c, boosts) for c in parsed.excluded]))
+    return positive
+
+
+def is_relaxable(parsed: ParsedQuery) -> bool:
+    """True when the non-strict query can match more than the strict one."""
+    plain = [c for c in parsed.required if not c.phrase]
+    return len(parsed.required) + len(parsed.alternatives) > 1 or any(len(c.concepts) > 1 for c in plain)

@@ -1,0 +1,48 @@
+"""The whoosh schema: one document per passage, with its post's and section's fields.
+
+Searchable fields and their query-time weights (``Config.boosts``):
+``title`` > ``heading`` > ``tags`` (tags and categories) > ``excerpt`` > ``body``.
+``tag``/``category``/``date`` serve the filters; the stored fields carry what a
+hit shows, read for the top hits only.
+
+>>> sorted(SEARCH_FIELDS)
+['body', 'excerpt', 'heading', 'tags', 'title']
+"""
+
+from __future__ import annotations
+
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+
+from ._analysis import analyzer
+
+#: Bump when the schema or the analysis changes in a way that needs a rebuild.
+SCHEMA_VERSION = 1
+
+#: Fields a query searches, in boost order.
+SEARCH_FIELDS = ("title", "heading", "tags", "excerpt", "body")
+
+#: Fields that can hold phrases (positions are recorded).
+PHRASE_FIELDS = ("title", "heading", "body")
+
+
+def build_schema() -> Schema:
+    """A fresh schema (the analyzer is pickled into the index)."""
+    japanese = analyzer()
+    return Schema(
+        id=ID(unique=True, stored=True),
+        path=ID(stored=True, sortable=True),
+        digest=ID(stored=True, sortable=True),
+        content_hash=STORED(),
+        title=TEXT(analyzer=japanese, phrase=True),
+        heading=TEXT(analyzer=japanese, phrase=True),
+        tags=TEXT(analyzer=japanese, phrase=False),
+        excerpt=TEXT(analyzer=japanese, phrase=False),
+        body=TEXT(analyzer=japanese, phrase=True),
+        tag=KEYWORD(lowercase=True, commas=True, scorable=False),
+        category=KEYWORD(lowercase=True, commas=True, scorable=False),
+        date=DATETIME(),
+        post=STORED(),
+        section=STORED(),
+        text=STORED(),
+        kind=STORED(),
+    )

@@ -1,0 +1,174 @@
+"""Run a parsed query: ranked, de-duplicated passages with snippets.
+
+Ranking is BM25F over the weighted fields. A query first runs strict (every
+word must match); when that finds fewer hits than the page needs, the relaxed
+query (any word) fills the rest, ranked after the strict hits. Passages with
+identical text are collapsed (and, with ``per_post``, all but the best passage
+of each post). Stored fields are read for the hits of the page only.
+
+>>> import tempfile, pathlib
+>>> from mikke import Config, update_index
+>>> config = Config(index=pathlib.Path(tempfile.mkdtemp()))
+>>> _ = update_index(config)
+>>> result = Searcher(config).search("液体冷却")
+>>> result.hits[0].snippet.text[slice(*result.hits[0].snippet.highlights[0])]
+'液体冷却'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from whoosh import query as wq
+from whoosh import scoring
+
+from ._config import Config
+from ._errors import QueryError
+from ._indexing import open_index
+from ._models import Hit, SearchResult
+from ._query import ParsedQuery, build_query, is_relaxable, parse_query
+from ._snippets import make_snippet
+
+#: Largest page a caller may ask for.
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 10
+
+
+def parse_date(value: str | dt.date | None, name: str) -> dt.date | None:
+    """``YYYY-MM-DD`` (or a date) -> date; raises ``QueryError`` for anything else.
+
+    >>> parse_date("2025-09-26", "since")
+    datetime.date(2025, 9, 26)
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"--{name} must be a date like 2025-09-26, not {value!r}") from None
+
+
+def _filter(
+    tags: Sequence[str], categories: Sequence[str], since: dt.date | None, until: dt.date | None
+) -> wq.Query | None:
+    """Any of the tags, any of the categories, and the date range, all together."""
+    parts: list[wq.Query] = []
+    if tags:
+        parts.append(wq.Or([wq.Term("tag", t.lower()) for t in tags]))
+    if categories:
+        parts.append(wq.Or([wq.Term("category", c.lower()) for c in categories]))
+    if since or until:
+        start = dt.datetime.combine(since, dt.time.min) if since else None
+        end = dt.datetime.combine(until, dt.time.max) if until else None
+        parts.append(wq.DateRange("date", start, end))
+    return wq.And(parts) if parts else None
+
+
+class Searcher:
+    """A reusable searcher over one index; picks up a committed reindex on the next search.
+
+    Thread-safe: a server shares one instance across requests.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._index = open_index(config.index)
+        self._searcher = self._index.searcher(weighting=scoring.BM25F())
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release the index files."""
+        self._searcher.close()
+
+    def _current(self) -> Any:
+        with self._lock:
+            if not self._searcher.up_to_date():
+                self._searcher = self._searcher.refresh()
+            return self._searcher
+
+    def search(
+        self,
+        query: str | ParsedQuery,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+        tags: Sequence[str] = (),
+        categories: Sequence[str] = (),
+        since: str | dt.date | None = None,
+        until: str | dt.date | None = None,
+        per_post: bool = False,
+    ) -> SearchResult:
+        """Search and return one page of hits. Raises ``QueryError`` for bad input."""
+        started = time.perf_counter()
+        if not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+        if offset < 0:
+            raise QueryError(f"offset must be 0 or more, not {offset}")
+        parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+        since_date, until_date = parse_date(since, "since"), parse_date(until, "until")
+        if since_date and until_date and since_date > until_date:
+            raise QueryError(f"--since {since_date} is after --until {until_date}")
+        filter_query = _filter(tags, categories, since_date, until_date)
+        searcher = self._current()
+        key_field = "path" if per_post else "digest"
+        keys = searcher.reader().column_reader(key_field)
+        need = offset + limit
+        strict = build_query(parsed, self.config.boosts, strict=True)
+        ranked, matched = self._ranked(searcher, strict, filter_query, keys, need, set())
+        if len(ranked) < need and is_relaxable(parsed):
+            loose = build_query(parsed, self.config.boosts, strict=False)
+            seen = {keys[d] for d, _ in ranked}
+            more, matched = self._ranked(searcher, loose, filter_query, keys, need - len(ranked), seen)
+            ranked += more
+        terms = parsed.terms()
+        hits = []
+        for rank, (docnum, score) in enumerate(ranked[offset:need], offset + 1):
+            fields = searcher.stored_fields(docnum)
+            post, section = fields["post"], fields["section"]
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=round(score, 4),
+                    path=fields["path"],
+                    title=post["title"],
+                    url=post["url"],
+                    date=post["date"],
+                    tags=tuple(post["tags"]),
+                    categories=tuple(post["categories"]),
+                    heading=section["heading"],
+                    anchor=section["anchor"],
+                    snippet=make_snippet(fields["text"], terms),
+                )
+            )
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(parsed.text, matched, round(took, 2), tuple(hits), {"query": parsed.describe()})
+
+    @staticmethod
+    def _ranked(
+        searcher: Any, q: wq.Query, filter_query: wq.Query | None, keys: Any, need: int, seen: set[Any]
+    ) -> tuple[list[tuple[int, float]], int]:
+        """The best ``need`` hits with keys not in ``seen`` (one per key), and the count
+        of distinct keys among all matches (``seen`` included)."""
+        fetch = need * 2 + 10
+        while True:
+            results = searcher.search(q, limit=fetch, filter=filter_query)
+            picked: list[tuple[int, float]] = []
+            taken = set(seen)
+            for score, docnum in results.top_n:
+                key = keys[docnum]
+                if key not in taken:
+                    taken.add(key)
+                    picked.append((docnum, score))
+                    if len(picked) == need:
+                        break
+            if len(picked) == need or results.scored_length() < fetch:
+                break
+            fetch *= 4
+        matched = len(seen | {keys[d] for d in results.docs()})
+        return picked, matched

@@ -1,0 +1,260 @@
+"""The ``mikke`` command: a thin click wrapper over the library.
+
+Exit codes: 0 success; 1 error (message on stderr); 2 bad usage;
+3 ``index`` finished but skipped malformed files; 4 another index job holds the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import click
+
+from ._analysis import analyze
+from ._config import Config, load_config
+from ._errors import IndexBusyError, MikkeError
+from ._indexing import DEFAULT_WAIT, IndexReport, index_exists, update_index
+from ._models import SearchResult
+from ._search import DEFAULT_LIMIT, Searcher
+from ._snippets import to_ansi, to_html
+
+EXIT_SKIPPED = 3
+EXIT_BUSY = 4
+
+
+class MikkeGroup(click.Group):
+    """Turns library errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IndexBusyError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(EXIT_BUSY)
+        except MikkeError as error:
+            raise click.ClickException(str(error)) from None
+
+
+def result_to_dict(result: SearchResult) -> dict[str, Any]:
+    """The JSON shape shared by ``mikke search --json`` and the HTTP API."""
+    return {
+        "query": result.query,
+        "total": result.total,
+        "took_ms": result.took_ms,
+        "hits": [
+            {
+                "rank": hit.rank,
+                "score": hit.score,
+                "post": {
+                    "path": hit.path,
+                    "title": hit.title,
+                    "url": hit.url,
+                    "date": hit.date,
+                    "tags": list(hit.tags),
+                    "categories": list(hit.categories),
+                },
+                "section": {"heading": hit.heading, "anchor": hit.anchor, "url": hit.section_url},
+                "snippet": {
+                    "text": hit.snippet.text,
+                    "highlights": [list(span) for span in hit.snippet.highlights],
+                    "html": to_html(hit.snippet),
+                },
+            }
+            for hit in result.hits
+        ],
+    }
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr (hidden when quiet or not on a terminal)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    bar = None
+    try:
+
+        def advance(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = click.progressbar(length=total, label=label, file=sys.stderr)
+                bar.__enter__()
+            bar.update(done - bar.pos)
+
+        yield advance
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _run_index(config: Config, full: bool, wait: float, quiet: bool) -> IndexReport:
+    with _progress("Indexing", quiet) as progress:
+        report = update_index(config, full=full, wait=wait, progress=progress)
+    if report.rebuilt and not quiet:
+        click.echo(f"Full rebuild: {report.rebuilt}.", err=True)
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped['path']}: {skipped['reason']}", err=True)
+    return report
+
+
+@click.group(cls=MikkeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--corpus", type=click.Path(path_type=Path), help="Corpus directory [default: ./corpus; env MIKKE_CORPUS]."
+)
+@click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Index directory [default: ./index; env MIKKE_INDEX]."
+)
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Settings file [default: ./mikke.toml].")
+@click.version_option(package_name="mikke")
+@click.pass_context
+def main(ctx: click.Context, corpus: Path | None, index_dir: Path | None, config_file: Path | None) -> None:
+    """mikke (みっけ): Japanese full-text search for a Markdown blog.
+
+    \b
+    Example:
+      mikke search 液体冷却
+      mikke index --full
+    """
+    try:
+        ctx.obj = load_config(config_file).with_options(corpus=corpus, index=index_dir)
+    except MikkeError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--tag", "tags", multiple=True, help="Only posts with this tag (repeat for any of several).")
+@click.option("--category", "categories", multiple=True, help="Only posts in this category (repeatable).")
+@click.option("--since", help="Only posts dated on or after YYYY-MM-DD.")
+@click.option("--until", help="Only posts dated on or before YYYY-MM-DD.")
+@click.option("--limit", default=DEFAULT_LIMIT, show_default=True, help="Hits per page (1-100).")
+@click.option("--offset", default=0, show_default=True, help="Hits to skip (for paging).")
+@click.option("--per-post", is_flag=True, help="Keep only the best passage of each post.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (Japanese unescaped).")
+@click.option("--explain", is_flag=True, help="Show how the query was understood.")
+@click.pass_obj
+def search(
+    config: Config,
+    query: tuple[str, ...],
+    tags: tuple[str, ...],
+    categories: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    limit: int,
+    offset: int,
+    per_post: bool,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    """Search the corpus and print ranked passages.
+
+    Words are matched in any form (サーバ = サーバー, ＧＰＵ = gpu); use
+    "quoted phrases", -excluded words and OR. The index is built first if missing.
+
+    \b
+    Example:
+      mikke search 液体冷却
+      mikke search '"データセンター" -冷却' --per-post --json
+      mikke search GPU --tag AI --since 2025-01-01 --limit 5
+    """
+    if not index_exists(config.index):
+        click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
+        _run_index(config, full=True, wait=DEFAULT_WAIT, quiet=as_json)
+    searcher = Searcher(config)
+    try:
+        result = searcher.search(
+            " ".join(query),
+            limit=limit,
+            offset=offset,
+            tags=tags,
+            categories=categories,
+            since=since,
+            until=until,
+            per_post=per_post,
+        )
+    finally:
+        searcher.close()
+    if as_json:
+        data = result_to_dict(result)
+        if explain:
+            data["explain"] = result.explain
+        _dump(data)
+        return
+    if explain:
+        click.echo(f"query: {result.explain['query']}")
+    if not result.hits:
+        click.echo(f"No results for {result.query!r}.")
+        return
+    color = sys.stdout.isatty()
+    for hit in result.hits:
+        where = f"{hit.title} › {hit.heading}" if hit.heading and hit.heading != hit.title else hit.title
+        click.echo(
+            click.style(f"{hit.rank}. {where}", bold=True) + (f"  ({hit.date})" if hit.date else ""), color=color
+        )
+        click.echo(f"   {unquote(hit.section_url)}")
+        click.echo(f"   {to_ansi(hit.snippet) if color else hit.snippet.text}\n", color=color)
+    shown = f"{result.hits[0].rank}-{result.hits[-1].rank}"
+    click.echo(f"{shown} of {result.total} results ({result.took_ms:.1f} ms)")
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Rebuild from scratch instead of updating.")
+@click.option("--wait", default=DEFAULT_WAIT, show_default=True, help="Seconds to wait for another running job.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool) -> None:
+    """Build or update the index from the corpus (only changed posts are re-analysed).
+
+    \b
+    Example:
+      mikke index
+      mikke --corpus ~/blog --index ~/blog/.mikke index --full --quiet
+    """
+    report = _run_index(config, full=full, wait=wait, quiet=quiet or as_json)
+    if as_json:
+        _dump(report.to_dict())
+    elif not quiet:
+        click.echo(
+            f"{report.added} added, {report.updated} updated, {report.deleted} deleted, "
+            f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
+            f"{report.passages} passages in {report.seconds:.2f}s"
+        )
+    if report.skipped:
+        sys.exit(EXIT_SKIPPED)
+
+
+@main.command("analyze")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the tokens as JSON.")
+def analyze_command(text: tuple[str, ...], as_json: bool) -> None:
+    """Show how text is analysed: surface, indexed term, part of speech, offsets.
+
+    Parts of compounds are marked with +.
+
+    \b
+    Example:
+      mikke analyze データセンターのサーバ
+    """
+    source = " ".join(text)
+    tokens = analyze(source)
+    if as_json:
+        _dump(
+            [
+                {"surface": t.surface, "term": t.text, "pos": t.pos_tag, "start": t.start, "end": t.end, "part": t.part}
+                for t in tokens
+            ]
+        )
+        return
+    for t in tokens:
+        click.echo(f"{'+' if t.part else ' '} {t.surface}\t{t.text}\t{t.pos_tag}\t{t.start}-{t.end}")

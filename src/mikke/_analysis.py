@@ -20,6 +20,7 @@ The pipeline is a whoosh tokenizer plus filters composed with ``|``:
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -32,6 +33,14 @@ from whoosh.analysis import Composable, Filter, Token, Tokenizer
 
 #: Parts of speech (first level of Sudachi's POS tuple) that carry no search meaning.
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "接続詞", "感動詞"})
+
+#: (POS, sub-POS) pairs that carry no search meaning: the light verbs and adjectives
+#: (する, いる, なる, ある, できる, ない) and auxiliary stems (よう, そう).
+STOP_POS_DETAIL = frozenset({("動詞", "非自立可能"), ("形容詞", "非自立可能"), ("形状詞", "助動詞語幹")})
+
+#: Normalized forms that are function words or question words in any position
+#: (like the stop list of Lucene's Japanese analyzer): という, もの, こと, なぜ, どんな…
+STOP_WORDS = frozenset({"言う", "物", "こと", "為", "他", "様", "何故", "どう", "幾つ", "幾ら", "どんな", "良く", "特に"})
 
 #: Sudachi refuses very long inputs; longer text is analysed in chunks of this many characters.
 MAX_CHUNK_CHARS = 4000
@@ -104,30 +113,42 @@ class SudachiTokenizer(Tokenizer):  # type: ignore[misc]
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        sudachi = _SUDACHI.get()
-        pos = start_pos
+        pos = start_pos - 1
         for offset, chunk in _chunks(value):
-            for morpheme in sudachi.tokenize(chunk):
-                pos_tuple = morpheme.part_of_speech()
-                parts = morpheme.split(SplitMode.A)
-                units = [(morpheme, False)]
-                if len(parts) > 1:
-                    units += [(sub, True) for sub in parts]
-                for unit, is_part in units:
-                    token.text = unit.normalized_form()
-                    token.pos_tag = pos_tuple[0]  # parts share their compound's fate in filters
-                    token.part = is_part
-                    token.stopped = False
-                    token.boost = 1.0
-                    if keeporiginal:
-                        token.original = unit.surface()
-                    if positions:
-                        token.pos = pos
-                    if chars:
-                        token.startchar = start_char + offset + unit.begin()
-                        token.endchar = start_char + offset + unit.end()
-                    yield token
-                pos += 1
+            for text, pos_tag, is_part, begin, end in _units(chunk):
+                pos += not is_part
+                token.text = text
+                token.pos_tag = pos_tag  # parts share their compound's fate in filters
+                token.part = is_part
+                token.stopped = False
+                token.boost = 1.0
+                if keeporiginal:
+                    token.original = chunk[begin:end]
+                if positions:
+                    token.pos = pos
+                if chars:
+                    token.startchar = start_char + offset + begin
+                    token.endchar = start_char + offset + end
+                yield token
+
+
+@functools.lru_cache(maxsize=256)
+def _units(chunk: str) -> tuple[tuple[str, str, bool, int, int], ...]:
+    """(normalized form, POS, is a part, start, end) of each split mode C morpheme of
+    ``chunk``, each followed by its A units when it has several. Cached: a post's
+    title, excerpt and headings, repeated on each of its passages, are analysed once.
+
+    >>> _units("データセンター")
+    (('データセンター', '名詞', False, 0, 7), ('データ', '名詞', True, 0, 3), ('センター', '名詞', True, 3, 7))
+    """
+    units = []
+    for morpheme in _SUDACHI.get().tokenize(chunk):
+        pos_tag = morpheme.part_of_speech()[0]
+        units.append((morpheme.normalized_form(), pos_tag, False, morpheme.begin(), morpheme.end()))
+        parts = morpheme.split(SplitMode.A)
+        if len(parts) > 1:
+            units += [(part.normalized_form(), pos_tag, True, part.begin(), part.end()) for part in parts]
+    return tuple(units)
 
 
 class FoldFilter(Filter):  # type: ignore[misc]
@@ -144,9 +165,12 @@ class FoldFilter(Filter):  # type: ignore[misc]
 
 
 class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
-    """Drop tokens whose part of speech is in :data:`STOP_POS`, and empty tokens.
+    """Drop tokens whose part of speech is in :data:`STOP_POS` or :data:`STOP_POS_DETAIL`,
+    stop words (:data:`STOP_WORDS`) and empty tokens.
 
     >>> [t.text for t in (SudachiTokenizer() | PartOfSpeechStopFilter())("冷却の技術")]
+    ['冷却', '技術']
+    >>> [t.text for t in analyzer()("冷却とは何という技術ですか")]
     ['冷却', '技術']
     """
 
@@ -161,7 +185,12 @@ class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
-            if token.pos_tag in self.stop_pos or not token.text.strip():
+            if (
+                token.pos_tag in self.stop_pos
+                or (token.pos_tag, getattr(token, "pos_detail", "")) in STOP_POS_DETAIL
+                or token.text in STOP_WORDS
+                or not token.text.strip()
+            ):
                 continue
             yield token
 

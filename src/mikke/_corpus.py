@@ -13,25 +13,38 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import frontmatter
 import pathspec
 import yaml
 
 from ._config import Config
 from ._errors import CorpusError, PostError
-from ._markdown import inline_text, parse_sections
+from ._markdown import inline_text, parse_sections, strip_liquid
 from ._models import Post
 
 #: Larger files are reported and skipped: no blog post is this long.
 MAX_POST_BYTES = 8 * 1024 * 1024
 
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)$")
-_DATE_PREFIX = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
+_DATE_PREFIX = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})")
+_LIST_SPLIT = re.compile(r"[,\s]+")
+_FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
+_FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.M)
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+)
+#: Front matter keys that give a post's date, in order of preference.
+DATE_KEYS = ("date", "ms.date")
 _PERMALINK_STYLES = {
     "date": "/:categories/:year/:month/:day/:title.html",
     "pretty": "/:categories/:year/:month/:day/:title/",
@@ -48,8 +61,8 @@ def iter_post_paths(config: Config) -> Iterator[str]:
     root = config.corpus
     if not root.is_dir():
         raise CorpusError(f"corpus directory not found: {root} (set --corpus or MIKKE_CORPUS)")
-    include = pathspec.PathSpec.from_lines("gitwildmatch", config.include)
-    exclude = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude)
+    include = pathspec.GitIgnoreSpec.from_lines(config.include)
+    exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude)
     found = []
     for directory, subdirs, files in os.walk(root, onerror=None, followlinks=False):
         relative_dir = Path(directory).relative_to(root).as_posix()
@@ -65,52 +78,132 @@ def iter_post_paths(config: Config) -> Iterator[str]:
 def read_text(path: Path) -> tuple[str, str]:
     """The decoded text of a file and the hash of its bytes.
 
-    UTF-8 (with or without BOM) and UTF-16 with a BOM are accepted; anything else
-    raises ``PostError`` naming the problem.
+    UTF-8 (with or without BOM) and UTF-16/32 with a BOM are accepted; anything else
+    (another encoding, a binary file, a file too large, a FIFO, a link loop, a file
+    that vanished) raises ``PostError`` naming the problem.
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_POST_BYTES:
-            raise PostError(f"file is {size / 2**20:.1f} MiB, over the {MAX_POST_BYTES // 2**20} MiB limit")
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise PostError("not a regular file")
+            if info.st_size > MAX_POST_BYTES:
+                raise PostError(_too_large(info.st_size))
+            data = file.read(MAX_POST_BYTES + 1)
     except OSError as error:
         raise PostError(f"cannot read file: {error.strerror or error}") from None
-    content_hash = hashlib.sha256(data).hexdigest()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if len(data) > MAX_POST_BYTES:  # it grew after the size check
+        raise PostError(_too_large(len(data)))
+    return _decode(data), hashlib.sha256(data).hexdigest()
+
+
+def _too_large(size: int) -> str:
+    return f"file too large: {size / 2**20:.1f} MiB, over the {MAX_POST_BYTES / 2**20:g} MiB limit (MAX_POST_BYTES)"
+
+
+def _decode(data: bytes) -> str:
+    """Bytes -> text by BOM (UTF-32, UTF-16, UTF-8) or as UTF-8; ``PostError`` otherwise.
+
+    >>> _decode("\\ufeff見出し".encode("utf-16-le")), _decode("本文".encode())
+    ('見出し', '本文')
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as error:
+                raise PostError(f"invalid {encoding.upper()} at byte {error.start + len(bom)}") from None
+            break
+    else:
+        if b"\x00" in data:
+            raise PostError("binary file (contains NUL bytes)")
         try:
-            return data.decode("utf-16"), content_hash
+            text = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise PostError(f"invalid UTF-16 at byte {error.start}") from None
-    if b"\x00" in data:
-        raise PostError("binary file (contains NUL bytes)")
+            raise PostError(f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
+    if "\x00" in text:
+        raise PostError("binary file (contains NUL characters)")
+    return text
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """Safe YAML that keeps timestamps as strings, so an impossible date cannot break a post."""
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """YAML front matter (between ``---`` lines at the top) and the body after it.
+
+    Raises ``PostError`` for front matter that is not valid YAML; front matter that
+    is not a mapping counts as empty.
+
+    >>> split_front_matter("---\\ntitle: 見出し\\ndate: 2024-02-30\\n---\\n本文\\n")
+    ({'title': '見出し', 'date': '2024-02-30'}, '本文\\n')
+    >>> split_front_matter("--- \\n---")
+    ({}, '')
+    """
+    opening = _FRONT_MATTER_OPEN.match(text)
+    closing = _FRONT_MATTER_CLOSE.search(text, opening.end()) if opening else None
+    if not opening or not closing:
+        return {}, text
     try:
-        return data.decode("utf-8-sig"), content_hash
-    except UnicodeDecodeError as error:
-        raise PostError(f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})") from None
+        meta = yaml.load(text[opening.end() : closing.start()], Loader=_YamlLoader)
+    except yaml.YAMLError as error:
+        reason = str(error).splitlines()[0]
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise PostError(f"invalid YAML front matter{where}: {reason}") from None
+    except RecursionError:
+        raise PostError("invalid YAML front matter: nested too deeply") from None
+    return (meta if isinstance(meta, dict) else {}), text[closing.end() :]
+
+
+def _scalar(value: Any) -> str:
+    """A front matter value as text; lists, mappings and nulls give ``""``."""
+    return str(value).strip() if isinstance(value, str | int | float | dt.date) and value is not True else ""
 
 
 def _as_list(value: Any) -> tuple[str, ...]:
-    """Jekyll accepts a list or a space-separated string for tags and categories."""
-    if value is None:
-        return ()
+    """Tags and categories: a list, or a string separated by spaces or commas (as Jekyll splits).
+
+    >>> _as_list("AI, 投資 チップ"), _as_list(["AI", 2025, None, ["nested"]])
+    (('AI', '投資', 'チップ'), ('AI', '2025'))
+    """
     if isinstance(value, str):
-        return tuple(value.split())
-    if isinstance(value, Iterable):
-        return tuple(str(v).strip() for v in value if v is not None and str(v).strip())
-    return (str(value),)
+        return tuple(v for v in _LIST_SPLIT.split(value) if v)
+    if isinstance(value, list | tuple):
+        return tuple(v for v in map(_scalar, value) if v)
+    return (text,) if (text := _scalar(value)) else ()
 
 
 def _as_date(value: Any) -> dt.date | None:
+    """A date from a YAML date or a string (``2024-05-26``, ``2024/05/26``, ``05/26/2024``).
+
+    >>> _as_date("2022-05-26 10:00:00 +0900"), _as_date("03/18/2022"), _as_date("2024-02-30")
+    (datetime.date(2022, 5, 26), datetime.date(2022, 3, 18), None)
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and (match := _DATE_PREFIX.match(value)):
-        try:
-            return dt.date(*map(int, match.groups()))
-        except ValueError:
-            return None
-    return None
+    if not isinstance(value, str):
+        return None
+    if match := _DATE_PREFIX.match(value):
+        year, month, day = match.groups()
+    elif match := _US_DATE.match(value):
+        month, day, year = match.groups()
+    else:
+        return None
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
 
 
 def post_url(
@@ -123,9 +216,9 @@ def post_url(
     """
     stem = Path(relpath).stem
     dated = _DATED_NAME.match(stem)
-    slug = str(meta.get("slug") or (dated.group(4) if dated else stem))
+    slug = _scalar(meta.get("slug")) or (dated.group(4) if dated else stem)
     is_post = relpath.startswith("_posts/") or "/_posts/" in relpath
-    pattern = str(meta.get("permalink") or (config.permalink if is_post else ""))
+    pattern = strip_liquid(_scalar(meta.get("permalink"))) or (config.permalink if is_post else "")
     pattern = _PERMALINK_STYLES.get(pattern, pattern)
     if not pattern:  # a page: its path, .md -> .html, index -> directory
         page = Path(relpath).with_suffix(".html").as_posix()
@@ -150,23 +243,23 @@ def post_url(
 
 
 def parse_post(relpath: str, text: str, content_hash: str, config: Config) -> Post:
-    """Parse one post's text; raises ``PostError`` for broken front matter."""
-    try:
-        document = frontmatter.loads(text)
-    except yaml.YAMLError as error:
-        reason = str(error).splitlines()[0]
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise PostError(f"invalid YAML front matter{where}: {reason}") from None
-    meta = document.metadata if isinstance(document.metadata, dict) else {}
-    sections = parse_sections(document.content, config.anchor_scheme)
+    """Parse one post's text; raises ``PostError`` for broken front matter.
+
+    The title comes from the front matter, else the first heading, else the file name.
+
+    >>> post = parse_post("docs/intro.md", "# はじめに {: #intro }\\n\\n本文。\\n", "", Config())
+    >>> post.title, post.url, post.sections[0].anchor
+    ('はじめに', '/docs/intro.html', 'intro')
+    """
+    meta, body = split_front_matter(text)
+    sections = parse_sections(body, config.anchor_scheme)
     stem = Path(relpath).stem
     dated = _DATED_NAME.match(stem)
-    date = _as_date(meta.get("date")) or (
+    date = next((d for key in DATE_KEYS if (d := _as_date(meta.get(key)))), None) or (
         _as_date(f"{dated.group(1)}-{dated.group(2)}-{dated.group(3)}") if dated else None
     )
     categories = _as_list(meta.get("categories", meta.get("category")))
-    title = inline_text(str(meta["title"])) if meta.get("title") else ""
+    title = inline_text(_scalar(meta.get("title")))
     if not title:
         title = next((s.heading for s in sections if s.heading), "") or (dated.group(4) if dated else stem)
     return Post(
@@ -176,7 +269,7 @@ def parse_post(relpath: str, text: str, content_hash: str, config: Config) -> Po
         date=date,
         tags=_as_list(meta.get("tags", meta.get("tag"))),
         categories=categories,
-        excerpt=inline_text(str(meta.get("excerpt") or meta.get("description") or "")),
+        excerpt=inline_text(_scalar(meta.get("excerpt")) or _scalar(meta.get("description"))),
         sections=tuple(sections),
         content_hash=content_hash,
     )

@@ -1,10 +1,21 @@
 """Markdown body -> sections -> passages of plain text.
 
+Real sites write more than CommonMark, so the body is first cleaned line by
+line outside code fences (``clean_source``): Liquid/Nunjucks tags (``{% … %}``,
+``{{ … }}``, ``{# … #}``; the bodies of ``comment``, ``capture`` and block ``set``
+dropped, those of other paired shortcodes kept), MDX (JSX component lines,
+``import``/``export`` lines, ``{/* … */}`` comments), kramdown attribute lists
+(``{: .class}``), DocFX (``[!INCLUDE …]``, the ``[!NOTE]``-style markers of a
+quote whose text is kept, ``:::zone`` lines) and cpprefjp's annotation lines
+(``* name[link …]``). Heading ids written as ``{#id}``, ``{: #id }``,
+``{/*id*/}`` or ``<a name="id"></a>`` become the section's anchor.
+
 Headings are ``#``..``######``, ``### **…**`` and paragraphs that are only
-``**bold**``. Emphasis is removed, links keep their text, images, raw HTML and
-Liquid tags are dropped, code blocks become passages of kind ``code``, and
-separator lines such as ``---END---`` are not text. A passage whose normalized
-text repeats an earlier one of the same document is kept once.
+``**bold**``. Emphasis is removed, links keep their text, images are dropped,
+HTML blocks keep only their text (``<pre>`` becomes code), code blocks become
+passages of kind ``code``, and separator lines such as ``---END---`` are not
+text. A passage whose normalized text repeats an earlier one of the same
+document is kept once.
 
 >>> sections = parse_sections("導入。\\n\\n## GPUの話\\n\\n**GPU**は速い。\\n\\n---END---\\n")
 >>> [(s.heading, s.anchor, [p.text for p in s.passages]) for s in sections]
@@ -14,6 +25,7 @@ text repeats an earlier one of the same document is kept once.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -28,25 +40,70 @@ from ._models import Passage, Section
 
 #: Passages longer than this are split at sentence ends.
 MAX_PASSAGE_CHARS = 400
+#: Sentences at least this long are indexed once per document (repeated sections).
+MIN_DEDUP_SENTENCE_CHARS = 12
 #: A ``**bold**`` paragraph longer than this is emphasis, not a heading.
 MAX_BOLD_HEADING_CHARS = 80
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
-_LIQUID_COMMENT = re.compile(r"{%-?\s*comment\s*-?%}.*?{%-?\s*endcomment\s*-?%}", re.S)
+
+# Inline code spans (kept as written) and their placeholders while the rest is cleaned.
+_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(?:[^\n`]|`(?!\1)|\n(?![ \t]*\n)){1,2000}?(?<!`)\1(?!`)")
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+
+# Template tags. Spans are bounded so that an unclosed tag cannot swallow a page.
 _LIQUID_HIGHLIGHT = re.compile(r"^[ \t]*{%-?\s*highlight\s+(\w+)[^%]*%}[ \t]*$", re.M)
 _LIQUID_ENDHIGHLIGHT = re.compile(r"^[ \t]*{%-?\s*endhighlight\s*-?%}[ \t]*$", re.M)
-_LIQUID_TAG = re.compile(r"{%.*?%}|{{.*?}}", re.S)
+_LIQUID_RAW = re.compile(r"{%-?\s*(?:raw|endraw)\s*-?%}")
+_LIQUID_SILENT = re.compile(  # paired tags whose body is not shown where it is written
+    r"{%-?\s*(comment|capture|set)\b[^%=]{0,200}%}.{0,50000}?{%-?\s*end\1\s*-?%}", re.S
+)
+_LIQUID_TAG = re.compile(r"{%.{0,2000}?%}|{{.{0,2000}?}}|{#.{0,2000}?#}", re.S)
+
+# MDX.
+_JSX_STRING = re.compile(r"""{(['"])(?:(?!\1)[^\\\n]|\\.){0,200}\1}""")
+_MDX_COMMENT = re.compile(r"{/\*.{0,5000}?\*/}", re.S)
+_JSX_LINE = re.compile(r"^[ \t]*</?[A-Z][\w.]*(?:\s(?:[^<>{}]|{[^{}]*})*?)?/?>[ \t]*$", re.M)
+_MDX_IMPORT = re.compile(
+    r"^(?:import\s[^\n]*?(?:from\s+)?['\"][^'\"\n]+['\"];?|export\s+(?:const|let)\s[^\n]*;)[ \t]*$", re.M
+)
+
+# kramdown, DocFX, cpprefjp, HTML comments.
+_IAL_INLINE = re.compile(r"(?<=\S)[ \t]*{:[^}\n]*}")
+_DOCFX_INCLUDE = re.compile(r"\[!include\s*\[[^\]\n]*\]\([^)\n]*\)\]", re.I)
+_DOCFX_MARKER = re.compile(
+    r"\[!(?:note|tip|important|warning|caution|div|video|重要|注意|ヒント|メモ|警告)\b[^\]\n]*\]", re.I
+)
+_DOCFX_FENCE = re.compile(r"^[ \t]*:::.*$", re.M)
+_CPPREFJP_ANNOTATION = re.compile(
+    r"^[ \t]*\*[ \t]+\S[^\n]*\[(?:meta|link|color|italic)(?:[ \t][^\]\n]*)?\][ \t]*$", re.M
+)
+_HTML_COMMENT = re.compile(r"<!--.{0,20000}?-->", re.S)
+
+# Headings and blocks.
 _HEADING_ID = re.compile(r"\s*(?:{:?\s*#([\w\-]+)[^}]*}|{/\*\s*([\w\-]+)\s*\*/})\s*$")
+_HTML_ANCHOR = re.compile(r"""<a\s+(?:name|id)\s*=\s*["']([^"']+)["']""", re.I)
 _IAL_LINE = re.compile(r"^{:\s*#([\w\-]+)[^}]*}$")
 _SEPARATOR = re.compile(r"^\s*[-=*_~#+]{3,}\s*[A-Za-z0-9 ]{0,20}\s*[-=*_~#+]{3,}\s*$")
+_SEPARATOR_LINE = re.compile(r"^[ \t]*([-=*_~#+])\1{2,}[ \t]*[A-Za-z0-9][A-Za-z0-9 ]{0,19}\1{3,}[ \t]*$", re.M)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\n)")
 _SPACE = re.compile(r"\s+")
+
+# HTML blocks -> text.
+_HTML_SILENT = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_HTML_BREAK = re.compile(
+    r"</?(?:address|article|aside|blockquote|br|caption|dd|details|div|dl|dt|figcaption|figure|footer|h[1-6]|"
+    r"header|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul)\b[^>]*>",
+    re.I,
+)
+_HTML_CELL = re.compile(r"</?(?:td|th)\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"""</?[A-Za-z][\w.:-]*(?:\s(?:[^<>"']|"[^"]*"|'[^']*')*)?/?>""")
 
 
 @dataclass
 class _Block:
-    kind: str  # "heading" | "bold" | "text" | "code"
+    kind: str  # "heading" | "bold" | "text" | "code" | "ial"
     text: str
     raw: str = ""
     explicit_id: str = ""
@@ -70,25 +127,95 @@ def digest(text: str) -> str:
 
 
 def strip_liquid(source: str) -> str:
-    """Drop Liquid comments and tags; ``{% highlight %}`` blocks become code fences.
+    """Drop template tags (Liquid, Nunjucks): ``{% … %}``, ``{{ … }}``, ``{# … #}``.
 
     >>> strip_liquid("a{% include x.html %}b{{ page.title }}c")
     'abc'
     """
-    source = _LIQUID_COMMENT.sub("", source)
+    return _LIQUID_TAG.sub("", _LIQUID_SILENT.sub("", _LIQUID_RAW.sub("", source)))
+
+
+def _clean_prose(text: str) -> str:
+    """Remove site-generator syntax from Markdown that is not in a code fence or heading.
+
+    Inline code spans are left as written: ```{{ x }}``` shows on the page as is.
+    """
+    spans: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"\ue000{len(spans) - 1}\ue001"
+
+    text = _CODE_SPAN.sub(hide, text)
+    text = _HTML_COMMENT.sub("", _MDX_COMMENT.sub("", text))
+    text = strip_liquid(text)
+    text = _JSX_LINE.sub("", _MDX_IMPORT.sub("", text))
+    text = _DOCFX_MARKER.sub("", _DOCFX_INCLUDE.sub("", text))
+    text = _DOCFX_FENCE.sub("", _CPPREFJP_ANNOTATION.sub("", text))
+    text = _SEPARATOR_LINE.sub("", _IAL_INLINE.sub("", _JSX_STRING.sub(" ", text)))
+    return _PLACEHOLDER.sub(lambda m: spans[int(m.group(1))], text) if spans else text
+
+
+def _chunks(source: str) -> Iterator[tuple[str, str]]:
+    """Split ``source`` into runs of lines of one kind: "code", "heading" or "prose".
+
+    Code blocks and headings are found by the Markdown parser itself, so an
+    unclosed fence in a list item ends where the renderer ends it.
+    """
+    lines = source.splitlines(keepends=True)
+    kinds = ["prose"] * len(lines)
+    for token in _MD.parse(source):
+        if token.map and token.type in ("fence", "code_block", "heading_open"):
+            start, end = token.map
+            kinds[start:end] = ["heading" if token.type == "heading_open" else "code"] * (end - start)
+    start = 0
+    for end in range(1, len(lines) + 1):
+        if end == len(lines) or kinds[end] != kinds[start]:
+            yield kinds[start], "".join(lines[start:end])
+            start = end
+
+
+def clean_source(source: str) -> str:
+    """The Markdown with site-generator syntax removed; code blocks are left as written.
+
+    >>> clean_source("{% Aside %}注意{% endAside %}\\n\\n<Note>\\nメモ {: .note}\\n</Note>\\n").split()
+    ['注意', 'メモ']
+    >>> clean_source("> [!NOTE]\\n> 注意書き\\n\\n```js\\nx = {{a: 1}};\\n```\\n").split()
+    ['>', '>', '注意書き', '```js', 'x', '=', '{{a:', '1}};', '```']
+    """
     source = _LIQUID_HIGHLIGHT.sub(r"```\1", source)
     source = _LIQUID_ENDHIGHLIGHT.sub("```", source)
-    return _LIQUID_TAG.sub("", source)
+    parts = []
+    for kind, text in _chunks(source):
+        if kind == "code":
+            parts.append(_LIQUID_RAW.sub("", text))
+        elif kind == "heading":
+            parts.append(strip_liquid(text))
+        else:
+            parts.append(_clean_prose(text))
+    return "".join(parts)
 
 
 def inline_text(source: str) -> str:
-    """Plain text of one line of inline Markdown (for titles from front matter).
+    """Plain text of one line of inline Markdown (for titles and headings).
 
-    >>> inline_text("**Nscaleの[調達](/x)**")
+    >>> inline_text("**Nscaleの[調達](/x)**{{ site.suffix }}")
     'Nscaleの調達'
     """
-    tokens = _MD.parseInline(strip_liquid(source))
+    source = _IAL_INLINE.sub("", _MDX_COMMENT.sub("", strip_liquid(source)))
+    tokens = _MD.parseInline(source)
     return _plain(tokens[0].children or []).strip() if tokens else ""
+
+
+def html_text(source: str) -> str:
+    """The text of an HTML block: tags and comments dropped, one line per block element.
+
+    >>> html_text("<table><tr><td>温度</td><td>30 &amp; <b>上昇</b></td></tr></table>")
+    '温度 30 & 上昇'
+    """
+    source = _HTML_CELL.sub(" ", _HTML_BREAK.sub("\n", _HTML_SILENT.sub("", source)))
+    lines = (inline_text(_HTML_TAG.sub("", line)) for line in source.splitlines())
+    return "\n".join(_SPACE.sub(" ", line) for line in lines if line)
 
 
 def _plain(children: Sequence[Token]) -> str:
@@ -110,6 +237,26 @@ def _is_bold_only(children: Sequence[Token]) -> bool:
         and kinds[-1] == "strong_close"
         and ("strong_open" not in kinds[1:-1])
     )
+
+
+def _heading(content: str) -> _Block:
+    """A heading block, its explicit id taken from ``{#id}``, ``{/*id*/}`` or ``<a name>``."""
+    match = _HEADING_ID.search(content)
+    raw = content[: match.start()] if match else content
+    explicit = (match.group(1) or match.group(2)) if match else ""
+    if not explicit and (anchor := _HTML_ANCHOR.search(raw)):
+        explicit = anchor.group(1)
+    return _Block("heading", inline_text(raw), raw=raw, explicit_id=explicit)
+
+
+def _html_block(content: str) -> _Block | None:
+    """An HTML block as a code block (``<pre>``) or a text block; None when it holds no text."""
+    content = _HTML_SILENT.sub("", content).strip()
+    if content[:4].lower() == "<pre":
+        code = html.unescape(_HTML_TAG.sub("", content)).strip("\n")
+        return _Block("code", code) if code.strip() else None
+    text = html_text(content)
+    return _Block("text", text) if text else None
 
 
 def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
@@ -136,20 +283,23 @@ def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
         elif token.type in ("fence", "code_block"):
             if token.content.strip():
                 yield _Block("code", token.content.rstrip("\n"))
+        elif token.type == "html_block":
+            block = _html_block(token.content)
+            if block and container_depth and block.kind == "text":
+                lines.append(block.text)
+            elif block:
+                yield block
         elif token.type == "inline":
             children = token.children or []
             if heading_next:
                 heading_next = False
-                match = _HEADING_ID.search(token.content)
-                raw = token.content[: match.start()] if match else token.content
-                explicit = (match.group(1) or match.group(2)) if match else ""
-                yield _Block("heading", inline_text(raw), raw=raw, explicit_id=explicit)
+                yield _heading(token.content)
             elif row is not None:
                 row.append(_plain(children).strip())
             elif container_depth:
                 lines.append(_plain(children).strip())
-            elif _IAL_LINE.match(token.content.strip()):
-                yield _Block("ial", "", explicit_id=_IAL_LINE.match(token.content.strip()).group(1))  # type: ignore[union-attr]
+            elif ial := _IAL_LINE.match(token.content.strip()):
+                yield _Block("ial", "", explicit_id=ial.group(1))
             elif _SEPARATOR.match(token.content):
                 continue
             elif _is_bold_only(children) and "\n" not in token.content.strip():
@@ -199,12 +349,36 @@ def text_fragment(heading: str) -> str:
     return ":~:text=" + quote(heading, safe="")
 
 
+def _unseen_sentences(text: str, seen: set[str]) -> str:
+    """``text`` without the sentences already seen in this document (recording the new ones).
+
+    Posts repeat whole sections with small edits; a repeated sentence is indexed once.
+    Short sentences (under ``MIN_DEDUP_SENTENCE_CHARS``) are always kept.
+
+    >>> seen: set[str] = set()
+    >>> _unseen_sentences("液体冷却は重要な技術です。GPUは熱い。", seen)
+    '液体冷却は重要な技術です。GPUは熱い。'
+    >>> _unseen_sentences("液体冷却は重要な技術です。新しい一文が加わりました。", seen)
+    '新しい一文が加わりました。'
+    """
+    kept = []
+    for sentence in _SENTENCE_END.split(text):
+        if len(sentence.strip()) >= MIN_DEDUP_SENTENCE_CHARS:
+            key = digest(sentence)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(sentence)
+    return "".join(kept).strip()
+
+
 def parse_sections(body: str, anchor_scheme: str = "kramdown") -> list[Section]:
     """Parse a Markdown body (front matter removed) into sections of unique passages."""
     anchors = Anchors(anchor_scheme)
     seen: set[str] = set()
+    seen_sentences: set[str] = set()
     sections = [_SectionBuilder("", "")]
-    for block in _blocks(_MD.parse(strip_liquid(body))):
+    for block in _blocks(_MD.parse(clean_source(body))):
         if block.kind == "ial":
             last = sections[-1]
             if last.heading and not last.passages and not last.anchor.startswith(":~:"):
@@ -217,9 +391,10 @@ def parse_sections(body: str, anchor_scheme: str = "kramdown") -> list[Section]:
         if block.kind == "bold":
             sections.append(_SectionBuilder(block.text, text_fragment(block.text)))
             continue
-        for piece in split_passage(block.text) if block.kind == "text" else [block.text]:
+        text = _unseen_sentences(block.text, seen_sentences) if block.kind == "text" else block.text
+        for piece in split_passage(text) if block.kind == "text" else [text]:
             key = digest(piece)
-            if key not in seen:
+            if piece and key not in seen:
                 seen.add(key)
                 sections[-1].passages.append(Passage(piece, key, block.kind))
     return [Section(s.heading, s.anchor, tuple(s.passages)) for s in sections if s.passages]

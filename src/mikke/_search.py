@@ -1,8 +1,7 @@
 """Run a parsed query: ranked, de-duplicated passages with snippets.
 
 Ranking is BM25F over the weighted fields. A query first runs strict (every
-word must match); when that finds fewer hits than the page needs, the relaxed
-query (any word) fills the rest, ranked after the strict hits. Passages with
+word must match); when that finds nothing, the relaxed query (any word) runs. Passages with
 identical text are collapsed (and, with ``per_post``, all but the best passage
 of each post). Stored fields are read for the hits of the page only.
 
@@ -11,8 +10,9 @@ of each post). Stored fields are read for the hits of the page only.
 >>> config = Config(index=pathlib.Path(tempfile.mkdtemp()))
 >>> _ = update_index(config)
 >>> result = Searcher(config).search("液体冷却")
->>> result.hits[0].snippet.text[slice(*result.hits[0].snippet.highlights[0])]
-'液体冷却'
+>>> snippet = result.hits[0].snippet
+>>> "液体冷却" in [snippet.text[start:end] for start, end in snippet.highlights]
+True
 """
 
 from __future__ import annotations
@@ -80,16 +80,24 @@ class Searcher:
         self.config = config
         self._index = open_index(config.index)
         self._searcher = self._index.searcher(weighting=scoring.BM25F())
+        self._retired: Any = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
         """Release the index files."""
         self._searcher.close()
+        if self._retired is not None:
+            self._retired.close()
 
     def _current(self) -> Any:
         with self._lock:
             if not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
+                # A fresh reader, not whoosh's refresh(): that reuses segment readers with stale
+                # deletions, so a reindexed post would also show its old passages. The previous
+                # searcher stays open for one more generation, for searches still running on it.
+                if self._retired is not None:
+                    self._retired.close()
+                self._retired, self._searcher = self._searcher, self._index.searcher(weighting=scoring.BM25F())
             return self._searcher
 
     def search(
@@ -121,11 +129,9 @@ class Searcher:
         need = offset + limit
         strict = build_query(parsed, self.config.boosts, strict=True)
         ranked, matched = self._ranked(searcher, strict, filter_query, keys, need, set())
-        if len(ranked) < need and is_relaxable(parsed):
+        if matched == 0 and is_relaxable(parsed):  # no passage has every word: any word will do
             loose = build_query(parsed, self.config.boosts, strict=False)
-            seen = {keys[d] for d, _ in ranked}
-            more, matched = self._ranked(searcher, loose, filter_query, keys, need - len(ranked), seen)
-            ranked += more
+            ranked, matched = self._ranked(searcher, loose, filter_query, keys, need, set())
         terms = parsed.terms()
         hits = []
         for rank, (docnum, score) in enumerate(ranked[offset:need], offset + 1):

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 error (message on stderr); 2 bad usage;
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,9 +21,9 @@ from ._analysis import analyze
 from ._config import Config, load_config
 from ._errors import IndexBusyError, MikkeError
 from ._indexing import DEFAULT_WAIT, IndexReport, index_exists, update_index
-from ._models import SearchResult
+from ._render import result_to_dict
 from ._search import DEFAULT_LIMIT, Searcher
-from ._snippets import to_ansi, to_html
+from ._snippets import to_ansi
 
 EXIT_SKIPPED = 3
 EXIT_BUSY = 4
@@ -39,36 +40,6 @@ class MikkeGroup(click.Group):
             ctx.exit(EXIT_BUSY)
         except MikkeError as error:
             raise click.ClickException(str(error)) from None
-
-
-def result_to_dict(result: SearchResult) -> dict[str, Any]:
-    """The JSON shape shared by ``mikke search --json`` and the HTTP API."""
-    return {
-        "query": result.query,
-        "total": result.total,
-        "took_ms": result.took_ms,
-        "hits": [
-            {
-                "rank": hit.rank,
-                "score": hit.score,
-                "post": {
-                    "path": hit.path,
-                    "title": hit.title,
-                    "url": hit.url,
-                    "date": hit.date,
-                    "tags": list(hit.tags),
-                    "categories": list(hit.categories),
-                },
-                "section": {"heading": hit.heading, "anchor": hit.anchor, "url": hit.section_url},
-                "snippet": {
-                    "text": hit.snippet.text,
-                    "highlights": [list(span) for span in hit.snippet.highlights],
-                    "html": to_html(hit.snippet),
-                },
-            }
-            for hit in result.hits
-        ],
-    }
 
 
 def _dump(data: Any) -> None:
@@ -97,8 +68,8 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
             bar.__exit__(None, None, None)
 
 
-def _run_index(config: Config, full: bool, wait: float, quiet: bool) -> IndexReport:
-    with _progress("Indexing", quiet) as progress:
+def _run_index(config: Config, full: bool, wait: float, quiet: bool, bar: bool = True) -> IndexReport:
+    with _progress("Indexing", quiet or not bar) as progress:
         report = update_index(config, full=full, wait=wait, progress=progress)
     if report.rebuilt and not quiet:
         click.echo(f"Full rebuild: {report.rebuilt}.", err=True)
@@ -131,7 +102,7 @@ def main(ctx: click.Context, corpus: Path | None, index_dir: Path | None, config
         raise click.ClickException(str(error)) from None
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True)
 @click.option("--tag", "tags", multiple=True, help="Only posts with this tag (repeat for any of several).")
 @click.option("--category", "categories", multiple=True, help="Only posts in this category (repeatable).")
@@ -167,6 +138,9 @@ def search(
       mikke search '"データセンター" -冷却' --per-post --json
       mikke search GPU --tag AI --since 2025-01-01 --limit 5
     """
+    unknown = [word for word in query if word.startswith("--")]
+    if unknown:  # single-dash words are exclusions (-冷却); double-dash ones are mistyped options
+        raise click.UsageError(f"no such option: {unknown[0]}")
     if not index_exists(config.index):
         click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
         _run_index(config, full=True, wait=DEFAULT_WAIT, quiet=as_json)
@@ -209,19 +183,25 @@ def search(
 
 @main.command()
 @click.option("--full", is_flag=True, help="Rebuild from scratch instead of updating.")
-@click.option("--wait", default=DEFAULT_WAIT, show_default=True, help="Seconds to wait for another running job.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")
+@click.option(
+    "--wait", default=DEFAULT_WAIT, show_default=True, help="Seconds to wait for a running job (0: exit 4 at once)."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (skipped files are still listed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool) -> None:
     """Build or update the index from the corpus (only changed posts are re-analysed).
 
+    Searches keep working during the job and see the update once it commits.
+    Exit codes: 0 done, 3 done but some posts were skipped, 4 another job holds the lock.
+
     \b
     Example:
       mikke index
       mikke --corpus ~/blog --index ~/blog/.mikke index --full --quiet
+      mikke index --json --wait 0
     """
-    report = _run_index(config, full=full, wait=wait, quiet=quiet or as_json)
+    report = _run_index(config, full=full, wait=wait, quiet=quiet, bar=not as_json)
     if as_json:
         _dump(report.to_dict())
     elif not quiet:
@@ -232,6 +212,45 @@ def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool) -
         )
     if report.skipped:
         sys.exit(EXIT_SKIPPED)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--allow-origin",
+    "origins",
+    multiple=True,
+    help="Origin whose pages may call the API, e.g. https://blog.example.jp (repeatable; * allows any).",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@click.pass_obj
+def serve(config: Config, host: str, port: int, origins: tuple[str, ...], workers: int, access_log: bool) -> None:
+    """Serve the HTTP search API and the search box (GET /api/search, /api/facets, /widget.js).
+
+    The index is built first if missing; a later `mikke index` is picked up
+    without a restart.
+
+    \b
+    Example:
+      mikke serve --allow-origin https://blog.example.jp
+      mikke --index /srv/blog/index serve --port 8080 --no-access-log
+    """
+    import uvicorn
+
+    from .web import check_origins, create_app, serve_environment
+
+    if not index_exists(config.index):
+        click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
+        _run_index(config, full=True, wait=DEFAULT_WAIT, quiet=False)
+    options: dict[str, Any] = {"host": host, "port": port, "access_log": access_log, "log_level": "info"}
+    if workers == 1:
+        uvicorn.run(create_app(config, origins), **options)
+        return
+    check_origins(origins)
+    os.environ.update(serve_environment(config, origins))
+    uvicorn.run("mikke.web:app_from_environment", factory=True, workers=workers, **options)
 
 
 @main.command("analyze")

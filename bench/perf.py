@@ -1,0 +1,334 @@
+"""Performance benchmark: index build against the tokenizer's limit, query latency against the peers.
+
+One run reports, over one corpus and one query file:
+
+* ``tokenize_s``: every passage's text through mikke's analyzer in this process, nothing
+  written (the practical lower bound of a build); ``build_s``: a full ``update_index``
+  from scratch in a fresh process (file discovery and Markdown parsing included), its
+  ratio to ``tokenize_s``, the peak RSS of that process and its children, and the
+  index size over the passage text size;
+* query latency p50/p95 over the query file for mikke (one warm ``Searcher``, the public
+  ``Searcher.search`` with snippets, 10 hits) and, on the same passages and queries, the
+  peers of ``bench/peers.py`` under the relevance benchmark's names; each peer indexes
+  one document per passage (its post's title and the passage text), the units mikke ranks;
+* the same build and mikke p50 at about 4k, 16k and 64k passages, made from the corpus
+  by copying posts under new ids until the size is reached.
+
+``--corpus`` is a site directory (every post mikke's default configuration finds) or a
+``corpus.jsonl`` of ``{"id", "title", "text"}`` records, each written as one Markdown
+post as ``bench/relevance.py`` does. ``--queries`` is ``.jsonl`` with a ``text`` field or
+plain lines.
+
+Example:
+    python bench/perf.py --corpus ../shared/data/sites/ms-dynamics365-ja \\
+        --queries ../shared/data/questions/niilc/questions.jsonl
+    python bench/perf.py --corpus ../shared/data/relevance/jaquad/corpus.jsonl \\
+        --queries ../shared/data/relevance/jaquad/queries.jsonl --limit 4000 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import PEERS, available_peers  # noqa: E402
+
+from mikke import Config, PostError, QueryError, Searcher, analyzer, iter_post_paths, load_post  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DEFAULT_CORPUS = DATA / "sites" / "ms-dynamics365-ja"
+DEFAULT_QUERIES = DATA / "questions" / "niilc" / "questions.jsonl"
+GROWTH_SIZES = (4_000, 16_000, 64_000)
+MIKKE = "mikke"
+SQLITE = "sqlite-fts5-trigram"
+K = 10
+#: Queries run once before timing, so caches and lazily created objects are warm.
+WARMUP = 20
+
+#: A full build in a fresh interpreter, as ``mikke index --full`` runs it; prints its own timing.
+_BUILD = """
+import json, sys, time
+from pathlib import Path
+from mikke import Config, update_index
+started = time.perf_counter()
+report = update_index(Config(corpus=Path(sys.argv[1]), index=Path(sys.argv[2])), full=True)
+print(json.dumps({"seconds": time.perf_counter() - started, "passages": report.passages}))
+"""
+
+
+def read_queries(path: Path, limit: int | None = None) -> list[str]:
+    """Query strings from ``.jsonl`` (its ``text`` field) or plain lines, blanks skipped."""
+    with path.open(encoding="utf-8") as lines:
+        if path.suffix == ".jsonl":
+            texts = [json.loads(line)["text"] for line in lines if line.strip()]
+        else:
+            texts = [line.strip() for line in lines if line.strip()]
+    return texts[:limit] if limit else texts
+
+
+def write_jsonl_corpus(records: list[dict[str, str]], root: Path) -> None:
+    """Each record as one Markdown post (front matter title, body text), like bench/relevance.py."""
+    posts = root / "_posts"
+    posts.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        text = f"---\ntitle: {json.dumps(record['title'], ensure_ascii=False)}\n---\n\n{record['text']}\n"
+        (posts / f"{record['id']}.md").write_text(text, encoding="utf-8")
+
+
+def load_passages(corpus: Path) -> dict[str, list[tuple[str, str]]]:
+    """relpath -> [(post title, passage text)] for every post mikke's defaults index."""
+    config = Config(corpus=corpus)
+    posts: dict[str, list[tuple[str, str]]] = {}
+    for relpath in iter_post_paths(config):
+        try:
+            post = load_post(relpath, config)
+        except PostError:
+            continue
+        posts[relpath] = [(post.title, passage.text) for _, passage in post.passages()]
+    return posts
+
+
+def grow(corpus: Path, posts: dict[str, list[tuple[str, str]]], size: int, root: Path) -> int:
+    """Copy posts (cycling, each copy under ``copyN/``) into ``root`` until ``size`` passages."""
+    total, copy = 0, 0
+    while total < size:
+        for relpath, passages in posts.items():
+            if total >= size:
+                break
+            target = root / f"copy{copy}" / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(corpus / relpath, target)
+            total += len(passages)
+        copy += 1
+    return total
+
+
+def tokenize_only(texts: list[str]) -> float:
+    """Seconds to run every text through mikke's analyzer, tokens consumed and dropped."""
+    analyze = analyzer()
+    started = time.perf_counter()
+    for text in texts:
+        for _ in analyze(text, positions=True, chars=True):
+            pass
+    return time.perf_counter() - started
+
+
+def build(corpus: Path, index: Path) -> tuple[float, float, float]:
+    """Full build in a fresh process: (seconds, CPU seconds and peak RSS in MB of it and its children)."""
+    with subprocess.Popen([sys.executable, "-c", _BUILD, str(corpus), str(index)], stdout=subprocess.PIPE) as proc:
+        parent = psutil.Process(proc.pid)
+        peak, cpu = 0, {}
+        while proc.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree))
+                cpu.update({p.pid: sum(p.cpu_times()[:2]) for p in tree})
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        out = proc.stdout.read() if proc.stdout else b""
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed (exit {proc.returncode})")
+    return float(json.loads(out)["seconds"]), sum(cpu.values()), peak / 2**20
+
+
+def dir_mb(path: Path) -> float:
+    """Total size of the files under ``path`` in MB."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def latencies(search: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
+    """p50/p95 milliseconds of ``search`` over ``queries`` after a warm-up."""
+    for query in queries[:WARMUP]:
+        search(query)
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        search(query)
+        times.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return {"p50_ms": round(cuts[49], 3), "p95_ms": round(cuts[94], 3)}
+
+
+def mikke_latencies(index: Path, queries: list[str]) -> dict[str, float]:
+    """mikke through ``Searcher.search`` (10 hits with snippets); a rejected query still counts."""
+    searcher = Searcher(Config(index=index))
+
+    def search(query: str) -> Any:
+        try:
+            return searcher.search(query, limit=K)
+        except QueryError:
+            return None
+
+    try:
+        return latencies(search, queries)
+    finally:
+        searcher.close()
+
+
+def peer_latencies(name: str, workdir: Path, docs: list[dict[str, str]], queries: list[str]) -> dict[str, float]:
+    """Build peer ``name`` over ``docs`` and time its queries."""
+    peer = PEERS[name](workdir)
+    try:
+        peer.build(docs)
+        return latencies(lambda q: peer.search(q, K), queries)
+    finally:
+        peer.close()
+
+
+def passage_docs(posts: dict[str, list[tuple[str, str]]]) -> list[dict[str, str]]:
+    """One peer document per passage, with its post's title."""
+    return [
+        {"id": f"{relpath}#{n}", "title": title, "text": text}
+        for relpath, passages in posts.items()
+        for n, (title, text) in enumerate(passages)
+    ]
+
+
+def run(
+    corpus_arg: Path, queries: list[str], peers: list[str], sizes: tuple[int, ...], growth_queries: int, work: Path
+) -> dict[str, Any]:
+    """The whole benchmark; returns the ``--json`` shape."""
+    if corpus_arg.is_dir():
+        corpus = corpus_arg
+    else:
+        corpus = work / "corpus"
+        with corpus_arg.open(encoding="utf-8") as lines:
+            write_jsonl_corpus([json.loads(line) for line in lines if line.strip()], corpus)
+    log(f"reading {corpus}")
+    posts = load_passages(corpus)
+    texts = [text for passages in posts.values() for _, text in passages]
+    log(f"{len(posts):,} posts, {len(texts):,} passages; tokenize-only")
+    cpu_started = time.process_time()
+    tokenize_s = tokenize_only(texts)
+    tokenize_cpu_s = time.process_time() - cpu_started
+    log(f"tokenize-only {tokenize_s:.1f} s; full build")
+    index = work / "index"
+    build_s, cpu_s, peak_mb = build(corpus, index)
+    index_mb, text_mb = dir_mb(index), sum(len(t.encode()) for t in texts) / 2**20
+    result: dict[str, Any] = {
+        "corpus": {"posts": len(posts), "passages": len(texts), "queries": len(queries)},
+        "machine": {"cpus": psutil.cpu_count(), "load_avg_1m": round(psutil.getloadavg()[0], 2)},
+        "build": {
+            "tokenize_s": round(tokenize_s, 2),
+            "build_s": round(build_s, 2),
+            "ratio": round(build_s / tokenize_s, 2),
+            "peak_rss_mb": round(peak_mb, 1),
+            "tokenize_cpu_s": round(tokenize_cpu_s, 2),
+            "build_cpu_s": round(cpu_s, 2),
+            "index_mb": round(index_mb, 3),
+            "text_mb": round(text_mb, 3),
+            "index_per_text": round(index_mb / max(text_mb, 1e-9), 2),
+        },
+        "queries": {},
+        "growth": [],
+    }
+    log(f"build {build_s:.1f} s (load average {psutil.getloadavg()[0]:.1f}); queries")
+    result["queries"][MIKKE] = mikke_latencies(index, queries)
+    shutil.rmtree(index)
+    docs = passage_docs(posts)
+    for name in peers:
+        with tempfile.TemporaryDirectory(dir=work) as peer_dir:
+            result["queries"][name] = peer_latencies(name, Path(peer_dir), docs, queries)
+        log(f"{name} done")
+    for size in sizes:
+        with tempfile.TemporaryDirectory(dir=work) as grown:
+            passages = grow(corpus, posts, size, Path(grown) / "corpus")
+            seconds, _, _ = build(Path(grown) / "corpus", Path(grown) / "index")
+            p50 = mikke_latencies(Path(grown) / "index", queries[:growth_queries])["p50_ms"]
+        result["growth"].append({"passages": passages, "build_s": round(seconds, 2), "mikke_p50_ms": p50})
+        log(f"growth {passages:,} passages done")
+    return result
+
+
+def log(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def table(result: dict[str, Any]) -> str:
+    """The results as Markdown tables, with each target's ratio and verdict."""
+    b, q, corpus = result["build"], result["queries"], result["corpus"]
+    rows = [
+        f"{corpus['posts']:,} posts, {corpus['passages']:,} passages, {corpus['queries']:,} queries "
+        f"({result['machine']['cpus']} CPUs, load average {result['machine']['load_avg_1m']} after the build)",
+        "",
+        "| tokenize-only s | build s | build / tokenize | CPU s: tokenize, build | peak RSS MB "
+        "| index MB | text MB | index / text |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {b['tokenize_s']:.1f} | {b['build_s']:.1f} | {b['ratio']:.2f} "
+        f"| {b['tokenize_cpu_s']:.1f}, {b['build_cpu_s']:.1f} | {b['peak_rss_mb']:.0f} "
+        f"| {b['index_mb']:.1f} | {b['text_mb']:.1f} | {b['index_per_text']:.2f} |",
+        "",
+        "| system | p50 ms | p95 ms | mikke p50 / this | mikke p95 / this |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    mikke = q[MIKKE]
+    for name, m in q.items():
+        rows.append(
+            f"| {name} | {m['p50_ms']:.2f} | {m['p95_ms']:.2f} "
+            f"| {mikke['p50_ms'] / m['p50_ms']:.2f} | {mikke['p95_ms'] / m['p95_ms']:.2f} |"
+        )
+    rows += ["", "| passages | build s | mikke p50 ms |", "|---:|---:|---:|"]
+    rows += [f"| {g['passages']:,} | {g['build_s']:.1f} | {g['mikke_p50_ms']:.2f} |" for g in result["growth"]]
+    rows += ["", "targets:", f"- build / tokenize-only = {b['ratio']:.2f} (at most 1.5: {verdict(b['ratio'] <= 1.5)})"]
+    rows.append(f"- peak RSS = {b['peak_rss_mb']:.0f} MB (under 1024: {verdict(b['peak_rss_mb'] < 1024)})")
+    if SQLITE in q:
+        p50, p95 = mikke["p50_ms"] / q[SQLITE]["p50_ms"], mikke["p95_ms"] / q[SQLITE]["p95_ms"]
+        rows.append(f"- mikke p50 / {SQLITE} p50 = {p50:.2f} (at most 1: {verdict(p50 <= 1)})")
+        rows.append(f"- mikke p95 / {SQLITE} p95 = {p95:.2f} (at most 2: {verdict(p95 <= 2)})")
+    growth = result["growth"]
+    if len(growth) >= 2 and growth[0]["mikke_p50_ms"] > 0:
+        size = growth[-1]["passages"] / growth[0]["passages"]
+        time_ = growth[-1]["mikke_p50_ms"] / growth[0]["mikke_p50_ms"]
+        rows.append(f"- p50 grows {time_:.2f}x for {size:.1f}x passages (less than linear: {verdict(time_ < size)})")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="site directory or corpus.jsonl")
+    parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="queries: .jsonl (text) or lines")
+    parser.add_argument("--limit", type=int, help="use only the first N queries")
+    parser.add_argument("--peers", help=f"comma-separated peers (default: {SQLITE} and the Groonga peers available)")
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, GROWTH_SIZES)), help="growth sizes in passages ('' for none)"
+    )
+    parser.add_argument("--growth-queries", type=int, default=1000, help="queries timed at each growth size")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args(argv)
+    available = available_peers()
+    if args.peers is not None:
+        peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+        unknown = [p for p in peers if p not in available]
+        if unknown:
+            parser.error(f"peer(s) not available: {', '.join(unknown)}; available: {', '.join(available)}")
+    else:
+        peers = [p for p in available if p == SQLITE or p.startswith("groonga")]
+    sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
+    queries = read_queries(args.queries, args.limit)
+    with tempfile.TemporaryDirectory(prefix="mikke-perf-") as work:
+        result = run(args.corpus, queries, peers, sizes, args.growth_queries, Path(work))
+    print(json.dumps(result, ensure_ascii=False) if args.json else table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

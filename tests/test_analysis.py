@@ -1,0 +1,73 @@
+"""The analyzer: normalization, compounds, part-of-speech filtering and offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mikke import analyze, analyzer
+
+SAMPLE_TEXT = (Path(__file__).resolve().parent.parent / "corpus" / "_posts").glob("*.md")
+
+
+def terms(text: str) -> list[str]:
+    return [t.text for t in analyze(text) if not t.part]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("サーバ", "サーバー"),
+        ("サーバー", "サーバー"),
+        ("引越し", "引っ越し"),
+        ("引っ越し", "引っ越し"),
+        ("ＧＰＵ", "gpu"),
+        ("GPU", "gpu"),
+        ("gpu", "gpu"),
+        ("ｶﾀｶﾅ", "片仮名"),
+    ],
+)
+def test_variants_share_one_term(written: str, expected: str) -> None:
+    assert terms(written) == [expected]
+
+
+def test_particles_auxiliaries_and_symbols_are_dropped() -> None:
+    assert terms("データセンターの冷却は、重要です。") == ["データセンター", "冷却", "重要"]
+
+
+def test_compound_emits_its_parts_after_the_whole() -> None:
+    tokens = analyze("データセンター")
+    assert [(t.text, t.part) for t in tokens] == [("データセンター", False), ("データ", True), ("センター", True)]
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLE_TEXT), ids=lambda p: p.name)
+def test_offsets_point_at_the_surface_in_the_original_text(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    count = 0
+    for token in analyzer()(source, chars=True, keeporiginal=True):
+        assert source[token.startchar : token.endchar] == token.original
+        count += 1
+    assert count > 1000
+
+
+def test_offsets_survive_width_folding() -> None:
+    source = "ｱｲｳ ＧＰＵサーバと全角　スペース"
+    spans = {t.text: (t.start, t.end) for t in analyze(source)}
+    assert source[slice(*spans["gpu"])] == "ＧＰＵ"
+    assert source[slice(*spans["サーバー"])] == "サーバ"
+    assert source[slice(*spans["スペース"])] == "スペース"
+
+
+def test_long_text_is_analysed_in_chunks_with_correct_offsets() -> None:
+    sentence = "データセンターの液体冷却は効率的です。"
+    source = sentence * 2000  # far beyond Sudachi's input limit
+    starts = [t.start for t in analyze(source) if t.text == "液体"]
+    assert starts == [i * len(sentence) + sentence.index("液体") for i in range(2000)]
+
+
+def test_analyzer_pickles_without_the_sudachi_tokenizer() -> None:
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(analyzer()))
+    assert [t.text for t in restored("サーバ")] == ["サーバー"]

@@ -1,0 +1,69 @@
+"""bench/perf.py on a tiny corpus: the output shape and the passages it grows to (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+try:
+    from bench import perf
+except ModuleNotFoundError:  # bench/ is not installed: import it from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench import perf
+
+from bench.peers import peer_status
+
+RECORDS = [
+    {"id": "fuji", "title": "富士山", "text": "富士山は静岡県と山梨県にまたがる日本最高峰の山である。\n\n標高は3776メートル。"},
+    {"id": "sushi", "title": "寿司", "text": "寿司は酢飯に魚介類を組み合わせた料理である。\n\n江戸時代に握り寿司が広まった。"},
+    {"id": "shinkansen", "title": "新幹線", "text": "東海道新幹線は1964年に開業した高速鉄道である。"},
+]
+QUERIES = ["富士山の標高は？", "寿司", "新幹線はいつ開業した？", "。"]
+
+
+@pytest.fixture
+def corpus_jsonl(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), encoding="utf-8")
+    return path
+
+
+def test_read_queries_takes_jsonl_text_and_plain_lines(tmp_path: Path) -> None:
+    jsonl, lines = tmp_path / "q.jsonl", tmp_path / "q.txt"
+    jsonl.write_text('{"id": "1", "text": "富士山の標高"}\n\n{"id": "2", "text": "寿司"}\n', encoding="utf-8")
+    lines.write_text("富士山の標高\n\n寿司\n", encoding="utf-8")
+    assert perf.read_queries(jsonl) == perf.read_queries(lines) == ["富士山の標高", "寿司"]
+    assert perf.read_queries(lines, limit=1) == ["富士山の標高"]
+
+
+def test_json_output_has_the_issue_shape(corpus_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if peer_status()[perf.SQLITE] is not None:
+        pytest.skip(f"{perf.SQLITE} not available: {peer_status()[perf.SQLITE]}")
+    queries = tmp_path / "queries.txt"
+    queries.write_text("\n".join(QUERIES), encoding="utf-8")
+    argv = ["--corpus", str(corpus_jsonl), "--queries", str(queries), "--peers", perf.SQLITE, "--sizes", "4,12", "--json"]
+    assert perf.main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    build = result["build"]
+    assert {"tokenize_s", "build_s", "ratio", "peak_rss_mb", "index_mb", "text_mb"} <= set(build)
+    assert build["ratio"] == pytest.approx(build["build_s"] / build["tokenize_s"], rel=0.05)
+    assert build["index_mb"] > 0 and build["index_per_text"] > 0 and build["peak_rss_mb"] > 0
+    assert set(result["queries"]) == {perf.MIKKE, perf.SQLITE}
+    for latency in result["queries"].values():
+        assert set(latency) == {"p50_ms", "p95_ms"} and 0 < latency["p50_ms"] <= latency["p95_ms"]
+    assert result["corpus"] == {"posts": 3, "passages": 5, "queries": len(QUERIES)}
+    # 4 passages take all three posts (5 passages); 12 take them twice more under new ids.
+    assert [g["passages"] for g in result["growth"]] == [5, 15]
+    assert all(set(g) == {"passages", "build_s", "mikke_p50_ms"} for g in result["growth"])
+
+
+def test_table_names_every_target(corpus_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text("\n".join(QUERIES), encoding="utf-8")
+    assert perf.main(["--corpus", str(corpus_jsonl), "--queries", str(queries), "--peers", "", "--sizes", ""]) == 0
+    out = capsys.readouterr().out
+    assert "| mikke |" in out
+    assert "build / tokenize-only" in out and "peak RSS" in out

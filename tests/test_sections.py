@@ -1,0 +1,89 @@
+"""Posts -> sections -> passages: headings, anchors, markup removal and duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import FUTURE_POST, IMPACT_POST, SAMPLE_POSTS
+from mikke import Config, load_post
+from mikke._markdown import parse_sections
+
+CONFIG = Config(corpus=SAMPLE_POSTS.parent)
+
+
+def test_front_matter_of_a_sample_post() -> None:
+    post = load_post(FUTURE_POST, CONFIG)
+    assert post.title == "Nscaleの11億ドル調達、AIインフラの未来をどう変えるのか？"  # ** removed
+    assert post.date == dt.date(2025, 9, 26)
+    assert post.tags == ("AI", "最新ニュース", "技術動向", "投資", "チップ")
+    assert post.categories == ("投資分析",)
+    assert post.excerpt == "Nscale、AIインフラ11億ドル調達について詳細に分析します。"
+    assert post.url == "/%E6%8A%95%E8%B3%87%E5%88%86%E6%9E%90/2025/09/26/nscale-funding-ai-infrastructure-future.html"
+
+
+def test_sections_of_the_future_post() -> None:
+    sections = load_post(FUTURE_POST, CONFIG).sections
+    headings = [s.heading for s in sections]
+    # bold-only paragraphs and `### **…**` are headings; ---END--- is not text
+    assert headings[:3] == [
+        "Nscaleの11億ドル調達、AIインフラの未来をどう変えるのか？",
+        "AIインフラ競争の多層性と戦略的意味合い",
+        "投資家が注目すべき点：バリュエーションと成長性",
+    ]
+    assert "激化するAIインフラ競争の裏側：潜在的リスクと新たな課題" in headings
+    assert not any("END" in p.text or "**" in p.text for s in sections for p in s.passages)
+
+
+def test_kramdown_anchors_follow_the_renderer() -> None:
+    anchors: dict[str, str] = {}
+    for section in load_post(FUTURE_POST, CONFIG).sections:
+        anchors.setdefault(section.heading, section.anchor)
+    # `### **激化するAI…**`: kramdown drops the leading non-ASCII text and keeps "AI"
+    assert anchors["激化するAIインフラ競争の裏側：潜在的リスクと新たな課題"] == "ai"
+    assert anchors["日本がAIインフラ競争で果たすべき役割とチャンス"] == "ai-1"
+    assert anchors["未来への招待：変化の波を乗りこなすために"] == "section"
+    # a bold line gets no id from kramdown: its section links with a text fragment
+    assert anchors["投資家が注目すべき点：バリュエーションと成長性"].startswith(":~:text=%E6%8A%95")
+
+
+def test_impact_post_starts_with_an_unheaded_section() -> None:
+    sections = load_post(IMPACT_POST, CONFIG).sections
+    assert (sections[0].heading, sections[0].anchor) == ("", "")
+    assert sections[1].heading == "AIネイティブ・インフラが切り開く未来：既存クラウドとの決定的な差異"
+
+
+def test_repeated_sections_are_indexed_once() -> None:
+    post = load_post(FUTURE_POST, CONFIG)
+    texts = [p.text for _, p in post.passages()]
+    source = (SAMPLE_POSTS.parent / FUTURE_POST).read_text(encoding="utf-8")
+    repeated = "閉ループ直接液体冷却のような最先端技術は、日本の産業界が培ってきた"
+    assert source.count(repeated) == 2
+    assert sum(repeated in t for t in texts) == 1
+    assert len(texts) == len(set(texts))
+
+
+def test_markup_is_removed_and_code_is_kept_as_code() -> None:
+    body = (
+        "## 見出し {#custom}\n\n"
+        "本文の**強調**と[リンク](https://example.com)と![画像](a.png)と<span>HTML</span>。"
+        "{% include note.html %}{{ page.title }}\n\n"
+        "```python\nprint('データ')\n```\n\n"
+        "- 項目一\n- 項目**二**\n\n"
+        "| 列 | 値 |\n|---|---|\n| 温度 | 30 |\n"
+    )
+    (section,) = parse_sections(body)
+    assert section.anchor == "custom"
+    assert [(p.kind, p.text) for p in section.passages] == [
+        ("text", "本文の強調とリンクととHTML。"),
+        ("code", "print('データ')"),
+        ("text", "項目一\n項目二"),
+        ("text", "列 値\n温度 30"),
+    ]
+
+
+def test_long_paragraph_is_split_at_sentence_ends() -> None:
+    sentences = [f"液体冷却は第{i}世代のデータセンターの電力効率を大きく改善する技術です。" for i in range(20)]
+    (section,) = parse_sections("".join(sentences))
+    lengths = [len(p.text) for p in section.passages]
+    assert len(lengths) > 1 and max(lengths) <= 400
+    assert all(p.text.endswith("。") for p in section.passages)

@@ -136,9 +136,15 @@ class SiteResidue:
 
     @property
     def share(self) -> float:
-        """Leaking text passages over all text passages."""
+        """Leaking text passages over all text passages: the residue."""
         text = self.passages - self.code
         return self.leaking / text if text else 0.0
+
+    @property
+    def literal_share(self) -> float:
+        """Text passages matching a pattern at all over all text passages."""
+        text = self.passages - self.code
+        return self.literal / text if text else 0.0
 
 
 def measure(site: Path, show: int = 0) -> SiteResidue:
@@ -208,14 +214,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{site.name}: indexed: {index_site(site)}", file=sys.stderr)
     header = (
         f"{'site':<19}{'files':>6}{'posts':>6}{'skipped':>8}{'passages':>9}{'code':>7}"
-        f"{'literal':>8}{'leaking':>8}{'residue':>8}"
+        f"{'literal':>8}{'share':>7}{'leaking':>8}{'residue':>8}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
             f"{row.site:<19}{row.files:>6}{row.posts:>6}{sum(row.skipped.values()):>8}{row.passages:>9}"
-            f"{row.code:>7}{row.literal:>8}{row.leaking:>8}{row.share:>8.2%}  "
+            f"{row.code:>7}{row.literal:>8}{row.literal_share:>7.2%}{row.leaking:>8}{row.share:>8.2%}  "
             + ("ok" if row.share <= TARGET else "OVER")
         )
     for row in rows:

@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +44,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import PEERS, available_peers  # noqa: E402
-
-from mikke import Config, PostError, QueryError, Searcher, analyzer, iter_post_paths, load_post  # noqa: E402
+from mikke import Config, PostError, QueryError, Searcher, analyzer, iter_post_paths, load_post
+from peers import PEERS, available_peers
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 DEFAULT_CORPUS = DATA / "sites" / "ms-dynamics365-ja"

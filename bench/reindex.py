@@ -8,8 +8,9 @@ Copies the site to a temporary directory (so one post can be edited), then runs
 3. again after appending one paragraph to one post.
 
 For each run it prints the wall time of the whole command (process start and
-imports included), the seconds the job reports, the peak RSS of the process
-(from ``wait4``, children included) and the index size; then the ratios to the
+imports included), the seconds the job reports, the peak RSS (of the largest
+process, from ``wait4``, which covers the worker processes too; and of all the
+processes together, sampled with psutil every 50 ms) and the index size; then the ratios to the
 full build (target: both under 5%). It also times the parts of the
 nothing-changed path in this process: walking the corpus, reading and hashing
 every file, reading the stored hashes from the index.
@@ -22,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -29,9 +31,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from mikke import Config, Searcher, iter_post_paths
 from mikke._corpus import read_text
@@ -60,14 +65,50 @@ def run_index(corpus: Path, index: Path) -> dict[str, Any]:
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        tree_peak = [0]
+        sampler = threading.Thread(target=_sample_tree, args=(child.pid, tree_peak), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(child.pid, 0)
+        sampler.join()
         child.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         out.seek(0)
         report = json.loads(out.read())
     if child.returncode not in (0, 3):  # 3: finished, some files skipped
         raise SystemExit(f"mikke index failed with exit code {child.returncode}")
-    return {"wall_s": wall, "rss_mb": usage.ru_maxrss / 1024, "exit": child.returncode, **report}
+    rss = {"rss_mb": usage.ru_maxrss / 1024, "tree_rss_mb": tree_peak[0] / 2**20}
+    return {"wall_s": wall, **rss, "exit": child.returncode, **report}
+
+
+def _sample_tree(pid: int, peak: list[int]) -> None:
+    """Every 50 ms, the summed RSS of ``pid`` and its descendants (worker processes); keeps the peak."""
+    try:
+        root = psutil.Process(pid)
+        while root.status() != psutil.STATUS_ZOMBIE:
+            total = 0
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += process.memory_info().rss
+            peak[0] = max(peak[0], total)
+            time.sleep(0.05)
+    except psutil.Error:
+        pass
+
+
+def machine() -> str:
+    """CPU model, cores, memory and Python version."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+    memory = psutil.virtual_memory().total / 2**30
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, {system}"
+
+
+def expect(run: dict[str, Any], updated: int) -> None:
+    """Stop unless the run did exactly the work it was given (say, the code changed between runs)."""
+    if (run["added"], run["updated"], run["deleted"]) != (0, updated, 0):
+        raise SystemExit(f"expected {updated} updated and nothing else, got {run}")
 
 
 def dir_mb(path: Path) -> float:
@@ -104,6 +145,7 @@ def main() -> None:
         runs["full build"]["index_mb"] = dir_mb(index)
         runs["nothing changed"] = run_index(corpus, index)
         runs["nothing changed"]["index_mb"] = dir_mb(index)
+        expect(runs["nothing changed"], updated=0)
         parts = nothing_changed_parts(config)
 
         paths = list(iter_post_paths(config))
@@ -112,6 +154,7 @@ def main() -> None:
             post.write(ADDED_PARAGRAPH)
         runs["one changed"] = run_index(corpus, index)
         runs["one changed"]["index_mb"] = dir_mb(index)
+        expect(runs["one changed"], updated=1)
         searcher = Searcher(config)
         try:
             found = {hit.path for hit in searcher.search(MARKER_WORD).hits}
@@ -132,7 +175,7 @@ def main() -> None:
         "runs": runs,
         "nothing_changed_parts": parts,
         "ratios": ratios,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -140,12 +183,14 @@ def main() -> None:
     print(f"site: {args.site} ({len(paths)} posts; changed: {changed})")
     print(f"machine: {result['machine']}\n")
     print(
-        "| run | wall s | job s | peak RSS MB | added | updated | deleted | unchanged | skipped | passages | index MB |"
+        "| run | wall s | job s | peak RSS MB (largest process) | peak RSS MB (all processes) "
+        "| added | updated | deleted | unchanged | skipped | passages | index MB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in runs.items():
         print(
-            f"| {name} | {r['wall_s']:.2f} | {r['seconds']:.2f} | {r['rss_mb']:.0f} | {r['added']} | {r['updated']} "
+            f"| {name} | {r['wall_s']:.2f} | {r['seconds']:.2f} | {r['rss_mb']:.0f} | {r['tree_rss_mb']:.0f} "
+            f"| {r['added']} | {r['updated']} "
             f"| {r['deleted']} | {r['unchanged']} | {len(r['skipped'])} | {r['passages']} | {r['index_mb']:.1f} |"
         )
     print(

@@ -28,9 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import PEERS, available_peers  # noqa: E402
-
-from mikke import Config, QueryError, Searcher, update_index  # noqa: E402
+from mikke import Config, QueryError, Searcher, update_index
+from peers import PEERS, available_peers
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "relevance" / "jsquad"
 K = 10

@@ -17,8 +17,16 @@ except ModuleNotFoundError:  # bench/ is not installed: import it from the repo 
 from bench.peers import peer_status
 
 RECORDS = [
-    {"id": "fuji", "title": "富士山", "text": "富士山は静岡県と山梨県にまたがる日本最高峰の山である。\n\n標高は3776メートル。"},
-    {"id": "sushi", "title": "寿司", "text": "寿司は酢飯に魚介類を組み合わせた料理である。\n\n江戸時代に握り寿司が広まった。"},
+    {
+        "id": "fuji",
+        "title": "富士山",
+        "text": "富士山は静岡県と山梨県にまたがる日本最高峰の山である。\n\n標高は3776メートル。",
+    },
+    {
+        "id": "sushi",
+        "title": "寿司",
+        "text": "寿司は酢飯に魚介類を組み合わせた料理である。\n\n江戸時代に握り寿司が広まった。",
+    },
     {"id": "shinkansen", "title": "新幹線", "text": "東海道新幹線は1964年に開業した高速鉄道である。"},
 ]
 QUERIES = ["富士山の標高は？", "寿司", "新幹線はいつ開業した？", "。"]
@@ -39,12 +47,24 @@ def test_read_queries_takes_jsonl_text_and_plain_lines(tmp_path: Path) -> None:
     assert perf.read_queries(lines, limit=1) == ["富士山の標高"]
 
 
-def test_json_output_has_the_issue_shape(corpus_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_output_has_the_issue_shape(
+    corpus_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     if peer_status()[perf.SQLITE] is not None:
         pytest.skip(f"{perf.SQLITE} not available: {peer_status()[perf.SQLITE]}")
     queries = tmp_path / "queries.txt"
     queries.write_text("\n".join(QUERIES), encoding="utf-8")
-    argv = ["--corpus", str(corpus_jsonl), "--queries", str(queries), "--peers", perf.SQLITE, "--sizes", "4,12", "--json"]
+    argv = [
+        "--corpus",
+        str(corpus_jsonl),
+        "--queries",
+        str(queries),
+        "--peers",
+        perf.SQLITE,
+        "--sizes",
+        "4,12",
+        "--json",
+    ]
     assert perf.main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     build = result["build"]
@@ -55,8 +75,9 @@ def test_json_output_has_the_issue_shape(corpus_jsonl: Path, tmp_path: Path, cap
     for latency in result["queries"].values():
         assert set(latency) == {"p50_ms", "p95_ms"} and 0 < latency["p50_ms"] <= latency["p95_ms"]
     assert result["corpus"] == {"posts": 3, "passages": 5, "queries": len(QUERIES)}
-    # 4 passages take all three posts (5 passages); 12 take them twice more under new ids.
-    assert [g["passages"] for g in result["growth"]] == [5, 15]
+    # Posts are copied until the size is reached: 4 takes all three posts (5 passages);
+    # 12 takes them twice (10) and then the 2-passage fuji post under a third id.
+    assert [g["passages"] for g in result["growth"]] == [5, 12]
     assert all(set(g) == {"passages", "build_s", "mikke_p50_ms"} for g in result["growth"])
 
 

@@ -70,11 +70,16 @@ def write_state(corpus: Path, state: dict[str, str]) -> None:
             path.write_text(text, encoding="utf-8")
 
 
-def signature(config: Config) -> list[list[list[str]]]:
+def found(searcher: Searcher) -> list[list[list[str]]]:
     """What each query finds, (path, snippet) pairs: what a reader sees of the index."""
+    return [sorted([h.path, h.snippet.text] for h in searcher.search(q, limit=50).hits) for q in QUERIES]
+
+
+def signature(config: Config) -> list[list[list[str]]]:
+    """What a fresh reader finds."""
     searcher = Searcher(config)
     try:
-        return [sorted([h.path, h.snippet.text] for h in searcher.search(q, limit=50).hits) for q in QUERIES]
+        return found(searcher)
     finally:
         searcher.close()
 
@@ -177,6 +182,21 @@ def test_stored_hashes_are_the_file_hashes(config: Config) -> None:
     assert stored_hashes(config.index) == {
         name: hashlib.sha256((config.corpus / name).read_bytes()).hexdigest() for name in NEW
     }
+
+
+def test_a_long_lived_searcher_sees_the_committed_update_and_only_it(config: Config, expected: dict[str, Any]) -> None:
+    update_index(config)
+    searcher = Searcher(config)  # as `mikke serve` keeps one
+    try:
+        assert found(searcher) == expected["old"]
+        write_state(config.corpus, NEW)
+        update_index(config)
+        assert found(searcher) == expected["new"]  # no restart, and no passage of the old version
+        write_state(config.corpus, OLD)
+        update_index(config, full=True)
+        assert found(searcher) == expected["old"]
+    finally:
+        searcher.close()
 
 
 # Incompatible index

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
-from conftest import FUTURE_POST, IMPACT_POST, copy_sample
+from conftest import FUTURE_POST, IMPACT_POST, REPO, copy_sample
 from mikke import Config, ConfigError, IndexMissingError, update_index
 from mikke.cli import main
-from mikke.web import SERVE_ENV, app_from_environment, create_app
+from mikke.web import create_app
 
 BLOG = "https://blog.example.jp"
 XSS_PATH = "_posts/2025-10-01-xss.md"
@@ -332,22 +333,6 @@ def test_serve_builds_a_missing_index_and_runs_uvicorn(tmp_path: Path, monkeypat
     assert call(run["app"], "/api/search?q=AI", Origin=BLOG).headers["access-control-allow-origin"] == BLOG
 
 
-def test_serve_with_workers_hands_the_settings_to_each_worker(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append({"app": app, **options}))
-    monkeypatch.setenv(SERVE_ENV, "")  # restored after the test
-    tuned = ["--corpus", str(config.corpus), "--index", str(config.index)]
-    args = [*tuned, "serve", "--workers", "2", "--allow-origin", BLOG, "--no-access-log"]
-    assert CliRunner().invoke(main, args).exit_code == 0
-    [run] = calls
-    assert run["app"] == "mikke.web:app_from_environment"
-    assert (run["factory"], run["workers"], run["access_log"]) == (True, 2, False)
-    worker_app = app_from_environment()
-    response = call(worker_app, "/api/search?q=脆弱性&tag=セキュリティ", Origin=BLOG)
-    assert response.json()["hits"][0]["post"]["path"] == XSS_PATH
-    assert response.headers["access-control-allow-origin"] == BLOG
-
-
 def test_serve_refuses_a_bad_origin(tmp_path: Path, config: Config) -> None:
     args = ["--corpus", str(config.corpus), "--index", str(config.index), "serve", "--allow-origin", "blog"]
     result = CliRunner().invoke(main, args)
@@ -357,3 +342,12 @@ def test_serve_refuses_a_bad_origin(tmp_path: Path, config: Config) -> None:
 def test_serve_has_help() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output and "--allow-origin" in result.output
+
+
+def test_the_jekyll_include_loads_the_box_from_the_served_routes(app: Starlette) -> None:
+    include = (REPO / "integrations" / "jekyll" / "_includes" / "mikke-search.html").read_text(encoding="utf-8")
+    routes = re.findall(r"append: '(/[\w./]+)'", include)
+    assert sorted(routes) == ["/api/search", "/widget.css", "/widget.js"]
+    for route in routes:
+        assert call(app, route + ("?q=AI" if route.startswith("/api/") else "")).status_code == 200
+    assert "id=\"{{ include.id | default: 'mikke-search'" in include

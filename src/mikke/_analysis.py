@@ -40,7 +40,9 @@ STOP_POS_DETAIL = frozenset({("動詞", "非自立可能"), ("形容詞", "非�
 
 #: Normalized forms that are function words or question words in any position
 #: (like the stop list of Lucene's Japanese analyzer): という, もの, こと, なぜ, どんな…
-STOP_WORDS = frozenset({"言う", "物", "こと", "為", "他", "様", "何故", "どう", "幾つ", "幾ら", "どんな", "良く", "特に"})
+STOP_WORDS = frozenset(
+    {"言う", "物", "こと", "為", "他", "様", "何故", "どう", "幾つ", "幾ら", "どんな", "良く", "特に"}
+)
 
 #: Sudachi refuses very long inputs; longer text is analysed in chunks of this many characters.
 MAX_CHUNK_CHARS = 4000

@@ -49,6 +49,7 @@ from whoosh.index import TOC, Index, LockError
 from ._config import Config
 from ._corpus import iter_post_paths, parse_post, read_text
 from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError
+from ._markdown import PARSER_VERSION
 from ._models import Post
 from ._parallel import PARALLEL_MIN_POSTS, ParallelWriter
 from ._schema import SCHEMA_VERSION, build_schema
@@ -109,6 +110,7 @@ def index_settings(config: Config) -> dict[str, Any]:
     """
     return {
         "schema": SCHEMA_VERSION,
+        "parser": PARSER_VERSION,
         "sudachipy": version("sudachipy"),
         "sudachidict-core": version("sudachidict-core"),
         "anchor_scheme": config.anchor_scheme,

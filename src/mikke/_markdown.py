@@ -1,14 +1,15 @@
 """Markdown body -> sections -> passages of plain text.
 
-Real sites write more than CommonMark, so the body is first cleaned line by
-line outside code fences (``clean_source``): Liquid/Nunjucks tags (``{% … %}``,
+Real sites write more than CommonMark, so the body is first cleaned outside code
+blocks and inline code (``clean_source``): Liquid/Nunjucks tags (``{% … %}``,
 ``{{ … }}``, ``{# … #}``; the bodies of ``comment``, ``capture`` and block ``set``
 dropped, those of other paired shortcodes kept), MDX (JSX component lines,
 ``import``/``export`` lines, ``{/* … */}`` comments), kramdown attribute lists
 (``{: .class}``), DocFX (``[!INCLUDE …]``, the ``[!NOTE]``-style markers of a
 quote whose text is kept, ``:::zone`` lines) and cpprefjp's annotation lines
 (``* name[link …]``). Heading ids written as ``{#id}``, ``{: #id }``,
-``{/*id*/}`` or ``<a name="id"></a>`` become the section's anchor.
+``{/*id*/}`` or ``<a name="id"></a>`` become the section's anchor. Every step
+runs in linear time, so a hostile file cannot stall parsing.
 
 Headings are ``#``..``######``, ``### **…**`` and paragraphs that are only
 ``**bold**``. Emphasis is removed, links keep their text, images are dropped,
@@ -38,67 +39,70 @@ from markdown_it.token import Token
 from ._anchors import Anchors
 from ._models import Passage, Section
 
+#: Bump when the same file gives other passages: a stored index is then rebuilt.
+PARSER_VERSION = 2
 #: Passages longer than this are split at sentence ends.
 MAX_PASSAGE_CHARS = 400
 #: Sentences at least this long are indexed once per document (repeated sections).
 MIN_DEDUP_SENTENCE_CHARS = 12
+#: Longest template tag or MDX comment removed; a longer "tag" is left as text (a stray ``{%``).
+MAX_TAG_CHARS = 5000
 #: A ``**bold**`` paragraph longer than this is emphasis, not a heading.
 MAX_BOLD_HEADING_CHARS = 80
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_MD_BLOCKS = MarkdownIt("commonmark", {"html": True}).enable("table").disable(["inline", "text_join"])  # no inline
 
 
 # Inline code spans (kept as written) and their placeholders while the rest is cleaned.
 _CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(?:[^\n`]|`(?!\1)|\n(?![ \t]*\n)){1,2000}?(?<!`)\1(?!`)")
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 
-# Template tags. Spans are bounded so that an unclosed tag cannot swallow a page.
-_LIQUID_HIGHLIGHT = re.compile(r"^[ \t]*{%-?\s*highlight\s+(\w+)[^%]*%}[ \t]*$", re.M)
+# Template tags (removed by ``drop_spans``, in linear time and bounded so that a stray tag cannot swallow a page).
+_LIQUID_HIGHLIGHT = re.compile(r"^[ \t]*{%-?\s*highlight\s+(\w+)[^%\n]*%}[ \t]*$", re.M)
 _LIQUID_ENDHIGHLIGHT = re.compile(r"^[ \t]*{%-?\s*endhighlight\s*-?%}[ \t]*$", re.M)
 _LIQUID_RAW = re.compile(r"{%-?\s*(?:raw|endraw)\s*-?%}")
-_LIQUID_SILENT = re.compile(  # paired tags whose body is not shown where it is written
-    r"{%-?\s*(comment|capture|set)\b[^%=]{0,200}%}.{0,50000}?{%-?\s*end\1\s*-?%}", re.S
+_SILENT_TAGS = tuple(  # paired tags whose body is not shown where it is written
+    (re.compile(r"{%-?\s*" + name + r"\b[^%=]{0,200}%}"), re.compile(r"{%-?\s*end" + name + r"\s*-?%}"))
+    for name in ("comment", "capture", "set")
 )
-_LIQUID_TAG = re.compile(r"{%.{0,2000}?%}|{{.{0,2000}?}}|{#.{0,2000}?#}", re.S)
 
 # MDX.
 _JSX_STRING = re.compile(r"""{(['"])(?:(?!\1)[^\\\n]|\\.){0,200}\1}""")
-_MDX_COMMENT = re.compile(r"{/\*.{0,5000}?\*/}", re.S)
 _JSX_LINE = re.compile(r"^[ \t]*</?[A-Z][\w.]*(?:\s(?:[^<>{}]|{[^{}]*})*?)?/?>[ \t]*$", re.M)
 _MDX_IMPORT = re.compile(
     r"^(?:import\s[^\n]*?(?:from\s+)?['\"][^'\"\n]+['\"];?|export\s+(?:const|let)\s[^\n]*;)[ \t]*$", re.M
 )
 
 # kramdown, DocFX, cpprefjp, HTML comments.
-_IAL_INLINE = re.compile(r"(?<=\S)[ \t]*{:[^}\n]*}")
-_DOCFX_INCLUDE = re.compile(r"\[!include\s*\[[^\]\n]*\]\([^)\n]*\)\]", re.I)
+_IAL_INLINE = re.compile(r"(?:(?<=\S)|(?<=\S\n))[ \t]*{:[^{}\n]*}")  # after text on its line or the line above
+_DOCFX_INCLUDE = re.compile(r"\[!include\s*\[[^\[\]\n]*\]\([^()\n]*\)\]", re.I)
 _DOCFX_MARKER = re.compile(
-    r"\[!(?:note|tip|important|warning|caution|div|video|重要|注意|ヒント|メモ|警告)\b[^\]\n]*\]", re.I
+    r"\[!(?:note|tip|important|warning|caution|div|video|重要|注意|ヒント|メモ|警告)\b[^\[\]\n]*\]", re.I
 )
 _DOCFX_FENCE = re.compile(r"^[ \t]*:::.*$", re.M)
 _CPPREFJP_ANNOTATION = re.compile(
-    r"^[ \t]*\*[ \t]+\S[^\n]*\[(?:meta|link|color|italic)(?:[ \t][^\]\n]*)?\][ \t]*$", re.M
+    r"^[ \t]*\*[ \t]+\S[^\n]*\[(?:meta|link|color|italic)(?:[ \t][^\[\]\n]*)?\][ \t]*$", re.M
 )
-_HTML_COMMENT = re.compile(r"<!--.{0,20000}?-->", re.S)
 
 # Headings and blocks.
-_HEADING_ID = re.compile(r"\s*(?:{:?\s*#([\w\-]+)[^}]*}|{/\*\s*([\w\-]+)\s*\*/})\s*$")
+_HEADING_ID = re.compile(r"\s*(?:{:?\s*#([\w\-]+)[^{}]*}|{/\*\s*([\w\-]+)\s*\*/})\s*$")
 _HTML_ANCHOR = re.compile(r"""<a\s+(?:name|id)\s*=\s*["']([^"']+)["']""", re.I)
-_IAL_LINE = re.compile(r"^{:\s*#([\w\-]+)[^}]*}$")
+_IAL_LINE = re.compile(r"^{:\s*#([\w\-]+)[^{}]*}$")
 _SEPARATOR = re.compile(r"^\s*[-=*_~#+]{3,}\s*[A-Za-z0-9 ]{0,20}\s*[-=*_~#+]{3,}\s*$")
 _SEPARATOR_LINE = re.compile(r"^[ \t]*([-=*_~#+])\1{2,}[ \t]*[A-Za-z0-9][A-Za-z0-9 ]{0,19}\1{3,}[ \t]*$", re.M)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\n)")
 _SPACE = re.compile(r"\s+")
 
 # HTML blocks -> text.
-_HTML_SILENT = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_HTML_SCRIPT = (re.compile(r"<(?:script|style)\b", re.I), re.compile(r"</(?:script|style)\s*>", re.I))
 _HTML_BREAK = re.compile(
     r"</?(?:address|article|aside|blockquote|br|caption|dd|details|div|dl|dt|figcaption|figure|footer|h[1-6]|"
-    r"header|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul)\b[^>]*>",
+    r"header|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul)\b[^<>]*>",
     re.I,
 )
-_HTML_CELL = re.compile(r"</?(?:td|th)\b[^>]*>", re.I)
-_HTML_TAG = re.compile(r"""</?[A-Za-z][\w.:-]*(?:\s(?:[^<>"']|"[^"]*"|'[^']*')*)?/?>""")
+_HTML_CELL = re.compile(r"</?(?:td|th)\b[^<>]*>", re.I)
+_HTML_TAG = re.compile(r"""</?[A-Za-z][\w.:-]*(?:\s(?:[^<>"']|"[^"<>]*"|'[^'<>]*')*)?/?>""")
 
 
 @dataclass
@@ -126,19 +130,67 @@ def digest(text: str) -> str:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
 
 
+def drop_spans(text: str, opener: str, closer: str, limit: int) -> str:
+    """Remove every ``opener … closer`` span of at most ``limit`` characters, in linear time.
+
+    (A lazy regex such as ``<!--.*?-->`` rescans the rest of the text for each unclosed opener.)
+
+    >>> drop_spans("a<!-- x -->b<!-- unclosed", "<!--", "-->", 100)
+    'ab<!-- unclosed'
+    """
+    parts, kept, search, end = [], 0, 0, -1
+    while (start := text.find(opener, search)) >= 0:
+        if end < start + len(opener):  # the first closer after this opener
+            end = text.find(closer, start + len(opener))
+            if end < 0:
+                break
+        if end + len(closer) - start <= limit:
+            parts.append(text[kept:start])
+            kept = search = end + len(closer)
+        else:
+            search = start + 1
+    parts.append(text[kept:])
+    return "".join(parts)
+
+
 def strip_liquid(source: str) -> str:
     """Drop template tags (Liquid, Nunjucks): ``{% … %}``, ``{{ … }}``, ``{# … #}``.
 
     >>> strip_liquid("a{% include x.html %}b{{ page.title }}c")
     'abc'
     """
-    return _LIQUID_TAG.sub("", _LIQUID_SILENT.sub("", _LIQUID_RAW.sub("", source)))
+    source = _LIQUID_RAW.sub("", source)
+    if "{%" in source:
+        for opening, closing in _SILENT_TAGS:
+            source = _drop_paired(source, opening, closing)
+    for opener, closer in (("{%", "%}"), ("{{", "}}"), ("{#", "#}")):
+        if opener in source:
+            source = drop_spans(source, opener, closer, MAX_TAG_CHARS)
+    return source
+
+
+def _drop_paired(source: str, opening: re.Pattern[str], closing: re.Pattern[str]) -> str:
+    """Drop every span from an ``opening`` match to the next ``closing`` match, in linear time.
+
+    >>> _drop_paired("a<script>x</script>b<SCRIPT>", *_HTML_SCRIPT)
+    'ab<SCRIPT>'
+    """
+    parts, kept = [], 0
+    for start in opening.finditer(source):
+        if start.start() < kept:
+            continue
+        end = closing.search(source, start.end())
+        if end is None:
+            break
+        parts.append(source[kept : start.start()])
+        kept = end.end()
+    return "".join(parts) + source[kept:] if parts else source
 
 
 def _clean_prose(text: str) -> str:
     """Remove site-generator syntax from Markdown that is not in a code fence or heading.
 
-    Inline code spans are left as written: ```{{ x }}``` shows on the page as is.
+    Inline code spans are left as written: ``{{ x }}`` in backticks shows on the page as is.
     """
     spans: list[str] = []
 
@@ -147,7 +199,7 @@ def _clean_prose(text: str) -> str:
         return f"\ue000{len(spans) - 1}\ue001"
 
     text = _CODE_SPAN.sub(hide, text)
-    text = _HTML_COMMENT.sub("", _MDX_COMMENT.sub("", text))
+    text = drop_spans(drop_spans(text, "{/*", "*/}", MAX_TAG_CHARS), "<!--", "-->", len(text))
     text = strip_liquid(text)
     text = _JSX_LINE.sub("", _MDX_IMPORT.sub("", text))
     text = _DOCFX_MARKER.sub("", _DOCFX_INCLUDE.sub("", text))
@@ -164,7 +216,7 @@ def _chunks(source: str) -> Iterator[tuple[str, str]]:
     """
     lines = source.splitlines(keepends=True)
     kinds = ["prose"] * len(lines)
-    for token in _MD.parse(source):
+    for token in _MD_BLOCKS.parse(source):
         if token.map and token.type in ("fence", "code_block", "heading_open"):
             start, end = token.map
             kinds[start:end] = ["heading" if token.type == "heading_open" else "code"] * (end - start)
@@ -202,18 +254,25 @@ def inline_text(source: str) -> str:
     >>> inline_text("**Nscaleの[調達](/x)**{{ site.suffix }}")
     'Nscaleの調達'
     """
-    source = _IAL_INLINE.sub("", _MDX_COMMENT.sub("", strip_liquid(source)))
+    source = _IAL_INLINE.sub("", drop_spans(strip_liquid(source), "{/*", "*/}", MAX_TAG_CHARS))
     tokens = _MD.parseInline(source)
     return _plain(tokens[0].children or []).strip() if tokens else ""
+
+
+def _html_shown(source: str) -> str:
+    """HTML without comments (an unclosed one hides the rest, as in a browser), scripts and styles."""
+    source = drop_spans(source, "<!--", "-->", len(source)).split("<!--", 1)[0]
+    return _drop_paired(source, *_HTML_SCRIPT)
 
 
 def html_text(source: str) -> str:
     """The text of an HTML block: tags and comments dropped, one line per block element.
 
-    >>> html_text("<table><tr><td>温度</td><td>30 &amp; <b>上昇</b></td></tr></table>")
-    '温度 30 & 上昇'
+    >>> html_text("<table><tr><td>温度</td>\\n<td>30 &amp; <b>上昇</b></td></tr><tr><td>湿度</td></tr></table>")
+    '温度 30 & 上昇\\n湿度'
     """
-    source = _HTML_CELL.sub(" ", _HTML_BREAK.sub("\n", _HTML_SILENT.sub("", source)))
+    source = _SPACE.sub(" ", _html_shown(source))  # line breaks in HTML are spaces
+    source = _HTML_CELL.sub(" ", _HTML_BREAK.sub("\n", source))
     lines = (inline_text(_HTML_TAG.sub("", line)) for line in source.splitlines())
     return "\n".join(_SPACE.sub(" ", line) for line in lines if line)
 
@@ -251,7 +310,7 @@ def _heading(content: str) -> _Block:
 
 def _html_block(content: str) -> _Block | None:
     """An HTML block as a code block (``<pre>``) or a text block; None when it holds no text."""
-    content = _HTML_SILENT.sub("", content).strip()
+    content = _html_shown(content).strip()
     if content[:4].lower() == "<pre":
         code = html.unescape(_HTML_TAG.sub("", content)).strip("\n")
         return _Block("code", code) if code.strip() else None
@@ -282,6 +341,9 @@ def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
             heading_next = True
         elif token.type in ("fence", "code_block"):
             if token.content.strip():
+                if lines:  # the list text before a code block inside the list
+                    yield _Block("text", "\n".join(line for line in lines if line))
+                    lines = []
                 yield _Block("code", token.content.rstrip("\n"))
         elif token.type == "html_block":
             block = _html_block(token.content)

@@ -69,9 +69,7 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]
         super().__init__(ix, procs=procs, batchsize=BATCH_SIZE, multisegment=True, limitmb=limitmb)
 
     def _new_task(self) -> _Task:
-        task = _Task(
-            self.schema, self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, True
-        )
+        task = _Task(self.schema, self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, True)
         self.tasks.append(task)
         task.start()
         return task

@@ -64,6 +64,11 @@ class ParsedQuery:
     alternatives: tuple[tuple[Clause, ...], ...]
     excluded: tuple[Concept, ...]
 
+    def concepts(self) -> list[Concept]:
+        """Every positive concept (required and alternative), in query order."""
+        clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
+        return [c for clause in clauses for c in clause.concepts]
+
     def terms(self) -> set[str]:
         """Every positive term, for highlighting."""
         clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
@@ -98,6 +103,7 @@ def _concepts(text: str) -> list[Concept]:
 
 def parse_query(text: str) -> ParsedQuery:
     """Parse the user's query; raises ``QueryError`` when nothing searchable is left."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates (from argv bytes) -> "?"
     text = unicodedata.normalize("NFKC", text).replace("\x00", " ").strip()
     if not text:
         raise QueryError("empty query: type a word to search for")

@@ -1,7 +1,11 @@
 """Run a parsed query: ranked, de-duplicated passages with snippets.
 
-Ranking is BM25F over the weighted fields. A query first runs strict (every
-word must match); when that finds nothing, the relaxed query (any word) runs. Passages with
+Ranking is BM25F over the weighted fields. A short query (at most
+:data:`STRICT_MAX_WORDS` words) runs strict: every word must match; when that
+finds nothing, the relaxed query (any word) runs. A longer one, a natural
+question mostly, runs relaxed at once, and its best :data:`RERANK_DEPTH`
+passages are re-ranked by coverage: the score times the share of the query's
+IDF-weighted words the passage holds, squared (a soft AND). Passages with
 identical text are collapsed (and, with ``per_post``, all but the best passage
 of each post). Stored fields are read for the hits of the page only.
 
@@ -18,6 +22,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -29,13 +34,21 @@ from whoosh import scoring
 from ._config import Config
 from ._errors import QueryError
 from ._indexing import open_index
+from ._matching import run_query
 from ._models import Hit, SearchResult
-from ._query import ParsedQuery, build_query, is_relaxable, parse_query
+from ._query import Concept, ParsedQuery, build_query, is_relaxable, parse_query
+from ._schema import SEARCH_FIELDS
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
+#: Queries of at most this many words must match every word; longer ones rank by coverage.
+STRICT_MAX_WORDS = 3
+#: How many top passages of a relaxed query the coverage re-ranking looks at.
+RERANK_DEPTH = 50
+#: A relaxed hit's score is multiplied by its coverage to this power.
+COVERAGE_POWER = 2.0
 
 
 def parse_date(value: str | dt.date | None, name: str) -> dt.date | None:
@@ -127,11 +140,15 @@ class Searcher:
         key_field = "path" if per_post else "digest"
         keys = searcher.reader().column_reader(key_field)
         need = offset + limit
-        strict = build_query(parsed, self.config.boosts, strict=True)
-        ranked, matched = self._ranked(searcher, strict, filter_query, keys, need, set())
-        if matched == 0 and is_relaxable(parsed):  # no passage has every word: any word will do
+        ranked: list[tuple[int, float]] = []
+        matched = 0
+        short = len(parsed.concepts()) <= STRICT_MAX_WORDS
+        if short or not is_relaxable(parsed):
+            strict = build_query(parsed, self.config.boosts, strict=True)
+            ranked, matched = self._ranked(searcher, strict, filter_query, keys, need, ())
+        if matched == 0 and is_relaxable(parsed):  # long, or no passage has every word: any word will do
             loose = build_query(parsed, self.config.boosts, strict=False)
-            ranked, matched = self._ranked(searcher, loose, filter_query, keys, need, set())
+            ranked, matched = self._ranked(searcher, loose, filter_query, keys, need, parsed.concepts())
         terms = parsed.terms()
         hits = []
         for rank, (docnum, score) in enumerate(ranked[offset:need], offset + 1):
@@ -157,16 +174,16 @@ class Searcher:
 
     @staticmethod
     def _ranked(
-        searcher: Any, q: wq.Query, filter_query: wq.Query | None, keys: Any, need: int, seen: set[Any]
+        searcher: Any, q: wq.Query, filter_query: wq.Query | None, keys: Any, need: int, rerank: Sequence[Concept]
     ) -> tuple[list[tuple[int, float]], int]:
-        """The best ``need`` hits with keys not in ``seen`` (one per key), and the count
-        of distinct keys among all matches (``seen`` included)."""
-        fetch = need * 2 + 10
+        """The best ``need`` hits (one per key), re-ranked by coverage of ``rerank`` when
+        given, and the count of distinct keys among all matches."""
+        fetch = max(need * 2 + 10, RERANK_DEPTH if rerank else 0)
         while True:
-            results = searcher.search(q, limit=fetch, filter=filter_query)
+            results = run_query(searcher, q, fetch, filter_query)
             picked: list[tuple[int, float]] = []
-            taken = set(seen)
-            for score, docnum in results.top_n:
+            taken: set[Any] = set()
+            for score, docnum in _by_coverage(searcher, results.top_n, rerank):
                 key = keys[docnum]
                 if key not in taken:
                     taken.add(key)
@@ -176,5 +193,52 @@ class Searcher:
             if len(picked) == need or results.scored_length() < fetch:
                 break
             fetch *= 4
-        matched = len(seen | {keys[d] for d in results.docs()})
+        matched = len({keys[d] for d in results.docs()})
         return picked, matched
+
+
+def _holding(searcher: Any, field: str, term: str, docnums: list[int]) -> set[int]:
+    """The documents among ``docnums`` (sorted) whose ``field`` holds ``term``."""
+    if (field, term) not in searcher.reader():
+        return set()
+    matcher = searcher.postings(field, term)
+    found = set()
+    for docnum in docnums:
+        if matcher.is_active() and matcher.id() < docnum:
+            matcher.skip_to(docnum)
+        if not matcher.is_active():
+            break
+        if matcher.id() == docnum:
+            found.add(docnum)
+    return found
+
+
+def _by_coverage(
+    searcher: Any, top: list[tuple[float, int]], concepts: Sequence[Concept]
+) -> list[tuple[float, int]]:
+    """``(score, docnum)`` best first, each score times its coverage ** COVERAGE_POWER.
+
+    Coverage is the IDF-weighted share of ``concepts`` a passage holds in any
+    searched field (a compound counts when the passage holds it or all its parts).
+    """
+    if not concepts:
+        return top
+    docnums = sorted(docnum for _, docnum in top)
+    total_docs = searcher.doc_count_all()
+    held = dict.fromkeys(docnums, 0.0)
+    weights = 0.0
+    for concept in dict.fromkeys(concepts):
+        frequency = max(searcher.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+        weight = math.log(1 + (total_docs - frequency + 0.5) / (frequency + 0.5))
+        weights += weight
+        holding: set[int] = set()
+        for field in SEARCH_FIELDS:
+            holding |= _holding(searcher, field, concept.text, docnums)
+            if concept.parts:
+                holding |= set.intersection(*(_holding(searcher, field, p, docnums) for p in concept.parts))
+        for docnum in holding:
+            held[docnum] += weight
+    if not weights:
+        return top
+    rescored = [(score * (held[docnum] / weights) ** COVERAGE_POWER, docnum) for score, docnum in top]
+    return sorted(rescored, key=lambda pair: (-pair[0], pair[1]))

@@ -7,7 +7,6 @@ Exit codes: 0 success; 1 error (message on stderr); 2 bad usage;
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -223,10 +222,9 @@ def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool) -
     multiple=True,
     help="Origin whose pages may call the API, e.g. https://blog.example.jp (repeatable; * allows any).",
 )
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
 @click.pass_obj
-def serve(config: Config, host: str, port: int, origins: tuple[str, ...], workers: int, access_log: bool) -> None:
+def serve(config: Config, host: str, port: int, origins: tuple[str, ...], access_log: bool) -> None:
     """Serve the HTTP search API and the search box (GET /api/search, /api/facets, /widget.js).
 
     The index is built first if missing; a later `mikke index` is picked up
@@ -239,18 +237,13 @@ def serve(config: Config, host: str, port: int, origins: tuple[str, ...], worker
     """
     import uvicorn
 
-    from .web import check_origins, create_app, serve_environment
+    from .web import create_app
 
     if not index_exists(config.index):
         click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
         _run_index(config, full=True, wait=DEFAULT_WAIT, quiet=False)
-    options: dict[str, Any] = {"host": host, "port": port, "access_log": access_log, "log_level": "info"}
-    if workers == 1:
-        uvicorn.run(create_app(config, origins), **options)
-        return
-    check_origins(origins)
-    os.environ.update(serve_environment(config, origins))
-    uvicorn.run("mikke.web:app_from_environment", factory=True, workers=workers, **options)
+    app = create_app(config, origins)
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
 
 
 @main.command("analyze")

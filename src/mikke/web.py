@@ -12,8 +12,8 @@ Every error is ``{"ok": false, "error": "..."}`` with a real status code: 400
 for bad parameters, 404, 405, 503 when the index is gone. One ``Searcher`` is
 shared by all requests of a process and picks up a committed reindex by itself;
 searches take turns on it (refreshing the reader closes files another search
-could be reading, and the GIL runs one at a time anyway): ``mikke serve
---workers N`` adds processes. No parameter reaches the file system: the static
+could be reading, and the GIL runs one at a time anyway); for more cores, run
+more ``mikke serve`` processes behind a proxy. No parameter reaches the file system: the static
 files are read once, from the package, by fixed names.
 
 >>> error_body("empty query")
@@ -27,17 +27,13 @@ files are read once, from the package, by fixed names.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
-import os
 import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -65,9 +61,6 @@ MAX_FILTER_VALUES = 20
 MAX_FILTER_CHARS = 100
 #: How long browsers and proxies may keep the search box files.
 STATIC_CACHE = "public, max-age=3600"
-
-#: The environment variable that hands the settings to worker processes.
-SERVE_ENV = "MIKKE_SERVE_SETTINGS"
 
 SEARCH_PARAMS = frozenset({"q", "limit", "offset", "tag", "category", "since", "until", "per_post"})
 FACET_PARAMS = frozenset({"q"})
@@ -219,18 +212,6 @@ def _static(name: str, media_type: str) -> Callable[[Request], Awaitable[Respons
         return Response(body, media_type=media_type, headers=headers)
 
     return endpoint
-
-
-def serve_environment(config: Config, allow_origins: Iterable[str]) -> dict[str, str]:
-    """What ``app_from_environment`` needs, as an environment variable for worker processes."""
-    settings = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(config).items()}
-    return {SERVE_ENV: json.dumps({"config": settings, "allow_origins": list(allow_origins)})}
-
-
-def app_from_environment() -> Starlette:
-    """The app of one uvicorn worker (``mikke serve --workers N``), configured by ``serve_environment``."""
-    settings = json.loads(os.environ[SERVE_ENV])
-    return create_app(Config().with_options(**settings["config"]), settings["allow_origins"])
 
 
 def create_app(config: Config, allow_origins: Iterable[str] = ()) -> Starlette:

@@ -1,0 +1,50 @@
+"""The relevance benchmark on a slice of JSQuAD: its JSON shape, and every system finds answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+JSQUAD = Path(os.environ.get("MIKKE_RELEVANCE_DATA", REPO / ".." / "shared" / "data" / "relevance")) / "jsquad"
+QUESTIONS = 200
+DISTRACTORS = 300
+
+
+def make_slice(target: Path) -> tuple[int, int]:
+    """The first questions, their paragraphs and some other paragraphs, as a benchmark DIR."""
+    queries = [json.loads(line) for line in (JSQUAD / "queries.jsonl").open(encoding="utf-8")][:QUESTIONS]
+    wanted = {q["id"] for q in queries}
+    qrels = [line for line in (JSQUAD / "qrels.tsv").open(encoding="utf-8") if line.split()[0] in wanted]
+    relevant = {line.split()[1] for line in qrels}
+    corpus = [json.loads(line) for line in (JSQUAD / "corpus.jsonl").open(encoding="utf-8")]
+    docs = [d for d in corpus if d["id"] in relevant] + [d for d in corpus if d["id"] not in relevant][-DISTRACTORS:]
+    target.mkdir()
+    (target / "queries.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries))
+    (target / "qrels.tsv").write_text("".join(qrels))
+    (target / "corpus.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
+    return len(docs), len(queries)
+
+
+@pytest.mark.skipif(not (JSQUAD / "corpus.jsonl").exists(), reason=f"relevance data not found at {JSQUAD}")
+def test_benchmark_slice_scores_every_system(tmp_path: Path) -> None:
+    docs, queries = make_slice(tmp_path / "slice")
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "relevance.py"), "--data", str(tmp_path / "slice"), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    result = json.loads(run.stdout)
+    assert (result["docs"], result["queries"]) == (docs, queries)
+    assert "mikke" in result["systems"] and len(result["systems"]) >= 2
+    for name, scores in result["systems"].items():
+        assert set(scores) == {"mrr@10", "recall@10", "ndcg@10", "query_ms"}, name
+        assert 0 < scores["mrr@10"] <= scores["recall@10"] <= 1, name
+        assert 0 < scores["ndcg@10"] <= 1 and scores["query_ms"] > 0, name

@@ -14,15 +14,17 @@ REPO = Path(__file__).resolve().parents[1]
 JSQUAD = Path(os.environ.get("MIKKE_RELEVANCE_DATA", REPO / ".." / "shared" / "data" / "relevance")) / "jsquad"
 QUESTIONS = 200
 DISTRACTORS = 300
+FILES = ("queries.jsonl", "qrels.tsv", "corpus.jsonl")
 
 
 def make_slice(target: Path) -> tuple[int, int]:
     """The first questions, their paragraphs and some other paragraphs, as a benchmark DIR."""
-    queries = [json.loads(line) for line in (JSQUAD / "queries.jsonl").open(encoding="utf-8")][:QUESTIONS]
+    lines = {name: (JSQUAD / name).read_text(encoding="utf-8").splitlines(keepends=True) for name in FILES}
+    queries = [json.loads(line) for line in lines["queries.jsonl"][:QUESTIONS]]
     wanted = {q["id"] for q in queries}
-    qrels = [line for line in (JSQUAD / "qrels.tsv").open(encoding="utf-8") if line.split()[0] in wanted]
+    qrels = [line for line in lines["qrels.tsv"] if line.split()[0] in wanted]
     relevant = {line.split()[1] for line in qrels}
-    corpus = [json.loads(line) for line in (JSQUAD / "corpus.jsonl").open(encoding="utf-8")]
+    corpus = [json.loads(line) for line in lines["corpus.jsonl"]]
     docs = [d for d in corpus if d["id"] in relevant] + [d for d in corpus if d["id"] not in relevant][-DISTRACTORS:]
     target.mkdir()
     (target / "queries.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries))
@@ -48,3 +50,19 @@ def test_benchmark_slice_scores_every_system(tmp_path: Path) -> None:
         assert set(scores) == {"mrr@10", "recall@10", "ndcg@10", "query_ms"}, name
         assert 0 < scores["mrr@10"] <= scores["recall@10"] <= 1, name
         assert 0 < scores["ndcg@10"] <= 1 and scores["query_ms"] > 0, name
+
+
+def test_long_question_ranks_the_answering_post_first(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    from mikke import Searcher, update_index
+
+    config = make_corpus(
+        {
+            "_posts/2025-01-01-repeat.md": "---\ntitle: 雑記\n---\n\n" + "琵琶湖の話。" * 6 + "\n",
+            "_posts/2025-01-02-answer.md": (
+                "---\ntitle: 地理\n---\n\n琵琶湖は滋賀県にある日本最大の湖で、面積は約670平方キロメートルである。\n"
+            ),
+        }
+    )
+    update_index(config)
+    hits = Searcher(config).search("滋賀県にある日本最大の湖である琵琶湖の面積はどれくらい？", per_post=True).hits
+    assert [h.path for h in hits] == ["_posts/2025-01-02-answer.md", "_posts/2025-01-01-repeat.md"]

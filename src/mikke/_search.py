@@ -5,7 +5,7 @@ Ranking is BM25F over the weighted fields. A short query (at most
 finds nothing, the relaxed query (any word) runs. A longer one, a natural
 question mostly, runs relaxed at once, and its best :data:`RERANK_DEPTH`
 passages are re-ranked by coverage: the score times the share of the query's
-IDF-weighted words the passage holds, squared (a soft AND). Passages with
+IDF-weighted words the passage (and its post) holds, squared (a soft AND). Passages with
 identical text are collapsed (and, with ``per_post``, all but the best passage
 of each post). Stored fields are read for the hits of the page only.
 
@@ -46,9 +46,11 @@ DEFAULT_LIMIT = 10
 #: Queries of at most this many words must match every word; longer ones rank by coverage.
 STRICT_MAX_WORDS = 3
 #: How many top passages of a relaxed query the coverage re-ranking looks at.
-RERANK_DEPTH = 50
+RERANK_DEPTH = 150
 #: A relaxed hit's score is multiplied by its coverage to this power.
 COVERAGE_POWER = 2.0
+#: Share of the coverage taken from the passage's whole post rather than the passage alone.
+POST_COVERAGE_WEIGHT = 0.5
 
 
 def parse_date(value: str | dt.date | None, name: str) -> dt.date | None:
@@ -197,20 +199,33 @@ class Searcher:
         return picked, matched
 
 
-def _holding(searcher: Any, field: str, term: str, docnums: list[int]) -> set[int]:
-    """The documents among ``docnums`` (sorted) whose ``field`` holds ``term``."""
+Span = tuple[int, int]
+
+
+def _holding(searcher: Any, field: str, term: str, spans: list[Span]) -> set[Span]:
+    """The spans of document numbers (sorted, inclusive) in which some ``field`` holds ``term``."""
     if (field, term) not in searcher.reader():
         return set()
     matcher = searcher.postings(field, term)
     found = set()
-    for docnum in docnums:
-        if matcher.is_active() and matcher.id() < docnum:
-            matcher.skip_to(docnum)
+    for first, last in spans:
+        if matcher.is_active() and matcher.id() < first:
+            matcher.skip_to(first)
         if not matcher.is_active():
             break
-        if matcher.id() == docnum:
-            found.add(docnum)
+        if matcher.id() <= last:
+            found.add((first, last))
     return found
+
+
+def _post_span(paths: Any, docnum: int, count: int) -> Span:
+    """The document numbers of the post of ``docnum``: a post's documents are written together."""
+    first = last = docnum
+    while first > 0 and paths[first - 1] == paths[docnum]:
+        first -= 1
+    while last + 1 < count and paths[last + 1] == paths[docnum]:
+        last += 1
+    return first, last
 
 
 def _by_coverage(
@@ -218,27 +233,35 @@ def _by_coverage(
 ) -> list[tuple[float, int]]:
     """``(score, docnum)`` best first, each score times its coverage ** COVERAGE_POWER.
 
-    Coverage is the IDF-weighted share of ``concepts`` a passage holds in any
-    searched field (a compound counts when the passage holds it or all its parts).
+    Coverage is the IDF-weighted share of ``concepts`` held in any searched field
+    (a compound counts when held whole or all its parts), the mean of the share
+    the passage holds and the share its whole post holds, weighted by
+    :data:`POST_COVERAGE_WEIGHT`: a long post splits its evidence over passages.
     """
     if not concepts:
         return top
-    docnums = sorted(docnum for _, docnum in top)
-    total_docs = searcher.doc_count_all()
-    held = dict.fromkeys(docnums, 0.0)
+    count = searcher.doc_count_all()
+    paths = searcher.reader().column_reader("path")
+    span_of = {docnum: ((docnum, docnum), _post_span(paths, docnum, count)) for _, docnum in top}
+    spans = sorted({span for pair in span_of.values() for span in pair})
+    held = dict.fromkeys(spans, 0.0)
     weights = 0.0
     for concept in dict.fromkeys(concepts):
         frequency = max(searcher.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-        weight = math.log(1 + (total_docs - frequency + 0.5) / (frequency + 0.5))
+        weight = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
         weights += weight
-        holding: set[int] = set()
+        holding: set[Span] = set()
         for field in SEARCH_FIELDS:
-            holding |= _holding(searcher, field, concept.text, docnums)
+            holding |= _holding(searcher, field, concept.text, spans)
             if concept.parts:
-                holding |= set.intersection(*(_holding(searcher, field, p, docnums) for p in concept.parts))
-        for docnum in holding:
-            held[docnum] += weight
+                holding |= set.intersection(*(_holding(searcher, field, p, spans) for p in concept.parts))
+        for span in holding:
+            held[span] += weight
     if not weights:
         return top
-    rescored = [(score * (held[docnum] / weights) ** COVERAGE_POWER, docnum) for score, docnum in top]
+    rescored = []
+    for score, docnum in top:
+        passage, post = span_of[docnum]
+        coverage = (1 - POST_COVERAGE_WEIGHT) * held[passage] + POST_COVERAGE_WEIGHT * held[post]
+        rescored.append((score * (coverage / weights) ** COVERAGE_POWER, docnum))
     return sorted(rescored, key=lambda pair: (-pair[0], pair[1]))

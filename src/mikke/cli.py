@@ -77,6 +77,13 @@ def _run_index(config: Config, full: bool, wait: float, quiet: bool, bar: bool =
     return report
 
 
+def _ensure_index(config: Config, quiet: bool) -> None:
+    """Build the index when there is none yet (a job started meanwhile is waited for, not repeated)."""
+    if not index_exists(config.index):
+        click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
+        _run_index(config, full=False, wait=DEFAULT_WAIT, quiet=quiet)
+
+
 @click.group(cls=MikkeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--corpus", type=click.Path(path_type=Path), help="Corpus directory [default: ./corpus; env MIKKE_CORPUS]."
@@ -140,9 +147,7 @@ def search(
     unknown = [word for word in query if word.startswith("--")]
     if unknown:  # single-dash words are exclusions (-冷却); double-dash ones are mistyped options
         raise click.UsageError(f"no such option: {unknown[0]}")
-    if not index_exists(config.index):
-        click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
-        _run_index(config, full=True, wait=DEFAULT_WAIT, quiet=as_json)
+    _ensure_index(config, quiet=as_json)
     searcher = Searcher(config)
     try:
         result = searcher.search(
@@ -239,9 +244,7 @@ def serve(config: Config, host: str, port: int, origins: tuple[str, ...], access
 
     from .web import create_app
 
-    if not index_exists(config.index):
-        click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
-        _run_index(config, full=True, wait=DEFAULT_WAIT, quiet=False)
+    _ensure_index(config, quiet=False)
     app = create_app(config, origins)
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
 

@@ -222,8 +222,8 @@ def run(
         "corpus": {"posts": len(posts), "passages": len(texts), "queries": len(queries)},
         "machine": {"cpus": psutil.cpu_count(), "load_avg_1m": round(psutil.getloadavg()[0], 2)},
         "build": {
-            "tokenize_s": round(tokenize_s, 2),
-            "build_s": round(build_s, 2),
+            "tokenize_s": round(tokenize_s, 4),
+            "build_s": round(build_s, 4),
             "ratio": round(build_s / tokenize_s, 2),
             "peak_rss_mb": round(peak_mb, 1),
             "tokenize_cpu_s": round(tokenize_cpu_s, 2),

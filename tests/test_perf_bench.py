@@ -69,7 +69,7 @@ def test_json_output_has_the_issue_shape(
     result = json.loads(capsys.readouterr().out)
     build = result["build"]
     assert {"tokenize_s", "build_s", "ratio", "peak_rss_mb", "index_mb", "text_mb"} <= set(build)
-    assert build["ratio"] == pytest.approx(build["build_s"] / build["tokenize_s"], rel=0.05)
+    assert build["ratio"] == pytest.approx(build["build_s"] / build["tokenize_s"], rel=0.1)
     assert build["index_mb"] > 0 and build["index_per_text"] > 0 and build["peak_rss_mb"] > 0
     assert set(result["queries"]) == {perf.MIKKE, perf.SQLITE}
     for latency in result["queries"].values():

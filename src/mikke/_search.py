@@ -228,9 +228,7 @@ def _post_span(paths: Any, docnum: int, count: int) -> Span:
     return first, last
 
 
-def _by_coverage(
-    searcher: Any, top: list[tuple[float, int]], concepts: Sequence[Concept]
-) -> list[tuple[float, int]]:
+def _by_coverage(searcher: Any, top: list[tuple[float, int]], concepts: Sequence[Concept]) -> list[tuple[float, int]]:
     """``(score, docnum)`` best first, each score times its coverage ** COVERAGE_POWER.
 
     Coverage is the IDF-weighted share of ``concepts`` held in any searched field

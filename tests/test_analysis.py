@@ -71,3 +71,8 @@ def test_analyzer_pickles_without_the_sudachi_tokenizer() -> None:
 
     restored = pickle.loads(pickle.dumps(analyzer()))
     assert [t.text for t in restored("サーバ")] == ["サーバー"]
+
+
+def test_function_and_question_words_are_dropped() -> None:
+    assert terms("冷却とは何という技術ですか") == ["冷却", "技術"]
+    assert terms("なぜどんな物がよく使われるのか") == ["使う"]

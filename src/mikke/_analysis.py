@@ -34,10 +34,6 @@ from whoosh.analysis import Composable, Filter, Token, Tokenizer
 #: Parts of speech (first level of Sudachi's POS tuple) that carry no search meaning.
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "接続詞", "感動詞"})
 
-#: (POS, sub-POS) pairs that carry no search meaning: the light verbs and adjectives
-#: (する, いる, なる, ある, できる, ない) and auxiliary stems (よう, そう).
-STOP_POS_DETAIL = frozenset({("動詞", "非自立可能"), ("形容詞", "非自立可能"), ("形状詞", "助動詞語幹")})
-
 #: Normalized forms that are function words or question words in any position
 #: (like the stop list of Lucene's Japanese analyzer): という, もの, こと, なぜ, どんな…
 STOP_WORDS = frozenset(
@@ -167,8 +163,8 @@ class FoldFilter(Filter):  # type: ignore[misc]
 
 
 class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
-    """Drop tokens whose part of speech is in :data:`STOP_POS` or :data:`STOP_POS_DETAIL`,
-    stop words (:data:`STOP_WORDS`) and empty tokens.
+    """Drop tokens whose part of speech is in :data:`STOP_POS`, stop words
+    (:data:`STOP_WORDS`) and empty tokens.
 
     >>> [t.text for t in (SudachiTokenizer() | PartOfSpeechStopFilter())("冷却の技術")]
     ['冷却', '技術']
@@ -189,7 +185,6 @@ class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
         for token in tokens:
             if (
                 token.pos_tag in self.stop_pos
-                or (token.pos_tag, getattr(token, "pos_detail", "")) in STOP_POS_DETAIL
                 or token.text in STOP_WORDS
                 or not token.text.strip()
             ):

@@ -1,8 +1,9 @@
 """Facets: the tags and categories of the posts a query matches, with counts.
 
-A post counts once however many of its passages match. The posts are those
-the strict query matches (every word), or the relaxed query's (any word) when
-the strict one matches nothing: the same posts a search ranks first.
+A post counts once however many of its passages match. The posts are those a
+search returns: for a short query, those the strict query matches (every word),
+or the relaxed query's (any word) when the strict one matches nothing; for a
+long query, the relaxed query's.
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, Searcher, update_index
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._query import ParsedQuery, build_query, is_relaxable, parse_query
-from ._search import Searcher
+from ._search import Searcher, runs_strict_first
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def facets(searcher: Searcher, query: str | ParsedQuery) -> Facets:
     whoosh_searcher = searcher._current()
     paths = whoosh_searcher.reader().column_reader("path")
     first: dict[str, int] = {}
-    for strict in (True, False):
+    for strict in (True, False) if runs_strict_first(parsed) else (False,):
         if not strict and (first or not is_relaxable(parsed)):
             break
         for docnum in whoosh_searcher.docs_for_query(build_query(parsed, searcher.config.boosts, strict=strict)):

@@ -85,10 +85,22 @@ def _filter(
     return wq.And(parts) if parts else None
 
 
+def runs_strict_first(parsed: ParsedQuery) -> bool:
+    """True for a short query (every word required first); False for a long one (any word).
+
+    >>> runs_strict_first(parse_query("液体冷却"))
+    True
+    >>> runs_strict_first(parse_query("液体冷却を導入した会社はどこの国の企業か"))
+    False
+    """
+    return len(parsed.concepts()) <= STRICT_MAX_WORDS or not is_relaxable(parsed)
+
+
 class Searcher:
     """A reusable searcher over one index; picks up a committed reindex on the next search.
 
-    Thread-safe: a server shares one instance across requests.
+    Searches from several threads must take turns (the web app holds a lock):
+    picking up a new index generation closes the reader of the one before it.
     """
 
     def __init__(self, config: Config) -> None:
@@ -144,8 +156,7 @@ class Searcher:
         need = offset + limit
         ranked: list[tuple[int, float]] = []
         matched = 0
-        short = len(parsed.concepts()) <= STRICT_MAX_WORDS
-        if short or not is_relaxable(parsed):
+        if runs_strict_first(parsed):
             strict = build_query(parsed, self.config.boosts, strict=True)
             ranked, matched = self._ranked(searcher, strict, filter_query, keys, need, ())
         if matched == 0 and is_relaxable(parsed):  # long, or no passage has every word: any word will do

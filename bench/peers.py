@@ -87,9 +87,7 @@ class SudachiWords:
                 if word.strip():
                     yield word, offset + m.begin(), offset + m.end()
 
-    def words(
-        self, text: str, drop: frozenset[str] = CONTENT_DROP, normalized: bool = False
-    ) -> list[str]:
+    def words(self, text: str, drop: frozenset[str] = CONTENT_DROP, normalized: bool = False) -> list[str]:
         """Words of ``text`` (surface or normalized form) after POS filtering."""
         return [w for w, _, _ in self.spans(text, drop, normalized)]
 
@@ -257,9 +255,7 @@ class GroongaPeer:
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True)
         g = self.groonga = GroongaProcess(self.dir / "db", create=True)
-        self.normalizer = next(
-            (n for n in NFKC_NORMALIZERS if g.call(f"object_exist {n}")), "NormalizerAuto"
-        )
+        self.normalizer = next((n for n in NFKC_NORMALIZERS if g.call(f"object_exist {n}")), "NormalizerAuto")
         g.call("table_create Docs TABLE_HASH_KEY ShortText")
         g.call("column_create Docs title COLUMN_SCALAR Text")
         g.call("column_create Docs text COLUMN_SCALAR Text")
@@ -269,9 +265,7 @@ class GroongaPeer:
             "table_create Terms TABLE_PAT_KEY ShortText "
             f"--default_tokenizer {self.tokenizer} --normalizer {self.normalizer}"
         )
-        g.call(
-            "column_create Terms doc_index COLUMN_INDEX|WITH_POSITION|WITH_SECTION Docs title,text"
-        )
+        g.call("column_create Terms doc_index COLUMN_INDEX|WITH_POSITION|WITH_SECTION Docs title,text")
 
     def search(self, query: str, k: int = 10) -> list[str]:
         assert self.groonga is not None, "build() first"

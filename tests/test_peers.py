@@ -61,9 +61,7 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module", params=list(PEERS))
-def peer(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Peer]:
+def peer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
     reason = peer_status()[request.param]
     if reason is not None:
         pytest.skip(f"{request.param} skipped: {reason}")

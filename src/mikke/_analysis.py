@@ -183,11 +183,7 @@ class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
-            if (
-                token.pos_tag in self.stop_pos
-                or token.text in STOP_WORDS
-                or not token.text.strip()
-            ):
+            if token.pos_tag in self.stop_pos or token.text in STOP_WORDS or not token.text.strip():
                 continue
             yield token
 

@@ -137,3 +137,14 @@ def test_filters_by_tag_category_and_date(searcher: Searcher) -> None:
 def test_bad_queries_raise_query_error(searcher: Searcher, query: str, options: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(QueryError, match=message):
         searcher.search(query, **options)
+
+
+def test_unpublished_posts_are_not_found_until_published(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    draft = "---\ntitle: 下書き\npublished: {}\n---\n\n量子アニーリングの試作記事です。\n"
+    config: Config = make_corpus({"_posts/2025-01-01-draft.md": draft.format("false")})
+    update_index(config)
+    assert Searcher(config).search("量子アニーリング").hits == ()
+    (config.corpus / "_posts/2025-01-01-draft.md").write_text(draft.format("true"), encoding="utf-8")
+    report = update_index(config)
+    assert report.updated == 1
+    assert [h.title for h in Searcher(config).search("量子アニーリング").hits] == ["下書き"]

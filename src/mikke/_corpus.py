@@ -278,7 +278,7 @@ def parse_post(relpath: str, text: str, content_hash: str, config: Config) -> Po
         tags=_as_list(meta.get("tags", meta.get("tag"))),
         categories=categories,
         excerpt=inline_text(_scalar(meta.get("excerpt")) or _scalar(meta.get("description"))),
-        sections=tuple(sections),
+        sections=tuple(sections) if meta.get("published") is not False else (),  # Jekyll skips drafts
         content_hash=content_hash,
     )
 

@@ -40,7 +40,7 @@ from ._anchors import Anchors
 from ._models import Passage, Section
 
 #: Bump when the same file gives other passages: a stored index is then rebuilt.
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 #: Passages longer than this are split at sentence ends.
 MAX_PASSAGE_CHARS = 400
 #: Sentences at least this long are indexed once per document (repeated sections).

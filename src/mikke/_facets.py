@@ -50,7 +50,7 @@ def _ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
 def facets(searcher: Searcher, query: str | ParsedQuery) -> Facets:
     """Count the tags and categories of the matching posts. Raises ``QueryError`` for bad input."""
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
-    whoosh_searcher = searcher._current()
+    whoosh_searcher = searcher.current()
     paths = whoosh_searcher.reader().column_reader("path")
     first: dict[str, int] = {}
     for strict in (True, False) if runs_strict_first(parsed) else (False,):

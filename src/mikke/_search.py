@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -53,20 +54,28 @@ COVERAGE_POWER = 2.0
 POST_COVERAGE_WEIGHT = 0.5
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(value: str | dt.date | None, name: str) -> dt.date | None:
     """``YYYY-MM-DD`` (or a date) -> date; raises ``QueryError`` for anything else.
 
     >>> parse_date("2025-09-26", "since")
     datetime.date(2025, 9, 26)
+    >>> parse_date("20250926", "since")
+    Traceback (most recent call last):
+    mikke._errors.QueryError: since must be a date like 2025-09-26, not '20250926'
     """
     if value is None or value == "":
         return None
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(value)
+        if _ISO_DATE.fullmatch(value):
+            return dt.date.fromisoformat(value)
     except ValueError:
-        raise QueryError(f"--{name} must be a date like 2025-09-26, not {value!r}") from None
+        pass
+    raise QueryError(f"{name} must be a date like 2025-09-26, not {value[:20]!r}")
 
 
 def _filter(
@@ -116,7 +125,8 @@ class Searcher:
         if self._retired is not None:
             self._retired.close()
 
-    def _current(self) -> Any:
+    def current(self) -> Any:
+        """The whoosh searcher of the newest committed index generation."""
         with self._lock:
             if not self._searcher.up_to_date():
                 # A fresh reader, not whoosh's refresh(): that reuses segment readers with stale
@@ -148,9 +158,9 @@ class Searcher:
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         since_date, until_date = parse_date(since, "since"), parse_date(until, "until")
         if since_date and until_date and since_date > until_date:
-            raise QueryError(f"--since {since_date} is after --until {until_date}")
+            raise QueryError(f"since {since_date} is after until {until_date}")
         filter_query = _filter(tags, categories, since_date, until_date)
-        searcher = self._current()
+        searcher = self.current()
         key_field = "path" if per_post else "digest"
         keys = searcher.reader().column_reader(key_field)
         need = offset + limit

@@ -27,7 +27,6 @@ files are read once, from the package, by fixed names.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import logging
 import re
@@ -50,7 +49,6 @@ from whoosh.index import EmptyIndexError
 from ._config import Config
 from ._errors import ConfigError, IndexMissingError, MikkeError, QueryError
 from ._facets import facets
-from ._query import MAX_QUERY_CHARS
 from ._render import result_to_dict
 from ._search import DEFAULT_LIMIT, MAX_LIMIT, Searcher
 
@@ -72,7 +70,6 @@ _STATIC = {
 }
 _DEMO_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'"
 _ORIGIN = re.compile(r"https?://[^/\s?#]+")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE, _FALSE = {"", "1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 log = logging.getLogger("mikke.web")
@@ -127,15 +124,6 @@ def _params(request: Request, allowed: frozenset[str]) -> QueryParams:
     return params
 
 
-def _query(params: QueryParams) -> str:
-    q = params.get("q", "")
-    if not q.strip():
-        raise QueryError("empty query: pass q, the words to search for")
-    if len(q) > MAX_QUERY_CHARS:
-        raise QueryError(f"query too long: {len(q)} characters (at most {MAX_QUERY_CHARS})")
-    return q
-
-
 def _int(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
     value = params.get(name)
     if value is None:
@@ -143,18 +131,6 @@ def _int(params: QueryParams, name: str, default: int, low: int, high: int) -> i
     if not re.fullmatch(r"\d{1,6}", value.strip()) or not low <= int(value) <= high:
         raise QueryError(f"{name} must be a whole number from {low} to {high}, not {value[:20]!r}")
     return int(value)
-
-
-def _date(params: QueryParams, name: str) -> dt.date | None:
-    value = params.get(name)
-    if not value:
-        return None
-    try:
-        if _DATE.fullmatch(value):
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise QueryError(f"{name} must be a date like 2025-09-26, not {value[:20]!r}")
 
 
 def _flag(params: QueryParams, name: str) -> bool:
@@ -226,11 +202,11 @@ def create_app(config: Config, allow_origins: Iterable[str] = ()) -> Starlette:
 
     def search(request: Request) -> dict[str, Any]:
         params = _params(request, SEARCH_PARAMS)
-        query = _query(params)
+        query = params.get("q", "")  # checked by the library: empty, too long, only stopwords
         limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _int(params, "offset", 0, 0, MAX_OFFSET)
         tags, categories = _values(params, "tag"), _values(params, "category")
-        since, until, per_post = _date(params, "since"), _date(params, "until"), _flag(params, "per_post")
+        since, until, per_post = params.get("since"), params.get("until"), _flag(params, "per_post")
         with turn:
             result = searcher.search(
                 query,
@@ -245,13 +221,13 @@ def create_app(config: Config, allow_origins: Iterable[str] = ()) -> Starlette:
         return result_to_dict(result)
 
     def facet_counts(request: Request) -> dict[str, Any]:
-        query = _query(_params(request, FACET_PARAMS))
+        query = _params(request, FACET_PARAMS).get("q", "")
         with turn:
             return facets(searcher, query).to_dict()
 
     def health(request: Request) -> dict[str, Any]:
         with turn:
-            searcher._current()
+            searcher.current()
         return {"ok": True}
 
     async def cors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -20,8 +20,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ._query import ParsedQuery, build_query, is_relaxable, parse_query
-from ._search import Searcher, runs_strict_first
+import numpy as np
+
+from ._query import ParsedQuery, parse_query
+from ._search import Searcher
 
 
 @dataclass(frozen=True)
@@ -50,18 +52,13 @@ def _ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
 def facets(searcher: Searcher, query: str | ParsedQuery) -> Facets:
     """Count the tags and categories of the matching posts. Raises ``QueryError`` for bad input."""
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
-    whoosh_searcher = searcher.current()
-    paths = whoosh_searcher.reader().column_reader("path")
-    first: dict[str, int] = {}
-    for strict in (True, False) if runs_strict_first(parsed) else (False,):
-        if not strict and (first or not is_relaxable(parsed)):
-            break
-        for docnum in whoosh_searcher.docs_for_query(build_query(parsed, searcher.config.boosts, strict=strict)):
-            first.setdefault(paths[docnum], docnum)
+    arrays, _, _, matched = searcher.matches(parsed)
+    docnums = np.flatnonzero(matched)
+    _, first = np.unique(arrays.post_of[docnums], return_index=True)
     tags: Counter[str] = Counter()
     categories: Counter[str] = Counter()
-    for docnum in first.values():
-        post = whoosh_searcher.stored_fields(docnum)["post"]
+    for docnum in docnums[first]:
+        post = arrays.searcher.stored_fields(int(docnum))["post"]
         tags.update(set(post["tags"]))
         categories.update(set(post["categories"]))
     return Facets(parsed.text, len(first), _ranked(tags), _ranked(categories))

@@ -1,4 +1,4 @@
-"""Query syntax -> a ``ParsedQuery`` -> whoosh queries (built apart from running them).
+"""Query syntax -> a ``ParsedQuery`` (parsed apart from running it, see ``_scoring``).
 
 Syntax: words with or without spaces (a whole question is fine), ``"quoted
 phrases"``, ``-excluded`` words, ``OR`` between alternatives. Every word goes
@@ -25,14 +25,12 @@ from whoosh import query as wq
 
 from ._analysis import analyze
 from ._errors import QueryError
-from ._schema import PHRASE_FIELDS, SEARCH_FIELDS
+from ._schema import PHRASE_FIELDS
 
 #: Longest query accepted, in characters.
 MAX_QUERY_CHARS = 500
 #: Most words (after analysis) a query may hold.
 MAX_QUERY_TERMS = 64
-#: Weight of a match on a compound's parts relative to the whole compound.
-PARTS_WEIGHT = 0.6
 
 _ITEM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
@@ -145,49 +143,15 @@ def parse_query(text: str) -> ParsedQuery:
     )
 
 
-def _concept_query(concept: Concept, boosts: Mapping[str, float]) -> wq.Query:
-    """The concept in every searched field, weighted per field; parts count for less."""
-    subqueries: list[wq.Query] = []
-    for field in SEARCH_FIELDS:
-        boost = boosts.get(field, 0.0)
-        if boost <= 0:
-            continue
-        subqueries.append(wq.Term(field, concept.text, boost=boost))
-        if concept.parts:
-            parts = [wq.Term(field, part) for part in concept.parts]
-            subqueries.append(wq.And(parts, boost=boost * PARTS_WEIGHT))
-    return wq.Or(subqueries)
+def phrase_query(clause: Clause, boosts: Mapping[str, float]) -> wq.Query:
+    """The whoosh query that finds a quoted phrase in any phrase field, word gaps as typed.
 
-
-def _clause_query(clause: Clause, boosts: Mapping[str, float], strict: bool) -> wq.Query:
-    concepts = [_concept_query(c, boosts) for c in clause.concepts]
-    if clause.phrase:
-        words = [c.text for c in clause.concepts]
-        slop = max(b.position - a.position for a, b in itertools.pairwise(clause.concepts))
-        phrases = [
-            wq.Phrase(field, words, slop=slop, boost=boosts.get(field, 1.0))
-            for field in PHRASE_FIELDS
-            if boosts.get(field, 0.0) > 0
-        ]
-        return wq.And([wq.Or(phrases), *concepts])
-    return wq.And(concepts) if strict else wq.Or(concepts)
-
-
-def build_query(parsed: ParsedQuery, boosts: Mapping[str, float], strict: bool = True) -> wq.Query:
-    """The whoosh query: every item required when ``strict``, any item otherwise.
-
-    Quoted phrases stay required either way, and excluded words are always excluded.
+    >>> phrase_query(parse_query('"液体 冷却"').required[0], {"body": 1.0})
+    Or([Phrase('body', ['液体', '冷却'], slop=1, boost=1.000000)])
     """
-    clauses = [_clause_query(c, boosts, strict) for c in parsed.required]
-    clauses += [wq.Or([_clause_query(c, boosts, strict) for c in slot]) for slot in parsed.alternatives]
-    phrases = [q for c, q in zip(parsed.required, clauses[: len(parsed.required)], strict=True) if c.phrase]
-    if strict:
-        positive: wq.Query = wq.And(clauses)
-    else:
-        positive = wq.And([*phrases, wq.Or(clauses)]) if phrases else wq.Or(clauses)
-    if parsed.excluded:
-        return wq.AndNot(positive, wq.Or([_concept_query(c, boosts) for c in parsed.excluded]))
-    return positive
+    words = [c.text for c in clause.concepts]
+    slop = max(b.position - a.position for a, b in itertools.pairwise(clause.concepts))
+    return wq.Or([wq.Phrase(field, words, slop=slop) for field in PHRASE_FIELDS if boosts.get(field, 0.0) > 0])
 
 
 def is_relaxable(parsed: ParsedQuery) -> bool:

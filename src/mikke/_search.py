@@ -1,13 +1,13 @@
 """Run a parsed query: ranked, de-duplicated passages with snippets.
 
-Ranking is BM25F over the weighted fields. A short query (at most
-:data:`STRICT_MAX_WORDS` words) runs strict: every word must match; when that
-finds nothing, the relaxed query (any word) runs. A longer one, a natural
-question mostly, runs relaxed at once, and its best :data:`RERANK_DEPTH`
-passages are re-ranked by coverage: the score times the share of the query's
-IDF-weighted words the passage (and its post) holds, squared (a soft AND). Passages with
-identical text are collapsed (and, with ``per_post``, all but the best passage
-of each post). Stored fields are read for the hits of the page only.
+Ranking is BM25F over the weighted fields (scored in ``_scoring``). A short
+query (at most :data:`STRICT_MAX_WORDS` words) runs strict: every word must
+match; when that finds nothing, the relaxed query (any word) runs. A longer one,
+a natural question mostly, runs relaxed at once, and each passage's score is
+multiplied by its coverage: the share of the query's IDF-weighted words the
+passage (and its post) holds, squared (a soft AND). Passages with identical
+text are collapsed (and, with ``per_post``, all but the best passage of each
+post). Stored fields are read for the hits of the page only.
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, update_index
@@ -22,23 +22,20 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 
+import numpy as np
 from whoosh import query as wq
-from whoosh import scoring
 
 from ._config import Config
 from ._errors import QueryError
 from ._indexing import open_index
-from ._matching import run_query
 from ._models import Hit, SearchResult
-from ._query import Concept, ParsedQuery, build_query, is_relaxable, parse_query
-from ._schema import SEARCH_FIELDS
+from ._query import ParsedQuery, is_relaxable, parse_query
+from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
@@ -46,8 +43,6 @@ MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
 #: Queries of at most this many words must match every word; longer ones rank by coverage.
 STRICT_MAX_WORDS = 3
-#: How many top passages of a relaxed query the coverage re-ranking looks at.
-RERANK_DEPTH = 150
 #: A relaxed hit's score is multiplied by its coverage to this power.
 COVERAGE_POWER = 2.0
 #: Share of the coverage taken from the passage's whole post rather than the passage alone.
@@ -115,27 +110,46 @@ class Searcher:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._index = open_index(config.index)
-        self._searcher = self._index.searcher(weighting=scoring.BM25F())
-        self._retired: Any = None
+        self._arrays = IndexArrays(self._index.searcher())
+        self._retired: IndexArrays | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
         """Release the index files."""
-        self._searcher.close()
+        self._arrays.searcher.close()
         if self._retired is not None:
-            self._retired.close()
+            self._retired.searcher.close()
 
-    def current(self) -> Any:
-        """The whoosh searcher of the newest committed index generation."""
+    def current(self) -> IndexArrays:
+        """The newest committed index generation (its whoosh searcher is ``.searcher``)."""
         with self._lock:
-            if not self._searcher.up_to_date():
+            if not self._arrays.searcher.up_to_date():
                 # A fresh reader, not whoosh's refresh(): that reuses segment readers with stale
                 # deletions, so a reindexed post would also show its old passages. The previous
                 # searcher stays open for one more generation, for searches still running on it.
                 if self._retired is not None:
-                    self._retired.close()
-                self._retired, self._searcher = self._searcher, self._index.searcher(weighting=scoring.BM25F())
-            return self._searcher
+                    self._retired.searcher.close()
+                self._retired, self._arrays = self._arrays, IndexArrays(self._index.searcher())
+            return self._arrays
+
+    def matches(
+        self, parsed: ParsedQuery, filter_query: wq.Query | None = None
+    ) -> tuple[IndexArrays, QueryScorer, Floats, Mask]:
+        """Every document's score and whether it matches, strict first for a short query
+        (relaxed when nothing matches every word), relaxed and re-ranked by coverage for a long one."""
+        arrays = self.current()
+        scorer = QueryScorer(arrays, parsed, self.config.boosts)
+        allowed = arrays.live if filter_query is None else arrays.live & arrays.docs_for(filter_query)
+        scores, matched = np.zeros(arrays.size), np.zeros(arrays.size, dtype=bool)
+        if runs_strict_first(parsed):
+            scores, matched = scorer.score(strict=True)
+            matched &= allowed
+        if not matched.any() and is_relaxable(parsed):  # long, or no passage has every word: any word will do
+            scores, matched = scorer.score(strict=False)
+            matched &= allowed
+            passage, post = scorer.coverage()
+            scores = scores * ((1 - POST_COVERAGE_WEIGHT) * passage + POST_COVERAGE_WEIGHT * post) ** COVERAGE_POWER
+        return arrays, scorer, scores, matched
 
     def search(
         self,
@@ -159,23 +173,15 @@ class Searcher:
         since_date, until_date = parse_date(since, "since"), parse_date(until, "until")
         if since_date and until_date and since_date > until_date:
             raise QueryError(f"since {since_date} is after until {until_date}")
-        filter_query = _filter(tags, categories, since_date, until_date)
-        searcher = self.current()
-        key_field = "path" if per_post else "digest"
-        keys = searcher.reader().column_reader(key_field)
-        need = offset + limit
-        ranked: list[tuple[int, float]] = []
-        matched = 0
-        if runs_strict_first(parsed):
-            strict = build_query(parsed, self.config.boosts, strict=True)
-            ranked, matched = self._ranked(searcher, strict, filter_query, keys, need, ())
-        if matched == 0 and is_relaxable(parsed):  # long, or no passage has every word: any word will do
-            loose = build_query(parsed, self.config.boosts, strict=False)
-            ranked, matched = self._ranked(searcher, loose, filter_query, keys, need, parsed.concepts())
+        arrays, _, scores, matched = self.matches(parsed, _filter(tags, categories, since_date, until_date))
+        keys, key_count = (arrays.post_of, arrays.posts) if per_post else (arrays.passage_of, arrays.passages)
+        candidates = np.flatnonzero(matched)
+        total = int(np.count_nonzero(np.bincount(keys[candidates], minlength=key_count)))
+        ranked = _best(candidates, scores[candidates], keys, offset + limit)
         terms = parsed.terms()
         hits = []
-        for rank, (docnum, score) in enumerate(ranked[offset:need], offset + 1):
-            fields = searcher.stored_fields(docnum)
+        for rank, (docnum, score) in enumerate(ranked[offset:], offset + 1):
+            fields = arrays.searcher.stored_fields(docnum)
             post, section = fields["post"], fields["section"]
             hits.append(
                 Hit(
@@ -193,94 +199,26 @@ class Searcher:
                 )
             )
         took = (time.perf_counter() - started) * 1000
-        return SearchResult(parsed.text, matched, round(took, 2), tuple(hits), {"query": parsed.describe()})
-
-    @staticmethod
-    def _ranked(
-        searcher: Any, q: wq.Query, filter_query: wq.Query | None, keys: Any, need: int, rerank: Sequence[Concept]
-    ) -> tuple[list[tuple[int, float]], int]:
-        """The best ``need`` hits (one per key), re-ranked by coverage of ``rerank`` when
-        given, and the count of distinct keys among all matches."""
-        fetch = max(need * 2 + 10, RERANK_DEPTH if rerank else 0)
-        while True:
-            results = run_query(searcher, q, fetch, filter_query)
-            picked: list[tuple[int, float]] = []
-            taken: set[Any] = set()
-            for score, docnum in _by_coverage(searcher, results.top_n, rerank):
-                key = keys[docnum]
-                if key not in taken:
-                    taken.add(key)
-                    picked.append((docnum, score))
-                    if len(picked) == need:
-                        break
-            if len(picked) == need or results.scored_length() < fetch:
-                break
-            fetch *= 4
-        matched = len({keys[d] for d in results.docs()})
-        return picked, matched
+        return SearchResult(parsed.text, total, round(took, 2), tuple(hits), {"query": parsed.describe()})
 
 
-Span = tuple[int, int]
-
-
-def _holding(searcher: Any, field: str, term: str, spans: list[Span]) -> set[Span]:
-    """The spans of document numbers (sorted, inclusive) in which some ``field`` holds ``term``."""
-    if (field, term) not in searcher.reader():
-        return set()
-    matcher = searcher.postings(field, term)
-    found = set()
-    for first, last in spans:
-        if matcher.is_active() and matcher.id() < first:
-            matcher.skip_to(first)
-        if not matcher.is_active():
-            break
-        if matcher.id() <= last:
-            found.add((first, last))
-    return found
-
-
-def _post_span(paths: Any, docnum: int, count: int) -> Span:
-    """The document numbers of the post of ``docnum``: a post's documents are written together."""
-    first = last = docnum
-    while first > 0 and paths[first - 1] == paths[docnum]:
-        first -= 1
-    while last + 1 < count and paths[last + 1] == paths[docnum]:
-        last += 1
-    return first, last
-
-
-def _by_coverage(searcher: Any, top: list[tuple[float, int]], concepts: Sequence[Concept]) -> list[tuple[float, int]]:
-    """``(score, docnum)`` best first, each score times its coverage ** COVERAGE_POWER.
-
-    Coverage is the IDF-weighted share of ``concepts`` held in any searched field
-    (a compound counts when held whole or all its parts), the mean of the share
-    the passage holds and the share its whole post holds, weighted by
-    :data:`POST_COVERAGE_WEIGHT`: a long post splits its evidence over passages.
-    """
-    if not concepts:
-        return top
-    count = searcher.doc_count_all()
-    paths = searcher.reader().column_reader("path")
-    span_of = {docnum: ((docnum, docnum), _post_span(paths, docnum, count)) for _, docnum in top}
-    spans = sorted({span for pair in span_of.values() for span in pair})
-    held = dict.fromkeys(spans, 0.0)
-    weights = 0.0
-    for concept in dict.fromkeys(concepts):
-        frequency = max(searcher.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-        weight = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
-        weights += weight
-        holding: set[Span] = set()
-        for field in SEARCH_FIELDS:
-            holding |= _holding(searcher, field, concept.text, spans)
-            if concept.parts:
-                holding |= set.intersection(*(_holding(searcher, field, p, spans) for p in concept.parts))
-        for span in holding:
-            held[span] += weight
-    if not weights:
-        return top
-    rescored = []
-    for score, docnum in top:
-        passage, post = span_of[docnum]
-        coverage = (1 - POST_COVERAGE_WEIGHT) * held[passage] + POST_COVERAGE_WEIGHT * held[post]
-        rescored.append((score * (coverage / weights) ** COVERAGE_POWER, docnum))
-    return sorted(rescored, key=lambda pair: (-pair[0], pair[1]))
+def _best(candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
+    """The ``need`` best ``(docnum, score)`` of ``candidates``, one per key, best first
+    (ties by document number)."""
+    fetch = need * 2 + 10
+    while True:
+        chosen = np.argpartition(-scores, fetch)[:fetch] if fetch < scores.size else np.arange(scores.size)
+        order = chosen[np.lexsort((candidates[chosen], -scores[chosen]))]
+        picked: list[tuple[int, float]] = []
+        taken: set[int] = set()
+        for i in order:
+            docnum = int(candidates[i])
+            key = int(keys[docnum])
+            if key not in taken:
+                taken.add(key)
+                picked.append((docnum, float(scores[i])))
+                if len(picked) == need:
+                    return picked
+        if fetch >= scores.size:
+            return picked
+        fetch *= 4

@@ -1,0 +1,260 @@
+"""Score a parsed query over the whole index at once: BM25F in numpy over whoosh's postings.
+
+whoosh holds the index (postings, field lengths, stored fields, positions).
+Walking its matcher tree in Python costs far more than the arithmetic, so a
+query is scored here with array operations instead: the first time a query
+needs a term, its postings are read from whoosh's blocks into numpy arrays and
+kept for the life of the index generation (an :class:`IndexArrays`). The
+scores are whoosh's own BM25F: ``idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B *
+length / average length))`` per field, times the field's boost, summed over
+the query's words (a compound's parts count :data:`PARTS_WEIGHT` as much and
+only where all of them are in one field).
+
+>>> import tempfile, pathlib
+>>> from mikke import Config, Searcher, update_index
+>>> config = Config(index=pathlib.Path(tempfile.mkdtemp()))
+>>> _ = update_index(config)
+>>> from mikke._query import parse_query
+>>> arrays = Searcher(config).current()
+>>> scores, matched = QueryScorer(arrays, parse_query("液体冷却"), config.boosts).score(strict=True)
+>>> int(matched.sum()) > 0 and bool((scores[matched] > 0).all())
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.util.numeric import byte_to_length
+
+from ._query import Clause, Concept, ParsedQuery, phrase_query
+from ._schema import SEARCH_FIELDS
+
+#: BM25 term-frequency saturation and length normalization (whoosh's defaults).
+K1 = 1.2
+B = 0.75
+#: Weight of a match on a compound's parts relative to the whole compound.
+PARTS_WEIGHT = 0.6
+#: Postings kept in memory per index generation (16 bytes each).
+CACHE_POSTINGS = 20_000_000
+#: Filter and phrase matches kept per index generation.
+CACHE_MASKS = 64
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+Mask = NDArray[np.bool_]
+
+_BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+class IndexArrays:
+    """One index generation as arrays: live documents, post and passage keys, and
+    each term's BM25 scores per document, read from whoosh on first use."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        reader = searcher.reader()
+        self._leaves: list[tuple[Any, int]] = [(reader, 0)]
+        if hasattr(reader, "readers"):
+            self._leaves = list(zip(reader.readers, reader.doc_offsets, strict=True))
+        self.size = searcher.doc_count_all()
+        self.live = np.ones(self.size, dtype=bool)
+        for leaf, offset in self._leaves:
+            if leaf.has_deletions():
+                self.live[np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset] = False
+        self.post_of, self.posts = self._key_ids("path")
+        self.passage_of, self.passages = self._key_ids("digest")
+        self._lengths: dict[str, Floats] = {}
+        self._scores: dict[tuple[str, str], tuple[Ints, Floats]] = {}
+        self._masks: dict[wq.Query, Mask] = {}
+        self._cached = 0
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
+        return int(self.searcher.doc_frequency(field, term))
+
+    def term_scores(self, field: str, term: str) -> tuple[Ints, Floats]:
+        """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores."""
+        key = (field, term)
+        found = self._scores.get(key)
+        if found is None:
+            ids, frequencies = self._postings(field, term)
+            if ids.size:
+                idf = math.log(self.size / (ids.size + 1)) + 1
+                average = self.searcher.avg_field_length(field) or 1
+                norm = K1 * ((1 - B) + B * self._field_lengths(field)[ids] / average)
+                found = ids, idf * frequencies * (K1 + 1) / (frequencies + norm)
+            else:
+                found = ids, frequencies
+            if self._cached + ids.size > CACHE_POSTINGS:
+                self._scores.clear()
+                self._cached = 0
+            self._scores[key] = found
+            self._cached += ids.size
+        return found
+
+    def docs_for(self, q: wq.Query) -> Mask:
+        """The documents whoosh matches for ``q`` (phrases and filters), as a read-only mask."""
+        if q not in self._masks:
+            if len(self._masks) == CACHE_MASKS:
+                del self._masks[next(iter(self._masks))]
+            mask = np.zeros(self.size, dtype=bool)
+            mask[np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)] = True
+            mask.flags.writeable = False
+            self._masks[q] = mask
+        return self._masks[q]
+
+    def _postings(self, field: str, term: str) -> tuple[Ints, Floats]:
+        ids: list[Any] = []
+        frequencies: list[Any] = []
+        for leaf, offset in self._leaves:
+            if (field, term) not in leaf:
+                continue
+            matcher = leaf._terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
+            leaf_ids, leaf_frequencies = _read_matcher(matcher)
+            ids.append(np.asarray(leaf_ids, dtype=np.int64) + offset)
+            frequencies.append(np.asarray(leaf_frequencies, dtype=np.float64))
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.concatenate(ids), np.concatenate(frequencies)
+
+    def _key_ids(self, field: str) -> tuple[Ints, int]:
+        """Each document's value of a sortable field as a small integer, and the number of values.
+
+        Read segment by segment: whoosh's multi-segment column leaves out segments without the column.
+        """
+        numbers: dict[Any, int] = {}
+        values = (value for leaf, _ in self._leaves for value in leaf.column_reader(field))
+        ids = np.fromiter((numbers.setdefault(value, len(numbers)) for value in values), dtype=np.int64)
+        return ids, len(numbers)
+
+    def _field_lengths(self, field: str) -> Floats:
+        """Every document's length in ``field``, as whoosh stores it (one byte, log scale)."""
+        if field not in self._lengths:
+            lengths = np.zeros(self.size, dtype=np.uint8)
+            for leaf, offset in self._leaves:
+                column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+                if column is not None:
+                    raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+                    lengths[offset : offset + raw.size] = raw
+            self._lengths[field] = _BYTE_TO_LENGTH[lengths]
+        return self._lengths[field]
+
+
+def _read_matcher(matcher: Any) -> tuple[Sequence[int], Sequence[float]]:
+    """A term's document numbers and frequencies, a block at a time where whoosh allows."""
+    ids: list[int] = []
+    frequencies: list[float] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            frequencies.extend(matcher._weights)
+            matcher._next_block()
+        return ids, frequencies
+    while matcher.is_active():
+        ids.append(matcher.id())
+        frequencies.append(matcher.weight())
+        matcher.next()
+    return ids, frequencies
+
+
+class QueryScorer:
+    """Scores of one parsed query over one :class:`IndexArrays`; each word is scored once.
+
+    ``score(strict)`` gives every document's score and whether it matches: every item
+    when ``strict``, any item otherwise; quoted phrases are always required and
+    excluded words always excluded.
+    """
+
+    def __init__(self, arrays: IndexArrays, parsed: ParsedQuery, boosts: Mapping[str, float]) -> None:
+        self.arrays = arrays
+        self.parsed = parsed
+        self.boosts = boosts
+        self._concepts: dict[Concept, Floats] = {}
+
+    def concept(self, concept: Concept) -> Floats:
+        """Every document's score for one word: whole or (for less) all its parts, in every field."""
+        if concept not in self._concepts:
+            arrays = self.arrays
+            scores = np.zeros(arrays.size)
+            for field in SEARCH_FIELDS:
+                boost = self.boosts.get(field, 0.0)
+                if boost <= 0:
+                    continue
+                ids, term = arrays.term_scores(field, concept.text)
+                scores[ids] += boost * term
+                if concept.parts:
+                    scores += boost * PARTS_WEIGHT * self._all_parts(field, concept.parts)
+            self._concepts[concept] = scores
+        return self._concepts[concept]
+
+    def _all_parts(self, field: str, parts: Sequence[str]) -> Floats:
+        """The summed scores of ``parts`` where ``field`` holds every one of them, else 0."""
+        summed = np.zeros(self.arrays.size)
+        held = np.zeros(self.arrays.size, dtype=np.int64)
+        for part in parts:
+            ids, term = self.arrays.term_scores(field, part)
+            summed[ids] += term
+            held[ids] += 1
+        return np.where(held == len(parts), summed, 0.0)
+
+    def _clause(self, clause: Clause, strict: bool) -> tuple[Floats, Mask]:
+        """A clause's scores where it matches (0 elsewhere), and which documents it matches."""
+        found = [self.concept(c) for c in clause.concepts]
+        held = [scores > 0 for scores in found]
+        matched = np.logical_and.reduce(held) if strict or clause.phrase else np.logical_or.reduce(held)
+        if clause.phrase:
+            matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))
+        return np.where(matched, np.sum(found, axis=0), 0.0), matched
+
+    def score(self, strict: bool) -> tuple[Floats, Mask]:
+        size = self.arrays.size
+        scores = np.zeros(size)
+        matched = np.full(size, strict)
+        required = self.arrays.live.copy()
+        for clause in self.parsed.required:
+            clause_scores, clause_matched = self._clause(clause, strict)
+            scores += clause_scores
+            matched = matched & clause_matched if strict else matched | clause_matched
+            if clause.phrase:
+                required &= clause_matched
+        for slot in self.parsed.alternatives:
+            slot_matched = np.zeros(size, dtype=bool)
+            for clause in slot:
+                clause_scores, clause_matched = self._clause(clause, strict)
+                scores += clause_scores
+                slot_matched |= clause_matched
+            matched = matched & slot_matched if strict else matched | slot_matched
+        matched &= required
+        for concept in self.parsed.excluded:
+            matched &= self.concept(concept) == 0
+        return scores, matched
+
+    def coverage(self) -> tuple[Floats, Floats]:
+        """The IDF-weighted share of the query's words each document holds, and the share
+        its whole post holds. A word is held where it scores: whole, or all its parts in one field.
+        """
+        arrays = self.arrays
+        passage = np.zeros(arrays.size)
+        post = np.zeros(arrays.posts)
+        total = 0.0
+        for concept in dict.fromkeys(self.parsed.concepts()):
+            frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+            weight = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+            held = self.concept(concept) > 0
+            total += weight
+            passage += weight * held
+            post_held = np.zeros(arrays.posts, dtype=bool)
+            post_held[arrays.post_of[held]] = True
+            post += weight * post_held
+        if total == 0:
+            return passage, passage
+        return passage / total, post[arrays.post_of] / total

@@ -25,8 +25,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sudachipy import Dictionary, SplitMode
 from whoosh.analysis import Composable, Filter, Token, Tokenizer
@@ -158,7 +157,7 @@ class FoldFilter(Filter):  # type: ignore[misc]
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
-            token.text = fold(token.text)
+            token.text = _fold_term(token.text)
             yield token
 
 
@@ -183,9 +182,17 @@ class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
-            if token.pos_tag in self.stop_pos or token.text in STOP_WORDS or not token.text.strip():
-                continue
-            yield token
+            if not is_stop(token.text, token.pos_tag, self.stop_pos):
+                yield token
+
+
+def is_stop(term: str, pos_tag: str, stop_pos: frozenset[str] = STOP_POS) -> bool:
+    """True for a folded term that is not indexed: a stop part of speech, a stop word, or blank.
+
+    >>> is_stop("の", "助詞"), is_stop("冷却", "名詞")
+    (True, False)
+    """
+    return pos_tag in stop_pos or term in STOP_WORDS or not term.strip()
 
 
 def analyzer() -> Composable:
@@ -197,9 +204,8 @@ def analyzer() -> Composable:
     return SudachiTokenizer() | FoldFilter() | PartOfSpeechStopFilter()
 
 
-@dataclass(frozen=True)
-class AnalyzedToken:
-    """A token detached from whoosh's reused Token object."""
+class AnalyzedToken(NamedTuple):
+    """One index term of a text, with its offsets into the text."""
 
     text: str
     surface: str
@@ -210,15 +216,20 @@ class AnalyzedToken:
 
 
 def analyze(text: str) -> list[AnalyzedToken]:
-    """Analyse ``text`` into index terms with offsets into ``text``.
+    """Analyse ``text`` into index terms with offsets into ``text``: the tokens of
+    :func:`analyzer`, made without whoosh's token objects (snippets analyse every hit).
 
     >>> [(t.text, t.surface, t.start, t.end) for t in analyze("ＧＰＵサーバ")]
     [('gpu', 'ＧＰＵ', 0, 3), ('サーバー', 'サーバ', 3, 6)]
     """
-    return [
-        AnalyzedToken(t.text, text[t.startchar : t.endchar], t.pos_tag, t.startchar, t.endchar, t.part)
-        for t in _ANALYZER(text, chars=True, positions=True)
-    ]
+    tokens = []
+    for offset, chunk in _chunks(text):
+        for normalized, pos_tag, part, begin, end in _units(chunk):
+            term = _fold_term(normalized)
+            if not is_stop(term, pos_tag):
+                start, stop = offset + begin, offset + end
+                tokens.append(AnalyzedToken(term, text[start:stop], pos_tag, start, stop, part))
+    return tokens
 
 
-_ANALYZER = analyzer()
+_fold_term = functools.lru_cache(maxsize=65_536)(fold)

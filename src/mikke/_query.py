@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 
-from ._analysis import analyze
+from ._analysis import analyze, fold
 from ._errors import QueryError
 from ._schema import PHRASE_FIELDS
 
@@ -50,6 +50,7 @@ class Clause:
 
     concepts: tuple[Concept, ...]
     phrase: bool = False
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,15 @@ class ParsedQuery:
         """Every positive concept (required and alternative), in query order."""
         clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
         return [c for clause in clauses for c in clause.concepts]
+
+    def words(self) -> list[str]:
+        """The text of every positive item, as typed (folded), in query order.
+
+        >>> parse_query('ＧＰＵ -冷却 "液体 冷却" OR 水冷').words()
+        ['gpu', '液体 冷却', '水冷']
+        """
+        clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
+        return [fold(clause.text) for clause in clauses]
 
     def terms(self) -> set[str]:
         """Every positive term, for highlighting."""
@@ -124,7 +134,7 @@ def parse_query(text: str) -> ParsedQuery:
         if negated:
             excluded.extend(concepts)
             continue
-        clause = Clause(tuple(concepts), phrase=quoted is not None and len(concepts) > 1)
+        clause = Clause(tuple(concepts), phrase=quoted is not None and len(concepts) > 1, text=source or "")
         if join_next:
             slots[-1].append(clause)
         else:

@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.util.numeric import byte_to_length
 
+from ._analysis import fold
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
 
@@ -45,6 +47,12 @@ PARTS_WEIGHT = 0.6
 CACHE_POSTINGS = 20_000_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
+#: Passage texts kept per index generation, for the trigram re-ranking.
+CACHE_TEXTS = 50_000
+#: How many of the best passages the trigram re-ranking reads.
+TRIGRAM_DEPTH = 50
+#: A re-ranked passage's score is multiplied by 1 + this times the (weighted) share of the query's trigrams it holds.
+TRIGRAM_WEIGHT = 16.0
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -73,11 +81,12 @@ class IndexArrays:
         self._lengths: dict[str, Floats] = {}
         self._scores: dict[tuple[str, str], tuple[Ints, Floats]] = {}
         self._masks: dict[wq.Query, Mask] = {}
+        self._texts: dict[int, str] = {}
         self._cached = 0
 
     def doc_frequency(self, field: str, term: str) -> int:
         """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
-        return int(self.searcher.doc_frequency(field, term))
+        return int(self.term_scores(field, term)[0].size)
 
     def term_scores(self, field: str, term: str) -> tuple[Ints, Floats]:
         """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores."""
@@ -97,6 +106,17 @@ class IndexArrays:
                 self._cached = 0
             self._scores[key] = found
             self._cached += ids.size
+        return found
+
+    def shown_text(self, docnum: int) -> str:
+        """A passage as a reader sees it: its post's title, its heading and its text, folded."""
+        found = self._texts.get(docnum)
+        if found is None:
+            if len(self._texts) == CACHE_TEXTS:
+                self._texts.clear()
+            fields = self.searcher.stored_fields(docnum)
+            shown = "\n".join((fields["post"]["title"], fields["section"]["heading"], fields["text"]))
+            found = self._texts[docnum] = fold(shown)
         return found
 
     def docs_for(self, q: wq.Query) -> Mask:
@@ -258,3 +278,39 @@ class QueryScorer:
         if total == 0:
             return passage, passage
         return passage / total, post[arrays.post_of] / total
+
+
+_WORD_RUN = re.compile(r"\w+")
+
+
+def trigrams(words: Sequence[str]) -> set[str]:
+    """The character trigrams within the runs of word characters of ``words`` (a shorter run is kept whole).
+
+    >>> sorted(trigrams(["梅雨の期間は?", "gpu"]))
+    ['gpu', 'の期間', '期間は', '梅雨の', '雨の期']
+    """
+    runs = [run for text in words for run in _WORD_RUN.findall(text)]
+    return {run[i : i + 3] for run in runs for i in range(max(1, len(run) - 2))}
+
+
+def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, matched: Mask) -> Floats:
+    """``scores`` with the best :data:`TRIGRAM_DEPTH` matches re-ranked by the query's trigrams they hold.
+
+    Each is multiplied by ``1 + TRIGRAM_WEIGHT * share`` (never lowered, so the re-ranked
+    stay above the rest), where ``share`` weights each trigram by how few of the re-ranked
+    passages hold it. Trigrams reward a passage that holds the query's words next to
+    each other, as written, and words the analyzer cut differently (何季 against 雨季).
+    """
+    wanted = trigrams(words)
+    candidates = np.flatnonzero(matched)
+    if not wanted or not candidates.size:
+        return scores
+    if candidates.size > TRIGRAM_DEPTH:
+        candidates = candidates[np.argpartition(-scores[candidates], TRIGRAM_DEPTH)[:TRIGRAM_DEPTH]]
+    texts = [arrays.shown_text(docnum) for docnum in candidates.tolist()]
+    held = np.array([[gram in text for gram in wanted] for text in texts], dtype=bool)
+    weights = np.log((len(texts) + 1) / (held.sum(axis=0) + 0.5))
+    share = held @ weights / weights.sum()
+    scores = scores.copy()
+    scores[candidates] *= 1 + TRIGRAM_WEIGHT * share
+    return scores

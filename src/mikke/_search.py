@@ -5,9 +5,11 @@ query (at most :data:`STRICT_MAX_WORDS` words) runs strict: every word must
 match; when that finds nothing, the relaxed query (any word) runs. A longer one,
 a natural question mostly, runs relaxed at once, and each passage's score is
 multiplied by its coverage: the share of the query's IDF-weighted words the
-passage (and its post) holds, squared (a soft AND). Passages with identical
-text are collapsed (and, with ``per_post``, all but the best passage of each
-post). Stored fields are read for the hits of the page only.
+passage (and its post) holds, to the power :data:`COVERAGE_POWER` (a soft AND).
+Either way the best passages are then re-ranked by the query's character
+trigrams they hold (``_scoring.by_trigrams``). Passages with identical text are
+collapsed (and, with ``per_post``, all but the best passage of each post).
+Stored fields are read for the re-ranked passages and the hits of the page only.
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, update_index
@@ -35,7 +37,7 @@ from ._errors import QueryError
 from ._indexing import open_index
 from ._models import Hit, SearchResult
 from ._query import ParsedQuery, is_relaxable, parse_query
-from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer
+from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, by_trigrams
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
@@ -44,7 +46,7 @@ DEFAULT_LIMIT = 10
 #: Queries of at most this many words must match every word; longer ones rank by coverage.
 STRICT_MAX_WORDS = 3
 #: A relaxed hit's score is multiplied by its coverage to this power.
-COVERAGE_POWER = 2.0
+COVERAGE_POWER = 6.0
 #: Share of the coverage taken from the passage's whole post rather than the passage alone.
 POST_COVERAGE_WEIGHT = 0.5
 
@@ -149,6 +151,7 @@ class Searcher:
             matched &= allowed
             passage, post = scorer.coverage()
             scores = scores * ((1 - POST_COVERAGE_WEIGHT) * passage + POST_COVERAGE_WEIGHT * post) ** COVERAGE_POWER
+        scores = by_trigrams(arrays, parsed.words(), scores, matched)
         return arrays, scorer, scores, matched
 
     def search(

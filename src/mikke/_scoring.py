@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -212,19 +213,19 @@ class QueryScorer:
                 ids, term = arrays.term_scores(field, concept.text)
                 scores[ids] += boost * term
                 if concept.parts:
-                    scores += boost * PARTS_WEIGHT * self._all_parts(field, concept.parts)
+                    ids, term = self._all_parts(field, concept.parts)
+                    scores[ids] += boost * PARTS_WEIGHT * term
             self._concepts[concept] = scores
         return self._concepts[concept]
 
-    def _all_parts(self, field: str, parts: Sequence[str]) -> Floats:
-        """The summed scores of ``parts`` where ``field`` holds every one of them, else 0."""
-        summed = np.zeros(self.arrays.size)
-        held = np.zeros(self.arrays.size, dtype=np.int64)
-        for part in parts:
-            ids, term = self.arrays.term_scores(field, part)
-            summed[ids] += term
-            held[ids] += 1
-        return np.where(held == len(parts), summed, 0.0)
+    def _all_parts(self, field: str, parts: Sequence[str]) -> tuple[Ints, Floats]:
+        """The documents whose ``field`` holds every one of ``parts``, and the parts' summed scores there."""
+        ids, summed = self.arrays.term_scores(field, parts[0])
+        for part in parts[1:]:
+            part_ids, part_scores = self.arrays.term_scores(field, part)
+            ids, here, there = np.intersect1d(ids, part_ids, assume_unique=True, return_indices=True)
+            summed = summed[here] + part_scores[there]
+        return ids, summed
 
     def _clause(self, clause: Clause, strict: bool) -> tuple[Floats, Mask]:
         """A clause's scores where it matches (0 elsewhere), and which documents it matches."""
@@ -233,7 +234,7 @@ class QueryScorer:
         matched = np.logical_and.reduce(held) if strict or clause.phrase else np.logical_or.reduce(held)
         if clause.phrase:
             matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))
-        return np.where(matched, np.sum(found, axis=0), 0.0), matched
+        return np.where(matched, functools.reduce(np.add, found), 0.0), matched
 
     def score(self, strict: bool) -> tuple[Floats, Mask]:
         size = self.arrays.size
@@ -297,8 +298,8 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, match
     """``scores`` with the best :data:`TRIGRAM_DEPTH` matches re-ranked by the query's trigrams they hold.
 
     Each is multiplied by ``1 + TRIGRAM_WEIGHT * share`` (never lowered, so the re-ranked
-    stay above the rest), where ``share`` weights each trigram by how few of the re-ranked
-    passages hold it. Trigrams reward a passage that holds the query's words next to
+    stay above the rest). ``share`` counts the trigrams that some re-ranked passage holds,
+    each weighted by how few of them hold it. Trigrams reward a passage that holds the query's words next to
     each other, as written, and words the analyzer cut differently (何季 against 雨季).
     """
     wanted = trigrams(words)
@@ -309,7 +310,10 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, match
         candidates = candidates[np.argpartition(-scores[candidates], TRIGRAM_DEPTH)[:TRIGRAM_DEPTH]]
     texts = [arrays.shown_text(docnum) for docnum in candidates.tolist()]
     held = np.array([[gram in text for gram in wanted] for text in texts], dtype=bool)
-    weights = np.log((len(texts) + 1) / (held.sum(axis=0) + 0.5))
+    counts = held.sum(axis=0)
+    weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)
+    if not weights.any():
+        return scores
     share = held @ weights / weights.sum()
     scores = scores.copy()
     scores[candidates] *= 1 + TRIGRAM_WEIGHT * share

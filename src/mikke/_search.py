@@ -150,7 +150,9 @@ class Searcher:
             scores, matched = scorer.score(strict=False)
             matched &= allowed
             passage, post = scorer.coverage()
-            scores = scores * ((1 - POST_COVERAGE_WEIGHT) * passage + POST_COVERAGE_WEIGHT * post) ** COVERAGE_POWER
+            found = np.flatnonzero(matched)
+            share = (1 - POST_COVERAGE_WEIGHT) * passage[found] + POST_COVERAGE_WEIGHT * post[found]
+            scores[found] *= share**COVERAGE_POWER
         scores = by_trigrams(arrays, parsed.words(), scores, matched)
         return arrays, scorer, scores, matched
 

@@ -12,6 +12,7 @@ A snippet is data (plain text plus ``(start, end)`` spans); ``to_html`` and
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Collection
@@ -32,7 +33,7 @@ def highlight_spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
     >>> highlight_spans("閉ループ直接液体冷却", {"液体", "冷却"})
     [(6, 10)]
     """
-    spans = sorted((t.start, t.end) for t in analyze(text) if t.text in terms)
+    spans = sorted((start, end) for term, start, end in _term_offsets(text) if term in terms)
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -40,6 +41,13 @@ def highlight_spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_offsets(text: str) -> tuple[tuple[str, int, int], ...]:
+    """Every index term of ``text`` with its offsets; cached, as the same passages come back
+    for the next keystroke of a search box or the next page."""
+    return tuple((t.text, t.start, t.end) for t in analyze(text))
 
 
 def _sentence_starts(text: str) -> list[int]:

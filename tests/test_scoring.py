@@ -51,7 +51,8 @@ def test_reindexed_post_shows_only_its_new_passages(make_corpus) -> None:  # typ
 
 
 def test_matchers_without_blocks_are_read_one_posting_at_a_time() -> None:
-    assert _read_matcher(ListMatcher([3, 8], [2.0, 1.0])) == ([3, 8], [2.0, 1.0])
+    ids, frequencies = _read_matcher(ListMatcher([3, 8], [2.0, 1.0]))
+    assert ids.tolist() == [3, 8] and frequencies.tolist() == [2.0, 1.0]
 
 
 def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus) -> None:  # type: ignore[no-untyped-def]

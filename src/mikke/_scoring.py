@@ -139,8 +139,8 @@ class IndexArrays:
                 continue
             matcher = leaf._terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
             leaf_ids, leaf_frequencies = _read_matcher(matcher)
-            ids.append(np.asarray(leaf_ids, dtype=np.int64) + offset)
-            frequencies.append(np.asarray(leaf_frequencies, dtype=np.float64))
+            ids.append(leaf_ids + offset)
+            frequencies.append(leaf_frequencies)
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         return np.concatenate(ids), np.concatenate(frequencies)
@@ -168,23 +168,32 @@ class IndexArrays:
         return self._lengths[field]
 
 
-def _read_matcher(matcher: Any) -> tuple[Sequence[int], Sequence[float]]:
-    """A term's document numbers and frequencies, a block at a time where whoosh allows."""
-    ids: list[int] = []
-    frequencies: list[float] = []
-    if isinstance(matcher, W3LeafMatcher):
+def _read_matcher(matcher: Any) -> tuple[Ints, Floats]:
+    """A term's document numbers and frequencies, a block at a time where whoosh allows.
+
+    A block of whoosh's postings holds its document numbers as deltas and its weights as
+    numbers (or one number for all, or none for 1.0); they are decoded here with numpy.
+    """
+    ids: list[Ints] = []
+    frequencies: list[Floats] = []
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
         while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.extend(matcher._ids)
-            frequencies.extend(matcher._weights)
+            matcher._read_data()
+            deltas, weights = matcher._data[0], matcher._data[1]
+            ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+            if weights is None or isinstance(weights, float):
+                frequencies.append(np.full(len(deltas), 1.0 if weights is None else weights))
+            else:
+                frequencies.append(np.asarray(weights, dtype=np.float64))
             matcher._next_block()
-        return ids, frequencies
+        return np.concatenate(ids), np.concatenate(frequencies)
+    found: list[int] = []
+    weights_found: list[float] = []
     while matcher.is_active():
-        ids.append(matcher.id())
-        frequencies.append(matcher.weight())
+        found.append(matcher.id())
+        weights_found.append(matcher.weight())
         matcher.next()
-    return ids, frequencies
+    return np.asarray(found, dtype=np.int64), np.asarray(weights_found, dtype=np.float64)
 
 
 class QueryScorer:

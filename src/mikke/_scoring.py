@@ -45,11 +45,11 @@ B = 0.75
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
 #: Postings kept in memory per index generation (16 bytes each).
-CACHE_POSTINGS = 20_000_000
+CACHE_POSTINGS = 10_000_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
 #: Passage texts kept per index generation, for the trigram re-ranking.
-CACHE_TEXTS = 50_000
+CACHE_TEXTS = 20_000
 #: How many of the best passages the trigram re-ranking reads.
 TRIGRAM_DEPTH = 50
 #: A re-ranked passage's score is multiplied by 1 + this times the (weighted) share of the query's trigrams it holds.

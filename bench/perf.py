@@ -6,7 +6,9 @@ One run reports, over one corpus and one query file:
   written (the practical lower bound of a build); ``build_s``: a full ``update_index``
   from scratch in a fresh process (file discovery and Markdown parsing included), its
   ratio to ``tokenize_s``, the peak RSS of that process and its children, and the
-  index size over the passage text size;
+  index size over the passage text size; ``cpu_ratio`` is the build's CPU time (all its
+  processes) over tokenize-only's, the work ratio that another job on the machine does not
+  change: on N free cores the build can reach ``cpu_ratio / N``;
 * query latency p50/p95 over the query file for mikke (one warm ``Searcher``, the public
   ``Searcher.search`` with snippets, 10 hits) and, on the same passages and queries, the
   peers of ``bench/peers.py`` under the relevance benchmark's names; each peer indexes
@@ -228,6 +230,7 @@ def run(
             "peak_rss_mb": round(peak_mb, 1),
             "tokenize_cpu_s": round(tokenize_cpu_s, 2),
             "build_cpu_s": round(cpu_s, 2),
+            "cpu_ratio": round(cpu_s / tokenize_cpu_s, 2),
             "index_mb": round(index_mb, 3),
             "text_mb": round(text_mb, 3),
             "index_per_text": round(index_mb / max(text_mb, 1e-9), 2),
@@ -268,11 +271,11 @@ def table(result: dict[str, Any]) -> str:
         f"{corpus['posts']:,} posts, {corpus['passages']:,} passages, {corpus['queries']:,} queries "
         f"({result['machine']['cpus']} CPUs, load average {result['machine']['load_avg_1m']} after the build)",
         "",
-        "| tokenize-only s | build s | build / tokenize | CPU s: tokenize, build | peak RSS MB "
-        "| index MB | text MB | index / text |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| tokenize-only s | build s | build / tokenize | CPU s: tokenize, build | CPU build / tokenize "
+        "| peak RSS MB | index MB | text MB | index / text |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {b['tokenize_s']:.1f} | {b['build_s']:.1f} | {b['ratio']:.2f} "
-        f"| {b['tokenize_cpu_s']:.1f}, {b['build_cpu_s']:.1f} | {b['peak_rss_mb']:.0f} "
+        f"| {b['tokenize_cpu_s']:.1f}, {b['build_cpu_s']:.1f} | {b['cpu_ratio']:.2f} | {b['peak_rss_mb']:.0f} "
         f"| {b['index_mb']:.1f} | {b['text_mb']:.1f} | {b['index_per_text']:.2f} |",
         "",
         "| system | p50 ms | p95 ms | mikke p50 / this | mikke p95 / this |",

@@ -1,14 +1,23 @@
-"""The parallel full build: same index as the serial one, and a failing worker fails the commit."""
+"""The parallel full build: the same segments as whoosh writes (byte for byte) and the same
+search results as the serial build, broken posts reported, and a failing or killed worker
+fails the job and leaves the old index."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.filedb.compound import CompoundStorage
+from whoosh.writing import SegmentWriter
 
+from conftest import SAMPLE_POSTS
 from mikke import Config, MikkeError, Searcher, _indexing, update_index
-from mikke._parallel import ParallelWriter
+from mikke._indexing import post_documents_of
+from mikke._parallel import ParallelWriter, SegmentBuilder
 from mikke._schema import build_schema
 
 TOPICS = {
@@ -50,7 +59,7 @@ def test_parallel_build_finds_what_the_serial_build_finds(tmp_path: Path, monkey
     parallel = Config(corpus=corpus, index=tmp_path / "parallel")
     update_index(serial, full=True)
     monkeypatch.setattr(_indexing, "PARALLEL_MIN_POSTS", 1)
-    monkeypatch.setattr("mikke._parallel.BATCH_SIZE", 7)
+    monkeypatch.setattr("mikke._parallel.BATCH_SIZE", 2)
     report = update_index(parallel, full=True)
     assert report.added == 20 and report.skipped == []
     ix = whoosh_index.open_dir(str(parallel.index), indexname=_indexing.INDEX_NAME)
@@ -66,3 +75,84 @@ def test_a_worker_that_fails_fails_the_commit(tmp_path: Path) -> None:
     with pytest.raises(MikkeError, match="indexing worker"):
         writer.commit()
     assert whoosh_index.open_dir(str(tmp_path)).doc_count() == 0
+
+
+def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, bytes]:
+    """The files inside the compound segment file that ``writer_class`` writes for ``documents``
+    (postings, terms, lengths, stored fields, columns), by name without the segment's id."""
+    ix = whoosh_index.create_in(str(path), build_schema())
+    writer = writer_class(ix) if writer_class is SegmentBuilder else writer_class(ix, _lk=False)
+    for document in documents:
+        writer.add_document(**document)
+    segment = writer._finalize_segment()
+    writer._commit_toc([segment])
+    writer._finish()
+    files = CompoundStorage(ix.storage.open_file(segment.make_filename(".seg")), use_mmap=False)
+    try:
+        return {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
+    finally:
+        files.close()
+
+
+def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Path) -> None:
+    config = Config(corpus=SAMPLE_POSTS.parent)
+    documents = [
+        doc
+        for relpath in ("_posts/" + p.name for p in sorted(SAMPLE_POSTS.glob("*.md")))
+        for doc in post_documents_of(config, relpath)
+    ]
+    documents = [dict(document) for document in documents * 5]  # common terms fill several 128-posting blocks
+    for document in documents[::2]:
+        document.pop("category", None)
+    for document in documents[1::2]:
+        document.update(category="", excerpt="")  # a field with no terms at all, one with empty values
+    (tmp_path / "whoosh").mkdir()
+    (tmp_path / "builder").mkdir()
+    expected = _one_segment(tmp_path / "whoosh", SegmentWriter, documents)
+    assert {"pst", "trm", "_body_len.col", "_stored.col", "digest.col"} <= set(expected)
+    assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte
+
+
+def test_parallel_build_reports_broken_posts_and_splits_segments_at_the_memory_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    (corpus / "_posts" / "2025-02-01-broken.md").write_text("---\ntitle: [unclosed\n---\n本文\n", encoding="utf-8")
+    (corpus / "_posts" / "2025-02-02-binary.md").write_bytes(b"\x00\x01\x02")
+    serial = Config(corpus=corpus, index=tmp_path / "serial")
+    parallel = Config(corpus=corpus, index=tmp_path / "parallel")
+    expected = update_index(serial, full=True)
+    monkeypatch.setattr(_indexing, "PARALLEL_MIN_POSTS", 1)
+    monkeypatch.setattr("mikke._parallel.BATCH_SIZE", 2)
+    monkeypatch.setattr("mikke._parallel.POSTING_BYTES", 2**40)  # a new segment after every batch
+    report = update_index(parallel, full=True)
+    assert (report.added, report.skipped, report.passages) == (20, expected.skipped, expected.passages)
+    assert [s["path"] for s in report.skipped] == ["_posts/2025-02-01-broken.md", "_posts/2025-02-02-binary.md"]
+    ix = whoosh_index.open_dir(str(parallel.index), indexname=_indexing.INDEX_NAME)
+    assert len(ix._segments()) > 2
+    assert _results(parallel) == _results(serial)
+
+
+def test_a_worker_killed_mid_build_fails_the_job_and_keeps_the_old_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config(corpus=_corpus(tmp_path / "corpus"), index=tmp_path / "index")
+    update_index(config, full=True)
+    before = _results(config)
+    parent, real_parse, calls = os.getpid(), _indexing.parse_post, []
+
+    def parse_then_die(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if os.getpid() != parent and len(calls) == 3:  # in a worker, on its third post
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(_indexing, "parse_post", parse_then_die)
+    monkeypatch.setattr(_indexing, "PARALLEL_MIN_POSTS", 1)
+    monkeypatch.setattr("mikke._parallel.BATCH_SIZE", 2)
+    with pytest.raises(MikkeError, match="indexing worker"):
+        update_index(config, full=True)
+    assert _results(config) == before
+    monkeypatch.setattr(_indexing, "parse_post", real_parse)
+    assert update_index(config, full=True).added == 20
+    assert _results(config) == before

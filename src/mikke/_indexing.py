@@ -4,6 +4,8 @@ Each post is stored as one marker document (its path and content hash, so the
 next run knows what changed) plus one document per passage. A run reads and
 hashes every post but parses and analyses only added and changed ones, deletes
 removed ones, and commits once; a run that finds nothing to do writes nothing.
+A full build of many posts runs on worker processes (``_parallel``), which read,
+parse, analyse and write the posts they are handed; the parent only hands out paths.
 
 Safety beside searches and other jobs:
 
@@ -28,6 +30,7 @@ Safety beside searches and other jobs:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -51,7 +54,7 @@ from ._corpus import iter_post_paths, parse_post, read_text
 from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError
 from ._markdown import PARSER_VERSION
 from ._models import Post
-from ._parallel import PARALLEL_MIN_POSTS, ParallelWriter
+from ._parallel import PARALLEL_MIN_POSTS, Expand, ParallelWriter
 from ._schema import SCHEMA_VERSION, build_schema
 
 INDEX_NAME = "MAIN"
@@ -274,8 +277,8 @@ class _Writer:
     segment files first and the table of contents last.
     """
 
-    def __init__(self, path: Path, full: bool, parallel: bool = False) -> None:
-        self.path, self.full, self.parallel = path, full, parallel
+    def __init__(self, path: Path, full: bool, expand: Expand | None = None) -> None:
+        self.path, self.full, self.expand = path, full, expand  # expand: a parallel build's workers' job
         self._writer: writing.IndexWriter | None = None
         self._staging: Path | None = None
 
@@ -288,9 +291,10 @@ class _Writer:
                 self._staging.mkdir()
                 ix = whoosh_index.create_in(str(self._staging), build_schema(), indexname=INDEX_NAME)
             try:
-                self._writer = (
-                    ParallelWriter(ix, limitmb=WRITER_LIMIT_MB) if self.parallel else ix.writer(limitmb=WRITER_LIMIT_MB)
-                )
+                if self.expand:
+                    self._writer = ParallelWriter(ix, expand=self.expand)
+                else:
+                    self._writer = ix.writer(limitmb=WRITER_LIMIT_MB)
             except LockError:
                 raise IndexBusyError(_FOREIGN_WRITER.format(path=self.path)) from None
             if self.full:
@@ -356,15 +360,24 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
         full = bool(report.rebuilt)
     paths = list(iter_post_paths(config))
     stored = {} if full else stored_hashes(config.index)
-    writer = _Writer(config.index, full, parallel=full and len(paths) >= PARALLEL_MIN_POSTS)
+    parallel = full and len(paths) >= PARALLEL_MIN_POSTS
+    writer = _Writer(config.index, full, expand=functools.partial(post_documents_of, config) if parallel else None)
     try:
         if full:
             writer.get()  # a rebuild always writes, even an empty index
-        _apply_changes(writer, config, paths, stored, report, progress)
+        if parallel:
+            _hand_out(writer.get(), paths, report, progress)
+        else:
+            _apply_changes(writer, config, paths, stored, report, progress)
     except BaseException:
         writer.cancel()
         raise
-    if writer.commit() or _read_meta(config.index) != settings:
+    published = writer.commit()
+    if parallel:
+        skipped = sorted(writer.get().skipped)
+        report.skipped = [{"path": relpath, "reason": reason} for relpath, reason in skipped]
+        report.added -= len(skipped)
+    if published or _read_meta(config.index) != settings:
         _write_meta(config.index, settings)
     with open_index(config.index).searcher() as searcher:
         report.passages = searcher.doc_count() - (len(paths) - len(report.skipped))
@@ -405,6 +418,21 @@ def _apply_changes(
             report.updated += 1
         for document in post_documents(post):
             writer.get().add_document(**document)
+
+
+def _hand_out(writer: ParallelWriter, paths: list[str], report: IndexReport, progress: Progress | None) -> None:
+    """A parallel full build: the workers read, parse and index the posts (:func:`post_documents_of`)."""
+    for done, relpath in enumerate(paths, 1):
+        if progress:
+            progress(done, len(paths))
+        writer.add_item(relpath)
+    report.added = len(paths)
+
+
+def post_documents_of(config: Config, relpath: str) -> list[dict[str, Any]]:
+    """Read and parse one post into its documents (in a worker); raises ``PostError``."""
+    text, content_hash = read_text(config.corpus / relpath)
+    return list(post_documents(_parse(relpath, text, content_hash, config)))
 
 
 def _parse(relpath: str, text: str, content_hash: str, config: Config) -> Post:

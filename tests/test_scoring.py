@@ -65,7 +65,7 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     update_index(config)
     searcher = Searcher(config)
     arrays = searcher.current()
-    _, _, _, matched = searcher.matches(parse_query("梅雨の期間はどのくらい"))
+    _, _, matched = searcher.matches(parse_query("梅雨の期間はどのくらい"))
     assert matched.sum() == 2
     scores = np.ones(arrays.size)
     reranked = by_trigrams(arrays, ["梅雨の期間はどのくらい"], scores, matched)

@@ -135,10 +135,11 @@ class Searcher:
             return self._arrays
 
     def matches(
-        self, parsed: ParsedQuery, filter_query: wq.Query | None = None
-    ) -> tuple[IndexArrays, QueryScorer, Floats, Mask]:
+        self, parsed: ParsedQuery, filter_query: wq.Query | None = None, *, rank: bool = True
+    ) -> tuple[IndexArrays, Floats, Mask]:
         """Every document's score and whether it matches, strict first for a short query
-        (relaxed when nothing matches every word), relaxed and re-ranked by coverage for a long one."""
+        (relaxed when nothing matches every word), relaxed for a long one; with ``rank``,
+        re-ranked by coverage (relaxed) and by trigrams. Facets need the matches only."""
         arrays = self.current()
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
         allowed = arrays.live if filter_query is None else arrays.live & arrays.docs_for(filter_query)
@@ -149,12 +150,15 @@ class Searcher:
         if not matched.any() and is_relaxable(parsed):  # long, or no passage has every word: any word will do
             scores, matched = scorer.score(strict=False)
             matched &= allowed
+            if not rank:
+                return arrays, scores, matched
             passage, post = scorer.coverage()
             found = np.flatnonzero(matched)
             share = (1 - POST_COVERAGE_WEIGHT) * passage[found] + POST_COVERAGE_WEIGHT * post[found]
             scores[found] *= share**COVERAGE_POWER
-        scores = by_trigrams(arrays, parsed.words(), scores, matched)
-        return arrays, scorer, scores, matched
+        if rank:
+            scores = by_trigrams(arrays, parsed.words(), scores, matched)
+        return arrays, scores, matched
 
     def search(
         self,
@@ -178,7 +182,7 @@ class Searcher:
         since_date, until_date = parse_date(since, "since"), parse_date(until, "until")
         if since_date and until_date and since_date > until_date:
             raise QueryError(f"since {since_date} is after until {until_date}")
-        arrays, _, scores, matched = self.matches(parsed, _filter(tags, categories, since_date, until_date))
+        arrays, scores, matched = self.matches(parsed, _filter(tags, categories, since_date, until_date))
         keys, key_count = (arrays.post_of, arrays.posts) if per_post else (arrays.passage_of, arrays.passages)
         candidates = np.flatnonzero(matched)
         total = int(np.count_nonzero(np.bincount(keys[candidates], minlength=key_count)))

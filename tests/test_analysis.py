@@ -8,7 +8,7 @@ import pytest
 
 from mikke import analyze, analyzer
 
-SAMPLE_TEXT = (Path(__file__).resolve().parent.parent / "corpus" / "_posts").glob("*.md")
+SAMPLE_TEXT = sorted((Path(__file__).resolve().parent.parent / "corpus" / "_posts").glob("*.md"))
 
 
 def terms(text: str) -> list[str]:
@@ -41,7 +41,7 @@ def test_compound_emits_its_parts_after_the_whole() -> None:
     assert [(t.text, t.part) for t in tokens] == [("データセンター", False), ("データ", True), ("センター", True)]
 
 
-@pytest.mark.parametrize("path", sorted(SAMPLE_TEXT), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SAMPLE_TEXT, ids=lambda p: p.name)
 def test_offsets_point_at_the_surface_in_the_original_text(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     count = 0
@@ -49,6 +49,17 @@ def test_offsets_point_at_the_surface_in_the_original_text(path: Path) -> None:
         assert source[token.startchar : token.endchar] == token.original
         count += 1
     assert count > 1000
+
+
+@pytest.mark.parametrize("path", SAMPLE_TEXT, ids=lambda p: p.name)
+def test_analyze_gives_the_index_analyzers_tokens(path: Path) -> None:
+    source = path.read_text(encoding="utf-8") * 2  # twice: beyond one chunk, and the second time from the cache
+    expected = [
+        (t.text, source[t.startchar : t.endchar], t.startchar, t.endchar, t.part)
+        for t in analyzer()(source, chars=True, positions=True)
+    ]
+    assert [(t.text, t.surface, t.start, t.end, t.part) for t in analyze(source)] == expected
+    assert len(expected) > 2000
 
 
 def test_offsets_survive_width_folding() -> None:

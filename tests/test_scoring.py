@@ -77,3 +77,12 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
 
 def test_trigrams_of_short_runs_are_kept_whole() -> None:
     assert trigrams(["ai", "液体冷却"]) == {"ai", "液体冷", "体冷却"}
+
+
+def test_an_index_of_an_empty_corpus_finds_nothing(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus({})
+    update_index(config)
+    searcher = Searcher(config)
+    for query in ["液体冷却", '"液体 冷却" -GPU', "梅雨の期間はどのくらいですか"]:
+        result = searcher.search(query, per_post=True)
+        assert (result.total, result.hits) == (0, ())

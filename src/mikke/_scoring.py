@@ -68,10 +68,10 @@ class IndexArrays:
 
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
-        reader = searcher.reader()
-        self._leaves: list[tuple[Any, int]] = [(reader, 0)]
-        if hasattr(reader, "readers"):
-            self._leaves = list(zip(reader.readers, reader.doc_offsets, strict=True))
+        # Segment readers and their first document numbers; an empty index has none.
+        self._leaves: list[tuple[Any, int]] = [
+            pair for pair in searcher.reader().leaf_readers() if pair[0].doc_count_all()
+        ]
         self.size = searcher.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self._leaves:

@@ -63,10 +63,13 @@ class ParsedQuery:
     alternatives: tuple[tuple[Clause, ...], ...]
     excluded: tuple[Concept, ...]
 
+    def clauses(self) -> list[Clause]:
+        """Every positive clause (required and alternative), in query order."""
+        return list(self.required) + [c for slot in self.alternatives for c in slot]
+
     def concepts(self) -> list[Concept]:
-        """Every positive concept (required and alternative), in query order."""
-        clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
-        return [c for clause in clauses for c in clause.concepts]
+        """Every positive concept, in query order."""
+        return [c for clause in self.clauses() for c in clause.concepts]
 
     def words(self) -> list[str]:
         """The text of every positive item, as typed (folded), in query order.
@@ -74,13 +77,11 @@ class ParsedQuery:
         >>> parse_query('ＧＰＵ -冷却 "液体 冷却" OR 水冷').words()
         ['gpu', '液体 冷却', '水冷']
         """
-        clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
-        return [fold(clause.text) for clause in clauses]
+        return [fold(clause.text) for clause in self.clauses()]
 
     def terms(self) -> set[str]:
         """Every positive term, for highlighting."""
-        clauses = list(self.required) + [c for slot in self.alternatives for c in slot]
-        return {t for clause in clauses for c in clause.concepts for t in (c.text, *c.parts)}
+        return {t for c in self.concepts() for t in (c.text, *c.parts)}
 
     def describe(self) -> str:
         """A readable form for ``--explain``."""

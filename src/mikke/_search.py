@@ -150,12 +150,11 @@ class Searcher:
         if not matched.any() and is_relaxable(parsed):  # long, or no passage has every word: any word will do
             scores, matched = scorer.score(strict=False)
             matched &= allowed
-            if not rank:
-                return arrays, scores, matched
-            passage, post = scorer.coverage()
-            found = np.flatnonzero(matched)
-            share = (1 - POST_COVERAGE_WEIGHT) * passage[found] + POST_COVERAGE_WEIGHT * post[found]
-            scores[found] *= share**COVERAGE_POWER
+            if rank:
+                passage, post = scorer.coverage()
+                found = np.flatnonzero(matched)
+                share = (1 - POST_COVERAGE_WEIGHT) * passage[found] + POST_COVERAGE_WEIGHT * post[found]
+                scores[found] *= share**COVERAGE_POWER
         if rank:
             scores = by_trigrams(arrays, parsed.words(), scores, matched)
         return arrays, scores, matched

@@ -17,7 +17,7 @@ import html
 import re
 from collections.abc import Collection
 
-from ._analysis import analyze
+from ._analysis import AnalyzedToken, analyze
 from ._models import Snippet
 
 #: Target snippet length in characters.
@@ -33,7 +33,7 @@ def highlight_spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
     >>> highlight_spans("閉ループ直接液体冷却", {"液体", "冷却"})
     [(6, 10)]
     """
-    spans = sorted((start, end) for term, start, end in _term_offsets(text) if term in terms)
+    spans = sorted((t.start, t.end) for t in _analyzed(text) if t.text in terms)
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -44,10 +44,10 @@ def highlight_spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _term_offsets(text: str) -> tuple[tuple[str, int, int], ...]:
-    """Every index term of ``text`` with its offsets; cached, as the same passages come back
-    for the next keystroke of a search box or the next page."""
-    return tuple((t.text, t.start, t.end) for t in analyze(text))
+def _analyzed(text: str) -> tuple[AnalyzedToken, ...]:
+    """``analyze(text)``, cached: the same passages come back for the next keystroke of a
+    search box or the next page."""
+    return tuple(analyze(text))
 
 
 def _sentence_starts(text: str) -> list[int]:

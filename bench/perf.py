@@ -19,7 +19,8 @@ One run reports, over one corpus and one query file:
 ``--corpus`` is a site directory (every post mikke's default configuration finds) or a
 ``corpus.jsonl`` of ``{"id", "title", "text"}`` records, each written as one Markdown
 post as ``bench/relevance.py`` does. ``--queries`` is ``.jsonl`` with a ``text`` field or
-plain lines.
+plain lines. ``--build-only`` stops after the build (tokenize-only, build, ratios), for
+iterating on the build.
 
 Example:
     python bench/perf.py --corpus ../shared/data/sites/ms-dynamics365-ja \\
@@ -200,9 +201,15 @@ def passage_docs(posts: dict[str, list[tuple[str, str]]]) -> list[dict[str, str]
 
 
 def run(
-    corpus_arg: Path, queries: list[str], peers: list[str], sizes: tuple[int, ...], growth_queries: int, work: Path
+    corpus_arg: Path,
+    queries: list[str],
+    peers: list[str],
+    sizes: tuple[int, ...],
+    growth_queries: int,
+    work: Path,
+    build_only: bool = False,
 ) -> dict[str, Any]:
-    """The whole benchmark; returns the ``--json`` shape."""
+    """The whole benchmark (``build_only``: tokenize-only and the build); returns the ``--json`` shape."""
     if corpus_arg.is_dir():
         corpus = corpus_arg
     else:
@@ -238,7 +245,9 @@ def run(
         "queries": {},
         "growth": [],
     }
-    log(f"build {build_s:.1f} s (load average {psutil.getloadavg()[0]:.1f}); queries")
+    log(f"build {build_s:.1f} s (load average {psutil.getloadavg()[0]:.1f})")
+    if build_only:
+        return result
     result["queries"][MIKKE] = mikke_latencies(index, queries)
     shutil.rmtree(index)
     docs = passage_docs(posts)
@@ -277,17 +286,17 @@ def table(result: dict[str, Any]) -> str:
         f"| {b['tokenize_s']:.1f} | {b['build_s']:.1f} | {b['ratio']:.2f} "
         f"| {b['tokenize_cpu_s']:.1f}, {b['build_cpu_s']:.1f} | {b['cpu_ratio']:.2f} | {b['peak_rss_mb']:.0f} "
         f"| {b['index_mb']:.1f} | {b['text_mb']:.1f} | {b['index_per_text']:.2f} |",
-        "",
-        "| system | p50 ms | p95 ms | mikke p50 / this | mikke p95 / this |",
-        "|---|---:|---:|---:|---:|",
     ]
-    mikke = q[MIKKE]
+    if q:
+        rows += ["", "| system | p50 ms | p95 ms | mikke p50 / this | mikke p95 / this |", "|---|---:|---:|---:|---:|"]
+    mikke = q.get(MIKKE, {})
     for name, m in q.items():
         rows.append(
             f"| {name} | {m['p50_ms']:.2f} | {m['p95_ms']:.2f} "
             f"| {mikke['p50_ms'] / m['p50_ms']:.2f} | {mikke['p95_ms'] / m['p95_ms']:.2f} |"
         )
-    rows += ["", "| passages | build s | mikke p50 ms |", "|---:|---:|---:|"]
+    if result["growth"]:
+        rows += ["", "| passages | build s | mikke p50 ms |", "|---:|---:|---:|"]
     rows += [f"| {g['passages']:,} | {g['build_s']:.1f} | {g['mikke_p50_ms']:.2f} |" for g in result["growth"]]
     rows += ["", "targets:", f"- build / tokenize-only = {b['ratio']:.2f} (at most 1.5: {verdict(b['ratio'] <= 1.5)})"]
     rows.append(f"- peak RSS = {b['peak_rss_mb']:.0f} MB (under 1024: {verdict(b['peak_rss_mb'] < 1024)})")
@@ -313,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", default=",".join(map(str, GROWTH_SIZES)), help="growth sizes in passages ('' for none)"
     )
     parser.add_argument("--growth-queries", type=int, default=1000, help="queries timed at each growth size")
+    parser.add_argument(
+        "--build-only", action="store_true", help="only tokenize-only and the build (no queries, peers or growth)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
     available = available_peers()
@@ -326,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     queries = read_queries(args.queries, args.limit)
     with tempfile.TemporaryDirectory(prefix="mikke-perf-") as work:
-        result = run(args.corpus, queries, peers, sizes, args.growth_queries, Path(work))
+        result = run(args.corpus, queries, peers, sizes, args.growth_queries, Path(work), args.build_only)
     print(json.dumps(result, ensure_ascii=False) if args.json else table(result))
     return 0
 

@@ -4,10 +4,10 @@ Runs every question through the public ``Searcher.search`` (10 hits, snippets
 included) on an existing index, timing its steps by wrapping the functions it
 calls: ``parse_query`` (Sudachi on the question), ``Searcher.matches`` (scoring
 every document in numpy, postings read from whoosh on first use, coverage and the
-trigram re-ranking), ``make_snippet`` (Sudachi on each hit's passage); the rest
-(choosing the hits, the total, stored fields) is ``other``. Two passes over the
-same questions: ``first`` reads each term's postings from whoosh the first time
-it is needed, ``again`` finds them in memory.
+trigram re-ranking), ``make_snippet`` (each hit's window and highlights, from the
+term offsets stored with its passage); the rest (choosing the hits, the total, stored
+fields) is ``other``. Two passes over the same questions: ``first`` reads each term's
+postings from whoosh the first time it is needed, ``again`` finds them in memory.
 
 Example:
     mikke --corpus ../shared/data/sites/ms-dynamics365-ja --index /tmp/ix index

@@ -88,3 +88,17 @@ def test_table_names_every_target(corpus_jsonl: Path, tmp_path: Path, capsys: py
     out = capsys.readouterr().out
     assert "| mikke |" in out
     assert "build / tokenize-only" in out and "peak RSS" in out
+
+
+def test_build_only_stops_after_the_build(
+    corpus_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text("\n".join(QUERIES), encoding="utf-8")
+    assert perf.main(["--corpus", str(corpus_jsonl), "--queries", str(queries), "--build-only", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["corpus"]["passages"] == 5 and result["build"]["build_s"] > 0
+    assert result["queries"] == {} and result["growth"] == []
+    assert perf.main(["--corpus", str(corpus_jsonl), "--queries", str(queries), "--build-only"]) == 0
+    out = capsys.readouterr().out
+    assert "build / tokenize-only = " in out and "| mikke |" not in out and "mikke p50" not in out

@@ -81,6 +81,15 @@ def test_markup_is_removed_and_code_is_kept_as_code() -> None:
     ]
 
 
+def test_a_removed_line_ends_the_paragraph_around_it() -> None:
+    # The cleaned Markdown is parsed again: a line that cleaning empties (an MDX component, a
+    # DocFX zone marker) ends a paragraph, as the blank line it leaves does. In the raw source
+    # both lines continue the paragraph, so cleaning its blocks (one parse) would give one passage.
+    for removed in ("<Note />", ':::zone target="docs"'):
+        (section,) = parse_sections(f"前の段落です。\n{removed}\n後の段落です。\n")
+        assert [p.text for p in section.passages] == ["前の段落です。", "後の段落です。"], removed
+
+
 def test_long_paragraph_is_split_at_sentence_ends() -> None:
     sentences = [f"液体冷却は第{i}世代のデータセンターの電力効率を大きく改善する技術です。" for i in range(20)]
     (section,) = parse_sections("".join(sentences))

@@ -56,6 +56,7 @@ from ._markdown import PARSER_VERSION
 from ._models import Post
 from ._parallel import PARALLEL_MIN_POSTS, Expand, ParallelWriter
 from ._schema import SCHEMA_VERSION, build_schema
+from ._snippets import pack_offsets
 
 INDEX_NAME = "MAIN"
 LOCK_FILE = ".mikke.lock"
@@ -194,6 +195,7 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
             "post": shown,
             "section": {"heading": section.heading, "anchor": section.anchor},
             "text": passage.text,
+            "offsets": pack_offsets(passage.text),  # Sudachi runs here; the body then finds it cached
             "kind": passage.kind,
         }
         if date:
@@ -429,10 +431,10 @@ def _hand_out(writer: ParallelWriter, paths: list[str], report: IndexReport, pro
     report.added = len(paths)
 
 
-def post_documents_of(config: Config, relpath: str) -> list[dict[str, Any]]:
-    """Read and parse one post into its documents (in a worker); raises ``PostError``."""
+def post_documents_of(config: Config, relpath: str) -> Iterator[dict[str, Any]]:
+    """Read and parse one post (in a worker; raises ``PostError``); its documents come as indexed."""
     text, content_hash = read_text(config.corpus / relpath)
-    return list(post_documents(_parse(relpath, text, content_hash, config)))
+    return post_documents(_parse(relpath, text, content_hash, config))
 
 
 def _parse(relpath: str, text: str, content_hash: str, config: Config) -> Post:

@@ -39,15 +39,19 @@ import pickle
 import queue
 import struct
 import threading
+import zlib
 from array import array
 from collections.abc import Callable, Iterable
-from itertools import pairwise
+from itertools import pairwise, repeat
+from operator import sub
 from typing import Any, TypeAlias
 
 from whoosh.analysis import IDTokenizer
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.index import Index
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -68,7 +72,7 @@ POSTING_BYTES = 80
 #: the segment is written, and collecting them at Python's default pace costs ~10% of its time.
 GC_THRESHOLDS = (10_000, 20, 20)
 
-#: Turns one work item into documents, or raises ``PostError``.
+#: Turns one work item into documents (which may come lazily), or raises ``PostError`` when called.
 Expand = Callable[[Any], Iterable[dict[str, Any]]]
 #: One term's postings in a segment being built: document numbers, weights, and the
 #: encoded values, concatenated, with the end offset of each (compact: a few bytes a posting).
@@ -157,9 +161,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
             writer.start_field(name, self.schema[name])
             lengths = self._lengths.get(name, {})
             for tbytes, postings in sorted(terms.items()):
-                writer.start_term(tbytes)
-                _fill_blocks(writer._postwriter, postings, lengths)
-                writer.finish_term()
+                _write_term(writer, tbytes, postings, lengths)
             writer.finish_field()
         writer.close()
         self._terms.clear()
@@ -217,23 +219,64 @@ def _encode_frequency(positions: list[int]) -> bytes:
     return pack_uint(len(positions))
 
 
-def _fill_blocks(postwriter: Any, postings: _Postings, lengths: dict[int, int]) -> None:
-    """Fill the blocks of whoosh's ``W3PostingsWriter`` a block at a time, leaving the last one for
-    ``finish_postings``: the state its ``add_posting`` leaves after the same postings one by one."""
+def _write_term(writer: Any, tbytes: bytes, postings: _Postings, lengths: dict[int, int]) -> None:
+    """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
+    ``start_term``, ``add`` of each posting and ``finish_term``, the same bytes a block at a time.
+
+    (Its postings writer spends more time in per-posting and per-call bookkeeping than in
+    pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
+    whose ``inlinelimit`` of 1 never inlines postings in the terms table.
+    """
     docnums, weights, data, ends = postings
-    limit = postwriter._blocklimit
-    for start in range(0, len(docnums), limit):
-        if start:
-            postwriter._write_block()
-        ids = docnums[start : start + limit]
-        block_lengths = [length for docnum in ids if (length := lengths.get(docnum, 0))]
-        cuts = [ends[start - 1] if start else 0, *ends[start : start + limit]]
-        postwriter._ids = ids
-        postwriter._weights = array("f", weights[start : start + limit])
-        postwriter._values = [bytes(data[a:b]) for a, b in pairwise(cuts) if b > a]  # whoosh keeps no empty values
-        postwriter._minlength = min(block_lengths, default=None)
-        postwriter._maxlength = max(block_lengths, default=0)
-        postwriter._maxweight = max(0, *weights[start : start + limit])
+    postwriter = writer._postwriter
+    limit, level = postwriter._blocklimit, postwriter._compression
+    fixed_size = writer._format.fixed_value_size()
+    info = W3TermInfo()
+    pieces = [WHOOSH3_HEADER_MAGIC]
+    count = len(docnums)
+    raw = bytes(data)
+    for start in range(0, count, limit):
+        stop = min(start + limit, count)
+        ids = docnums[start:stop]
+        block_weights = array("f", weights[start:stop])  # whoosh keeps a block's weights as floats
+        block_lengths = [*filter(None, map(lengths.get, ids, repeat(0)))]  # a length of 0 is no length
+        min_length = min(block_lengths, default=None)
+        max_length = max(block_lengths, default=0)
+        max_weight = max(0, *weights[start:stop])
+        info._weight += sum(block_weights)  # W3TermInfo.add_block
+        info._df += stop - start
+        info._minlength = min_length if info._minlength is None else min(info._minlength, min_length)
+        info._maxlength = max(info._maxlength, max_length)
+        info._maxweight = max(info._maxweight, max_weight)
+        if info._minid is None:
+            info._minid = ids[0]
+        info._maxid = ids[-1]
+        cuts = [ends[start - 1] if start else 0, *ends[start:stop]]
+        values = [*filter(None, map(raw.__getitem__, map(slice, cuts, cuts[1:])))]  # nor empty values
+        if block_weights.count(1.0) == len(ids):  # W3PostingsWriter._mini_weights, _mini_values
+            mini_weights: Any = None
+        elif block_weights.count(block_weights[0]) == len(ids):
+            mini_weights = block_weights[0]
+        else:
+            mini_weights = tuple(block_weights)
+        if fixed_size is None or fixed_size < 0:
+            mini_values: Any = tuple(values)
+        else:
+            mini_values = b"".join(values) if fixed_size else None
+        gaps = (ids[0], *map(sub, ids[1:], ids[:-1]))  # whoosh's delta_encode
+        block = pickle.dumps((gaps, mini_weights, mini_values), 2)
+        if level:  # whoosh compresses every block, however small
+            block = zlib.compress(block, level)
+        stats = (stop - start, ids[-1], max_weight, level, length_to_byte(min_length), length_to_byte(max_length))
+        header = pickle.dumps(stats, 2)
+        size = len(header) + len(block)
+        pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
+    postfile = postwriter._postfile
+    offset = postfile.tell()
+    written = b"".join(pieces)
+    postfile.write(written)
+    info.set_extent(offset, len(written))
+    writer._tindex.add(pack_ushort(writer._fieldid) + tbytes, info.to_bytes())
 
 
 class _Task(SubWriterTask):  # type: ignore[misc]
@@ -255,7 +298,7 @@ class _Task(SubWriterTask):  # type: ignore[misc]
         while (batch := self.jobqueue.get()) is not None:
             for item in batch:
                 try:
-                    documents = list(self.expand(item))
+                    documents = self.expand(item)  # lazily: each passage is indexed while its analysis is cached
                 except PostError as error:
                     skipped.append((item, str(error)))
                     continue

@@ -16,7 +16,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from ._analysis import analyzer
 
 #: Bump when the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Fields a query searches, in boost order.
 SEARCH_FIELDS = ("title", "heading", "tags", "excerpt", "body")
@@ -44,5 +44,6 @@ def build_schema() -> Schema:
         post=STORED(),
         section=STORED(),
         text=STORED(),
+        offsets=STORED(),  # the text's term offsets (_snippets.pack_offsets): highlights without Sudachi
         kind=STORED(),
     )

@@ -203,7 +203,7 @@ class Searcher:
                     categories=tuple(post["categories"]),
                     heading=section["heading"],
                     anchor=section["anchor"],
-                    snippet=make_snippet(fields["text"], terms),
+                    snippet=make_snippet(fields["text"], terms, offsets=fields.get("offsets")),
                 )
             )
         took = (time.perf_counter() - started) * 1000

@@ -8,6 +8,10 @@ A snippet is data (plain text plus ``(start, end)`` spans); ``to_html`` and
 ['センター', '冷却']
 >>> to_html(make_snippet("<b>GPU</b>", {"gpu"}))
 '&lt;b&gt;<mark>GPU</mark>&lt;/b&gt;'
+
+Highlights need the offsets of the text's index terms. Indexing records them
+(:func:`pack_offsets`, stored with each passage), so a search passes them in and
+runs no analysis; without them the text is analysed here (cached per text).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from __future__ import annotations
 import functools
 import html
 import re
+import sys
 from collections.abc import Collection
 
-from ._analysis import AnalyzedToken, analyze
+from ._analysis import _chunks, _fold_term, _units, is_stop
 from ._models import Snippet
 
 #: Target snippet length in characters.
@@ -27,13 +32,79 @@ ELLIPSIS = "…"
 _SENTENCE_END = re.compile(r"[。！？!?]+|\n+")
 
 
-def highlight_spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
-    """Offsets of the tokens of ``text`` whose indexed term is in ``terms``, merged.
+#: Each index term of a text -> the offsets of its tokens, flat: ``[start, end, start, end...]``.
+TermOffsets = dict[str, list[int]]
+#: :data:`TermOffsets` as a passage stores them: two strings, compact and read back in one go
+#: with the passage's other stored fields: the terms joined by NUL, and ``chr()`` codes:
+#: where each term's offsets start in this string (and where the last ones end), then the offsets.
+PackedOffsets = tuple[str, str]
+
+
+def term_offsets(text: str) -> TermOffsets:
+    """The offsets of the tokens of each index term of ``text``: :func:`~mikke._analysis.analyze`'s
+    tokens grouped by term, read from the same (cached) morphemes without building the tokens
+    (this runs at index time, beside the analysis of each passage).
+
+    >>> term_offsets("冷却と液体冷却")
+    {'冷却': [0, 2, 5, 7], '液体': [3, 5]}
+    """
+    offsets: TermOffsets = {}
+    for shift, chunk in _chunks(text):
+        for unit in _units(chunk):
+            term = _fold_term(unit[0])
+            if not is_stop(term, unit[1]):
+                if term in offsets:
+                    offsets[term] += (shift + unit[3], shift + unit[4])
+                else:
+                    offsets[term] = [shift + unit[3], shift + unit[4]]
+    return offsets
+
+
+def pack_offsets(text: str) -> PackedOffsets | None:
+    """``term_offsets(text)`` packed to be stored; None for text holding a NUL (the terms of such
+    text could too) or too long for ``chr()`` codes.
+
+    >>> unpack_offsets(pack_offsets("冷却と液体冷却"), {"冷却", "技術"})
+    {'冷却': [0, 2, 5, 7]}
+    """
+    if "\x00" in text:
+        return None
+    found = term_offsets(text)
+    first = len(found) + 1
+    starts: list[int] = []
+    flat: list[int] = []
+    for offsets in found.values():
+        starts.append(first + len(flat))
+        flat += offsets
+    starts.append(first + len(flat))
+    if max(starts[-1], len(text)) > sys.maxunicode:
+        return None
+    return "\x00".join(found), "".join(map(chr, starts + flat))
+
+
+def unpack_offsets(packed: PackedOffsets, terms: Collection[str]) -> TermOffsets:
+    """The offsets of those of ``terms`` that ``packed`` holds."""
+    words, codes = packed
+    index = {word: i for i, word in enumerate(words.split("\x00"))}
+    found = {}
+    for term in terms:
+        i = index.get(term)
+        if i is not None:
+            found[term] = [ord(code) for code in codes[ord(codes[i]) : ord(codes[i + 1])]]
+    return found
+
+
+def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | None = None) -> list[tuple[int, int]]:
+    """Offsets of the tokens of ``text`` whose index term is in ``terms``, merged;
+    ``offsets`` is ``pack_offsets(text)`` when known.
 
     >>> highlight_spans("閉ループ直接液体冷却", {"液体", "冷却"})
     [(6, 10)]
     """
-    spans = sorted((t.start, t.end) for t in _analyzed(text) if t.text in terms)
+    found = _term_offsets(text) if offsets is None else unpack_offsets(offsets, terms)
+    spans = sorted(
+        (flat[i], flat[i + 1]) for term in set(terms) if (flat := found.get(term)) for i in range(0, len(flat), 2)
+    )
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -43,11 +114,9 @@ def highlight_spans(text: str, terms: Collection[str]) -> list[tuple[int, int]]:
     return merged
 
 
-@functools.lru_cache(maxsize=4096)
-def _analyzed(text: str) -> tuple[AnalyzedToken, ...]:
-    """``analyze(text)``, cached: the same passages come back for the next keystroke of a
-    search box or the next page."""
-    return tuple(analyze(text))
+#: ``term_offsets``, cached: text without stored offsets (a caller's own) is analysed once for
+#: the next keystroke of a search box or the next page.
+_term_offsets = functools.lru_cache(maxsize=4096)(term_offsets)
 
 
 def _sentence_starts(text: str) -> list[int]:
@@ -69,10 +138,13 @@ def _candidate_windows(text: str, spans: list[tuple[int, int]], width: int) -> l
     return windows
 
 
-def make_snippet(text: str, terms: Collection[str], width: int = SNIPPET_CHARS) -> Snippet:
-    """The window of about ``width`` characters that shows the most distinct matched terms."""
+def make_snippet(
+    text: str, terms: Collection[str], width: int = SNIPPET_CHARS, offsets: PackedOffsets | None = None
+) -> Snippet:
+    """The window of about ``width`` characters that shows the most distinct matched terms;
+    ``offsets`` is ``pack_offsets(text)`` when known (stored at index time), else it is computed."""
     flat = text.replace("\n", " ")
-    spans = highlight_spans(text, terms)
+    spans = highlight_spans(text, terms, offsets)
     if len(text) <= width:
         return Snippet(flat, tuple(spans))
 

@@ -1,0 +1,87 @@
+"""Snippets from the term offsets stored at index time: the same snippets as analysing the text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mikke import Config, Searcher, make_snippet
+from mikke import _snippets as snippets
+from mikke._analysis import MAX_CHUNK_CHARS, analyze
+from mikke._query import parse_query
+from mikke._snippets import pack_offsets, term_offsets, unpack_offsets
+
+QUERIES = ["液体冷却", "データセンター", "GPU", "英国のAIインフラ企業はどこから資金を調達したか", "Nscale 資金調達"]
+
+
+def stored_passages(config: Config) -> Iterator[dict]:  # type: ignore[type-arg]
+    """The stored fields of every passage document of the index."""
+    searcher = Searcher(config)
+    try:
+        for fields in searcher.current().searcher.documents():
+            if "text" in fields:
+                yield fields
+    finally:
+        searcher.close()
+
+
+def grouped(text: str) -> dict[str, list[int]]:
+    """analyze()'s tokens grouped by term, the slow way."""
+    found: dict[str, list[int]] = {}
+    for token in analyze(text):
+        found.setdefault(token.text, []).extend((token.start, token.end))
+    return found
+
+
+def test_term_offsets_are_analyze_tokens_on_real_and_long_text(sample_config: Config) -> None:
+    texts = [fields["text"] for fields in stored_passages(sample_config)]
+    long_text = "\n".join(texts)  # several of Sudachi's chunks: offsets shifted by each chunk's start
+    assert len(long_text) > 2 * MAX_CHUNK_CHARS
+    for text in [*texts, long_text, "ＧＰＵサーバと引越しの冷却"]:
+        assert term_offsets(text) == grouped(text)
+
+
+def test_every_passage_stores_its_packed_offsets(sample_config: Config) -> None:
+    passages = list(stored_passages(sample_config))
+    assert len(passages) > 20
+    for fields in passages:
+        text, packed = fields["text"], fields["offsets"]
+        assert packed == pack_offsets(text)
+        expected = grouped(text)
+        assert unpack_offsets(packed, set(expected) | {"no-such-term"}) == expected
+
+
+def test_snippets_from_stored_offsets_equal_snippets_from_analysis(sample_config: Config) -> None:
+    compared = 0
+    for fields in stored_passages(sample_config):
+        for query in QUERIES:
+            terms = parse_query(query).terms()
+            stored = make_snippet(fields["text"], terms, offsets=fields["offsets"])
+            assert stored == make_snippet(fields["text"], terms)
+            compared += bool(stored.highlights)
+    assert compared > 30
+
+
+def test_search_snippets_never_analyse_the_passage(searcher: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_analysis(text: str) -> None:
+        raise AssertionError(f"a search snippet analysed its passage: {text[:20]!r}")
+
+    monkeypatch.setattr(snippets, "_term_offsets", no_analysis)
+    for query in QUERIES:
+        hits = searcher.search(query).hits
+        assert hits and any(hit.snippet.highlights for hit in hits)
+
+
+def test_stored_offsets_decide_the_highlights() -> None:
+    text = "液体冷却の話。サーバの冷却。"
+    assert make_snippet(text, {"冷却"}).highlights == ((2, 4), (11, 13))
+    other = pack_offsets("冷却の話。")  # offsets of another text: believed as given
+    assert make_snippet(text, {"冷却"}, offsets=other).highlights == ((0, 2),)
+
+
+def test_text_with_a_nul_or_without_terms() -> None:
+    assert pack_offsets("冷却\x00技術") is None  # not stored: its snippets analyse the text
+    assert make_snippet("冷却\x00技術", {"技術"}).highlights == ((3, 5),)
+    empty = pack_offsets("。、")
+    assert empty is not None and unpack_offsets(empty, {"冷却"}) == {}

@@ -1,17 +1,25 @@
-"""numpy scoring over whoosh's postings: whoosh's own BM25F numbers, deletions, trigram re-ranking."""
+"""numpy scoring over whoosh's postings: whoosh's own BM25F numbers, postings decoding, scores over the query's
+documents against a whole-index reference (deletions, two segments), trigram re-ranking."""
 
 from __future__ import annotations
+
+import pickle
+from collections import defaultdict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh import scoring
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import ListMatcher
 from whoosh.searching import Searcher as WhooshSearcher
 
+from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, update_index
 from mikke._query import parse_query
-from mikke._scoring import _read_matcher, by_trigrams, trigrams
+from mikke._schema import SEARCH_FIELDS
+from mikke._scoring import PARTS_WEIGHT, QueryScorer, _deltas_and_weights, _read_matcher, by_trigrams, trigrams
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -65,11 +73,11 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     update_index(config)
     searcher = Searcher(config)
     arrays = searcher.current()
-    _, _, matched = searcher.matches(parse_query("梅雨の期間はどのくらい"))
-    assert matched.sum() == 2
-    scores = np.ones(arrays.size)
-    reranked = by_trigrams(arrays, ["梅雨の期間はどのくらい"], scores, matched)
-    best = int(np.argmax(reranked))
+    _, docnums, _ = searcher.matches(parse_query("梅雨の期間はどのくらい"))
+    assert docnums.size == 2
+    scores = np.ones(2)
+    reranked = by_trigrams(arrays, ["梅雨の期間はどのくらい"], scores, docnums)
+    best = int(docnums[np.argmax(reranked)])
     assert "梅雨の期間は" in arrays.shown_text(best)
     assert (reranked >= scores).all()
     assert searcher.search("梅雨の期間はどのくらい").hits[0].path.endswith("b.md")
@@ -86,3 +94,111 @@ def test_an_index_of_an_empty_corpus_finds_nothing(make_corpus) -> None:  # type
     for query in ["液体冷却", '"液体 冷却" -GPU', "梅雨の期間はどのくらいですか"]:
         result = searcher.search(query, per_post=True)
         assert (result.total, result.hits) == (0, ())
+
+
+QUERIES = [
+    "液体冷却",
+    "GPU -冷却",
+    "データセンターの冷却技術はどう進んだのか",
+    "AIインフラへの投資額はいくらか",
+    "資金調達 英国",
+]
+
+
+def reference_scores(arrays, parsed, boosts, strict: bool) -> tuple[dict[int, float], dict[int, float]]:  # type: ignore[no-untyped-def]
+    """docnum -> score of the matching documents, and docnum -> passage coverage, the slow way:
+    a dict of every document's score per word, over the whole index (plain-word queries only)."""
+
+    def word(concept) -> dict[int, float]:  # type: ignore[no-untyped-def]
+        scores: dict[int, float] = defaultdict(float)
+        for field in SEARCH_FIELDS:
+            boost = boosts.get(field, 0.0)
+            ids, values = arrays.term_scores(field, concept.text)
+            for docnum, value in zip(ids.tolist(), values.tolist(), strict=True):
+                scores[docnum] += boost * value
+            parts = [dict(zip(*(a.tolist() for a in arrays.term_scores(field, p)), strict=True)) for p in concept.parts]
+            for docnum in set.intersection(*map(set, parts)) if parts else ():
+                scores[docnum] += boost * PARTS_WEIGHT * sum(p[docnum] for p in parts)
+        return {docnum: score for docnum, score in scores.items() if score > 0}
+
+    words = [word(c) for c in parsed.concepts()]
+    excluded = set().union(*(word(c) for c in parsed.excluded))
+    held = [set(w) for w in words]
+    matches = set.intersection(*held) if strict else set.union(*held)
+    matches = {d for d in matches if arrays.live[d] and d not in excluded}
+    weights = []
+    for concept in parsed.concepts():
+        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+        weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)))
+    everywhere = set.union(*held)
+    coverage = {d: sum(w for w, h in zip(weights, held, strict=True) if d in h) / sum(weights) for d in everywhere}
+    return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage
+
+
+def assert_scores_as_reference(config: Config) -> None:
+    arrays = Searcher(config).current()
+    for query in QUERIES:
+        parsed = parse_query(query)
+        scorer = QueryScorer(arrays, parsed, config.boosts)
+        for strict in (True, False):
+            scores, matched = scorer.score(strict)
+            expected, coverage = reference_scores(arrays, parsed, config.boosts, strict)
+            found = dict(zip(scorer.docnums[matched].tolist(), scores[matched].tolist(), strict=True))
+            assert found == pytest.approx(expected, rel=1e-9), (query, strict)
+            assert expected or strict, query
+        passage, _ = scorer.coverage()
+        held = passage > 0
+        assert dict(zip(scorer.docnums[held].tolist(), passage[held].tolist(), strict=True)) == pytest.approx(coverage)
+
+
+def test_scores_over_the_query_documents_equal_a_whole_index_reference(sample_config: Config) -> None:
+    assert_scores_as_reference(sample_config)
+
+
+def test_scores_equal_the_reference_on_two_segments_with_deletions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = Config(corpus=copy_sample(tmp_path / "corpus"), index=tmp_path / "index")
+    update_index(config)
+    post = config.corpus / FUTURE_POST
+    post.write_text(
+        post.read_text(encoding="utf-8") + "\n\n液体冷却とGPUの資金調達の話を追記した。\n", encoding="utf-8"
+    )
+    update_index(config)
+    arrays = Searcher(config).current()
+    assert len(arrays._leaves) == 2 and not arrays.live.all()
+    assert_scores_as_reference(config)
+
+
+def whoosh_postings(matcher) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+    """One posting at a time through whoosh's matcher, which unpickles each block whole."""
+    found = []
+    while matcher.is_active():
+        found.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    return found
+
+
+def test_postings_decoded_without_their_positions_equal_whooshs(searcher: Searcher) -> None:
+    sizes = set()
+    for leaf, _ in searcher.current()._leaves:
+        for field in SEARCH_FIELDS:
+            for term in leaf.lexicon(field):
+                read = leaf._terms.matcher(field, term, leaf.schema[field].format)
+                expected = whoosh_postings(leaf._terms.matcher(field, term, leaf.schema[field].format))
+                if isinstance(read, W3LeafMatcher):
+                    sizes.add(min(len(expected), 4))
+                ids, frequencies = _read_matcher(read)
+                assert list(zip(ids.tolist(), frequencies.tolist(), strict=True)) == expected, (field, term)
+    assert sizes == {1, 2, 3, 4}  # blocks of up to three values (no MARK) and of more
+
+
+def test_a_block_that_does_not_cut_cleanly_is_unpickled_whole() -> None:
+    block = pickle.dumps(((3, 1, 250, 7), None, (b"", b"b", b"c", b"d")), 2)  # b"" pickles otherwise
+    fake = SimpleNamespace(
+        _postfile=SimpleNamespace(get=lambda start, length: block[start : start + length]),
+        _dataoffset=0,
+        _nextoffset=len(block),
+        _compression=0,
+        _blocklength=4,
+        _fixedsize=None,
+    )
+    assert _deltas_and_weights(fake) == ((3, 1, 250, 7), None)

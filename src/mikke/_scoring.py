@@ -16,16 +16,20 @@ only where all of them are in one field).
 >>> _ = update_index(config)
 >>> from mikke._query import parse_query
 >>> arrays = Searcher(config).current()
->>> scores, matched = QueryScorer(arrays, parse_query("液体冷却"), config.boosts).score(strict=True)
->>> int(matched.sum()) > 0 and bool((scores[matched] > 0).all())
+>>> scorer = QueryScorer(arrays, parse_query("液体冷却"), config.boosts)
+>>> scores, matched = scorer.score(strict=True)
+>>> int(matched.sum()) > 0 and bool((scores[matched] > 0).all()) and scorer.docnums.size < arrays.size
 True
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
+import pickle
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from ._analysis import fold
@@ -50,6 +55,9 @@ CACHE_POSTINGS = 10_000_000
 CACHE_MASKS = 64
 #: Passage texts kept per index generation, for the trigram re-ranking.
 CACHE_TEXTS = 20_000
+#: Documents' stored fields kept per index generation: the re-ranked passages of the last query,
+#: whose hits are among them.
+CACHE_FIELDS = 256
 #: How many of the best passages the trigram re-ranking reads.
 TRIGRAM_DEPTH = 50
 #: A re-ranked passage's score is multiplied by 1 + this times the (weighted) share of the query's trigrams it holds.
@@ -72,6 +80,7 @@ class IndexArrays:
         self._leaves: list[tuple[Any, int]] = [
             pair for pair in searcher.reader().leaf_readers() if pair[0].doc_count_all()
         ]
+        self._offsets = [offset for _, offset in self._leaves]
         self.size = searcher.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self._leaves:
@@ -83,6 +92,7 @@ class IndexArrays:
         self._scores: dict[tuple[str, str], tuple[Ints, Floats]] = {}
         self._masks: dict[wq.Query, Mask] = {}
         self._texts: dict[int, str] = {}
+        self._fields: dict[int, dict[str, Any]] = {}
         self._cached = 0
 
     def doc_frequency(self, field: str, term: str) -> int:
@@ -115,9 +125,20 @@ class IndexArrays:
         if found is None:
             if len(self._texts) == CACHE_TEXTS:
                 self._texts.clear()
-            fields = self.searcher.stored_fields(docnum)
+            fields = self.stored_fields(docnum)
             shown = "\n".join((fields["post"]["title"], fields["section"]["heading"], fields["text"]))
             found = self._texts[docnum] = fold(shown)
+        return found
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        """A document's stored fields, read from its segment (kept for the most recent :data:`CACHE_FIELDS`)."""
+        found = self._fields.pop(docnum, None)
+        if found is None:
+            if len(self._fields) == CACHE_FIELDS:
+                del self._fields[next(iter(self._fields))]
+            leaf, offset = self._leaves[bisect.bisect_right(self._offsets, docnum) - 1]
+            found = leaf._perdoc.stored_fields(docnum - offset)
+        self._fields[docnum] = found
         return found
 
     def docs_for(self, q: wq.Query) -> Mask:
@@ -135,9 +156,10 @@ class IndexArrays:
         ids: list[Any] = []
         frequencies: list[Any] = []
         for leaf, offset in self._leaves:
-            if (field, term) not in leaf:
+            try:
+                matcher = leaf._terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
+            except TermNotFound:
                 continue
-            matcher = leaf._terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
             leaf_ids, leaf_frequencies = _read_matcher(matcher)
             ids.append(leaf_ids + offset)
             frequencies.append(leaf_frequencies)
@@ -178,8 +200,7 @@ def _read_matcher(matcher: Any) -> tuple[Ints, Floats]:
     frequencies: list[Floats] = []
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
         while matcher.is_active():
-            matcher._read_data()
-            deltas, weights = matcher._data[0], matcher._data[1]
+            deltas, weights = _deltas_and_weights(matcher)
             ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
             if weights is None or isinstance(weights, float):
                 frequencies.append(np.full(len(deltas), 1.0 if weights is None else weights))
@@ -196,36 +217,94 @@ def _read_matcher(matcher: Any) -> tuple[Ints, Floats]:
     return np.asarray(found, dtype=np.int64), np.asarray(weights_found, dtype=np.float64)
 
 
+#: How pickle's protocol 2 starts a bytes object (``_codecs.encode(text, "latin1")``): where a block's values begin.
+_BYTES_GLOBAL = b"c_codecs\nencode\n"
+
+
+def _deltas_and_weights(matcher: Any) -> tuple[Any, Any]:
+    """The current block's document-number deltas and weights, without unpickling its values.
+
+    A block is a pickled ``(deltas, weights, values)``; the values (each posting's positions,
+    a bytes object each) are most of the unpickling. So the pickle is cut where they begin (at
+    the MARK of a tuple of more than three) and closed as a pair; whoosh's own decoding is the
+    fallback when that does not give a pair of the block's length.
+
+    >>> from types import SimpleNamespace as Fake
+    >>> block = pickle.dumps(((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0), (b"a", b"b", b"c", b"d")), 2)
+    >>> _deltas_and_weights(Fake(_postfile=Fake(get=lambda start, length: block[start : start + length]),
+    ...     _dataoffset=0, _nextoffset=len(block), _compression=0, _blocklength=4, _fixedsize=None))
+    ((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0))
+    """
+    count = matcher._blocklength
+    data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+    if matcher._compression:
+        data = zlib.decompress(data)
+    start = data.find(_BYTES_GLOBAL)
+    if start > 0:
+        values_tuple = matcher._fixedsize is None or matcher._fixedsize < 0
+        cut = start - 1 if values_tuple and count > 3 else start
+        try:
+            pair = pickle.loads(data[:cut] + b"\x86.")  # TUPLE2, STOP
+        except (pickle.UnpicklingError, EOFError, ValueError, IndexError):
+            pair = None
+        if (
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and isinstance(pair[0], tuple)
+            and len(pair[0]) == count
+            and (pair[1] is None or isinstance(pair[1], float) or len(pair[1]) == count)
+        ):
+            return pair
+    deltas, weights, _ = pickle.loads(data)
+    return deltas, weights
+
+
 class QueryScorer:
     """Scores of one parsed query over one :class:`IndexArrays`; each word is scored once.
 
-    ``score(strict)`` gives every document's score and whether it matches: every item
-    when ``strict``, any item otherwise; quoted phrases are always required and
-    excluded words always excluded.
+    Only the documents holding one of the query's words (``docnums``, sorted) can score
+    or match, so every array here is over them, not over the whole index.
+    ``score(strict)`` gives their scores and whether each matches: every item when
+    ``strict``, any item otherwise; quoted phrases are always required and excluded words
+    always excluded.
     """
 
     def __init__(self, arrays: IndexArrays, parsed: ParsedQuery, boosts: Mapping[str, float]) -> None:
         self.arrays = arrays
         self.parsed = parsed
         self.boosts = boosts
+        self._postings = {c: self._term_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
+        held = np.zeros(arrays.size, dtype=bool)
+        for postings in self._postings.values():
+            for ids, _ in postings:
+                held[ids] = True
+        self.docnums: Ints = np.flatnonzero(held)
+        self._position = np.empty(arrays.size, dtype=np.int64)
+        self._position[self.docnums] = np.arange(self.docnums.size)
         self._concepts: dict[Concept, Floats] = {}
 
     def concept(self, concept: Concept) -> Floats:
-        """Every document's score for one word: whole or (for less) all its parts, in every field."""
+        """Each of ``docnums``' score for one word: whole or (for less) all its parts, in every field."""
         if concept not in self._concepts:
-            arrays = self.arrays
-            scores = np.zeros(arrays.size)
-            for field in SEARCH_FIELDS:
-                boost = self.boosts.get(field, 0.0)
-                if boost <= 0:
-                    continue
-                ids, term = arrays.term_scores(field, concept.text)
-                scores[ids] += boost * term
-                if concept.parts:
-                    ids, term = self._all_parts(field, concept.parts)
-                    scores[ids] += boost * PARTS_WEIGHT * term
+            scores = np.zeros(self.docnums.size)
+            for ids, term in self._postings[concept]:
+                scores[self._position[ids]] += term
             self._concepts[concept] = scores
         return self._concepts[concept]
+
+    def _term_postings(self, concept: Concept) -> list[tuple[Ints, Floats]]:
+        """The documents holding one word, whole and all its parts, in each field, and their boosted scores."""
+        found = []
+        for field in SEARCH_FIELDS:
+            boost = self.boosts.get(field, 0.0)
+            if boost <= 0:
+                continue
+            ids, term = self.arrays.term_scores(field, concept.text)
+            found.append((ids, boost * term))
+            if concept.parts:
+                ids, term = self._all_parts(field, concept.parts)
+                found.append((ids, boost * PARTS_WEIGHT * term))
+        return found
 
     def _all_parts(self, field: str, parts: Sequence[str]) -> tuple[Ints, Floats]:
         """The documents whose ``field`` holds every one of ``parts``, and the parts' summed scores there."""
@@ -242,14 +321,14 @@ class QueryScorer:
         held = [scores > 0 for scores in found]
         matched = np.logical_and.reduce(held) if strict or clause.phrase else np.logical_or.reduce(held)
         if clause.phrase:
-            matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))
+            matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))[self.docnums]
         return np.where(matched, functools.reduce(np.add, found), 0.0), matched
 
     def score(self, strict: bool) -> tuple[Floats, Mask]:
-        size = self.arrays.size
+        size = self.docnums.size
         scores = np.zeros(size)
         matched = np.full(size, strict)
-        required = self.arrays.live.copy()
+        required = self.arrays.live[self.docnums]
         for clause in self.parsed.required:
             clause_scores, clause_matched = self._clause(clause, strict)
             scores += clause_scores
@@ -269,12 +348,13 @@ class QueryScorer:
         return scores, matched
 
     def coverage(self) -> tuple[Floats, Floats]:
-        """The IDF-weighted share of the query's words each document holds, and the share
+        """The IDF-weighted share of the query's words each of ``docnums`` holds, and the share
         its whole post holds. A word is held where it scores: whole, or all its parts in one field.
         """
         arrays = self.arrays
-        passage = np.zeros(arrays.size)
+        passage = np.zeros(self.docnums.size)
         post = np.zeros(arrays.posts)
+        post_of = arrays.post_of[self.docnums]
         total = 0.0
         for concept in dict.fromkeys(self.parsed.concepts()):
             frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
@@ -283,11 +363,11 @@ class QueryScorer:
             total += weight
             passage += weight * held
             post_held = np.zeros(arrays.posts, dtype=bool)
-            post_held[arrays.post_of[held]] = True
+            post_held[post_of[held]] = True
             post += weight * post_held
         if total == 0:
             return passage, passage
-        return passage / total, post[arrays.post_of] / total
+        return passage / total, post[post_of] / total
 
 
 _WORD_RUN = re.compile(r"\w+")
@@ -303,8 +383,9 @@ def trigrams(words: Sequence[str]) -> set[str]:
     return {run[i : i + 3] for run in runs for i in range(max(1, len(run) - 2))}
 
 
-def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, matched: Mask) -> Floats:
-    """``scores`` with the best :data:`TRIGRAM_DEPTH` matches re-ranked by the query's trigrams they hold.
+def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnums: Ints) -> Floats:
+    """The ``scores`` of the matches ``docnums`` with the best :data:`TRIGRAM_DEPTH` re-ranked by the
+    query's trigrams they hold.
 
     Each is multiplied by ``1 + TRIGRAM_WEIGHT * share`` (never lowered, so the re-ranked
     stay above the rest). ``share`` counts the trigrams that some re-ranked passage holds,
@@ -312,12 +393,12 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, match
     each other, as written, and words the analyzer cut differently (何季 against 雨季).
     """
     wanted = trigrams(words)
-    candidates = np.flatnonzero(matched)
-    if not wanted or not candidates.size:
+    if not wanted or not docnums.size:
         return scores
+    candidates = np.arange(docnums.size)
     if candidates.size > TRIGRAM_DEPTH:
-        candidates = candidates[np.argpartition(-scores[candidates], TRIGRAM_DEPTH)[:TRIGRAM_DEPTH]]
-    texts = [arrays.shown_text(docnum) for docnum in candidates.tolist()]
+        candidates = np.argpartition(-scores, TRIGRAM_DEPTH)[:TRIGRAM_DEPTH]
+    texts = [arrays.shown_text(docnum) for docnum in docnums[candidates].tolist()]
     held = np.array([[gram in text for gram in wanted] for text in texts], dtype=bool)
     counts = held.sum(axis=0)
     weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)

@@ -37,7 +37,7 @@ from ._errors import QueryError
 from ._indexing import open_index
 from ._models import Hit, SearchResult
 from ._query import ParsedQuery, is_relaxable, parse_query
-from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, by_trigrams
+from ._scoring import Floats, IndexArrays, Ints, QueryScorer, by_trigrams
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
@@ -136,14 +136,16 @@ class Searcher:
 
     def matches(
         self, parsed: ParsedQuery, filter_query: wq.Query | None = None, *, rank: bool = True
-    ) -> tuple[IndexArrays, Floats, Mask]:
-        """Every document's score and whether it matches, strict first for a short query
+    ) -> tuple[IndexArrays, Ints, Floats]:
+        """The matching documents (sorted) and their scores, strict first for a short query
         (relaxed when nothing matches every word), relaxed for a long one; with ``rank``,
         re-ranked by coverage (relaxed) and by trigrams. Facets need the matches only."""
         arrays = self.current()
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
-        allowed = arrays.live if filter_query is None else arrays.live & arrays.docs_for(filter_query)
-        scores, matched = np.zeros(arrays.size), np.zeros(arrays.size, dtype=bool)
+        allowed = arrays.live[scorer.docnums]
+        if filter_query is not None:
+            allowed &= arrays.docs_for(filter_query)[scorer.docnums]
+        scores, matched = np.zeros(scorer.docnums.size), np.zeros(scorer.docnums.size, dtype=bool)
         if runs_strict_first(parsed):
             scores, matched = scorer.score(strict=True)
             matched &= allowed
@@ -155,9 +157,10 @@ class Searcher:
                 found = np.flatnonzero(matched)
                 share = (1 - POST_COVERAGE_WEIGHT) * passage[found] + POST_COVERAGE_WEIGHT * post[found]
                 scores[found] *= share**COVERAGE_POWER
+        docnums, scores = scorer.docnums[matched], scores[matched]
         if rank:
-            scores = by_trigrams(arrays, parsed.words(), scores, matched)
-        return arrays, scores, matched
+            scores = by_trigrams(arrays, parsed.words(), scores, docnums)
+        return arrays, docnums, scores
 
     def search(
         self,
@@ -181,15 +184,14 @@ class Searcher:
         since_date, until_date = parse_date(since, "since"), parse_date(until, "until")
         if since_date and until_date and since_date > until_date:
             raise QueryError(f"since {since_date} is after until {until_date}")
-        arrays, scores, matched = self.matches(parsed, _filter(tags, categories, since_date, until_date))
+        arrays, candidates, scores = self.matches(parsed, _filter(tags, categories, since_date, until_date))
         keys, key_count = (arrays.post_of, arrays.posts) if per_post else (arrays.passage_of, arrays.passages)
-        candidates = np.flatnonzero(matched)
         total = int(np.count_nonzero(np.bincount(keys[candidates], minlength=key_count)))
-        ranked = _best(candidates, scores[candidates], keys, offset + limit)
+        ranked = _best(candidates, scores, keys, offset + limit)
         terms = parsed.terms()
         hits = []
         for rank, (docnum, score) in enumerate(ranked[offset:], offset + 1):
-            fields = arrays.searcher.stored_fields(docnum)
+            fields = arrays.stored_fields(docnum)
             post, section = fields["post"], fields["section"]
             hits.append(
                 Hit(

@@ -16,6 +16,7 @@ runs no analysis; without them the text is analysed here (cached per text).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import re
@@ -85,11 +86,12 @@ def pack_offsets(text: str) -> PackedOffsets | None:
 def unpack_offsets(packed: PackedOffsets, terms: Collection[str]) -> TermOffsets:
     """The offsets of those of ``terms`` that ``packed`` holds."""
     words, codes = packed
-    index = {word: i for i, word in enumerate(words.split("\x00"))}
+    listed = f"\x00{words}\x00"
     found = {}
     for term in terms:
-        i = index.get(term)
-        if i is not None:
+        at = listed.find(f"\x00{term}\x00") if "\x00" not in term else -1
+        if at >= 0:
+            i = listed.count("\x00", 0, at)
             found[term] = [ord(code) for code in codes[ord(codes[i]) : ord(codes[i + 1])]]
     return found
 
@@ -130,8 +132,9 @@ def _candidate_windows(text: str, spans: list[tuple[int, int]], width: int) -> l
     ends = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
     windows = []
     for start in _sentence_starts(text):
-        fitting = [e for e in ends if start < e <= start + width]
-        windows.append((start, max(fitting) if fitting else min(start + width, len(text))))
+        fits = bisect.bisect_right(ends, start + width)  # ends[:fits] end within the width
+        last = ends[fits - 1] if fits else start
+        windows.append((start, last if last > start else min(start + width, len(text))))
     for span_start, _ in spans:
         start = max(0, span_start - width // 3)
         windows.append((start, min(len(text), start + width)))

@@ -1,4 +1,4 @@
-"""Score a parsed query over the whole index at once: BM25F in numpy over whoosh's postings.
+"""Score a parsed query in a few array operations: BM25F in numpy over whoosh's postings.
 
 whoosh holds the index (postings, field lengths, stored fields, positions).
 Walking its matcher tree in Python costs far more than the arithmetic, so a
@@ -8,7 +8,8 @@ kept for the life of the index generation (an :class:`IndexArrays`). The
 scores are whoosh's own BM25F: ``idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B *
 length / average length))`` per field, times the field's boost, summed over
 the query's words (a compound's parts count :data:`PARTS_WEIGHT` as much and
-only where all of them are in one field).
+only where all of them are in one field). A query's arrays cover only the
+documents holding one of its words (``QueryScorer.docnums``).
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, Searcher, update_index

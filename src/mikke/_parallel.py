@@ -93,8 +93,11 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
 
     Postings are kept in memory grouped by term (``postings`` counts them) and
     written in term order when the segment is finished; an indexed field whose
-    value equals the previous document's reuses that analysis. Term vectors and
-    spelling fields are not supported (mikke's schema has neither).
+    value equals the previous document's reuses that analysis, and the text fields
+    analysed by mikke's analyzer take their terms from :func:`~mikke._analysis.index_terms`
+    (the analysis that gave a passage's stored offsets) instead of whoosh's token chain,
+    the same postings. Term vectors and spelling fields are not supported (mikke's schema
+    has neither).
     """
 
     def __init__(self, ix: Index, **kwargs: Any) -> None:

@@ -16,8 +16,9 @@ from whoosh.writing import SegmentWriter
 
 from conftest import SAMPLE_POSTS
 from mikke import Config, MikkeError, Searcher, _indexing, update_index
+from mikke._corpus import iter_post_paths
 from mikke._indexing import post_documents_of
-from mikke._parallel import ParallelWriter, SegmentBuilder
+from mikke._parallel import ParallelWriter, SegmentBuilder, analyzed_items, index_items
 from mikke._schema import build_schema
 
 TOPICS = {
@@ -27,6 +28,7 @@ TOPICS = {
     "datacenter": "データセンターの液体冷却はサーバーの発熱を効率よく取り除く。",
     "onsen": "温泉は地中から湧き出る湯で、箱根や草津などの温泉地には多くの観光客が訪れる。",
 }
+SITES = Path(os.environ.get("MIKKE_SITES", Path(__file__).resolve().parents[2] / "shared" / "data" / "sites"))
 QUERIES = ["富士山の標高", "寿司", "センター", "サーバ 冷却", "温泉地", "新幹線 開業"]
 
 
@@ -94,14 +96,49 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
         files.close()
 
 
-def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Path) -> None:
+def _site_documents(name: str, every: int) -> list[dict[str, Any]]:
+    """The documents of every ``every``-th post of a real site (skipped when the data is absent)."""
+    if not (SITES / name).is_dir():
+        pytest.skip(f"site data not found at {SITES / name} (set MIKKE_SITES)")
+    config = Config(corpus=SITES / name)
+    return [doc for relpath in list(iter_post_paths(config))[::every] for doc in post_documents_of(config, relpath)]
+
+
+def _sample_documents() -> list[dict[str, Any]]:
     config = Config(corpus=SAMPLE_POSTS.parent)
-    documents = [
+    return [
         doc
         for relpath in ("_posts/" + p.name for p in sorted(SAMPLE_POSTS.glob("*.md")))
         for doc in post_documents_of(config, relpath)
     ]
-    documents = [dict(document) for document in documents * 5]  # common terms fill several 128-posting blocks
+
+
+def test_segment_builder_indexes_mikkes_text_fields_from_the_analysis_directly(tmp_path: Path) -> None:
+    builder = SegmentBuilder(whoosh_index.create_in(str(tmp_path), build_schema()))
+    assert builder._direct == {"title": True, "heading": True, "body": True, "tags": False, "excerpt": False}
+    builder._close_segment()
+
+
+@pytest.mark.parametrize("site", ["sample", "ms-dynamics365-ja", "cpprefjp"])
+def test_direct_postings_equal_whooshs_analyzer_on_real_text(site: str) -> None:
+    documents = _sample_documents() if site == "sample" else _site_documents(site, every=40)
+    schema = build_schema()
+    whole_posts = ["".join(p.read_text(encoding="utf-8") for p in sorted(SAMPLE_POSTS.glob("*.md"))) * 2]
+    checked = 0
+    for name, positions in (("body", True), ("title", True), ("heading", True), ("tags", False), ("excerpt", False)):
+        field = schema[name]
+        values = {doc[name] for doc in documents if name in doc} | set(whole_posts)  # and text beyond one chunk
+        for value in values:
+            assert analyzed_items(value, positions, field.format.field_boost) == index_items(field, value), value
+            checked += 1
+    assert checked > 100
+
+
+@pytest.mark.parametrize("site", ["sample", "ms-dynamics365-ja"])
+def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Path, site: str) -> None:
+    # five copies of the sample: common terms fill several 128-posting blocks
+    documents = _sample_documents() * 5 if site == "sample" else _site_documents(site, every=100)
+    documents = [dict(document) for document in documents]
     for document in documents[::2]:
         document.pop("category", None)
     for document in documents[1::2]:

@@ -204,6 +204,36 @@ def analyzer() -> Composable:
     return SudachiTokenizer() | FoldFilter() | PartOfSpeechStopFilter()
 
 
+#: Each index term of a text -> the positions of its tokens and their offsets, flat: ``[start, end, ...]``.
+IndexTerms = dict[str, tuple[list[int], list[int]]]
+
+
+@functools.lru_cache(maxsize=64)
+def index_terms(text: str) -> IndexTerms:
+    """The tokens of ``analyzer()(text, positions=True, chars=True)`` grouped by term (in order of
+    first occurrence), read from the cached morphemes without building tokens. Indexing takes a
+    passage's postings and its stored offsets from this one analysis (cached: do not modify).
+
+    >>> index_terms("冷却と液体冷却")
+    {'冷却': ([0, 3], [0, 2, 5, 7]), '液体': ([2], [3, 5])}
+    """
+    terms: IndexTerms = {}
+    pos = -1
+    for shift, chunk in _chunks(text):
+        for normalized, pos_tag, part, begin, end in _units(chunk):
+            pos += not part
+            term = _fold_term(normalized)
+            if pos_tag in STOP_POS or term in STOP_WORDS or not term.strip():  # is_stop, inlined
+                continue
+            found = terms.get(term)
+            if found is None:
+                terms[term] = ([pos], [shift + begin, shift + end])
+            else:
+                found[0].append(pos)
+                found[1].extend((shift + begin, shift + end))
+    return terms
+
+
 class AnalyzedToken(NamedTuple):
     """One index term of a text, with its offsets into the text."""
 

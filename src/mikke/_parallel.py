@@ -55,6 +55,7 @@ from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
+from ._analysis import analyzer, index_terms
 from ._errors import MikkeError, PostError
 
 #: Worker processes for a large build.
@@ -92,8 +93,11 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
 
     Postings are kept in memory grouped by term (``postings`` counts them) and
     written in term order when the segment is finished; an indexed field whose
-    value equals the previous document's reuses that analysis. Term vectors and
-    spelling fields are not supported (mikke's schema has neither).
+    value equals the previous document's reuses that analysis, and the text fields
+    analysed by mikke's analyzer take their terms from :func:`~mikke._analysis.index_terms`
+    (the analysis that gave a passage's stored offsets) instead of whoosh's token chain,
+    the same postings. Term vectors and spelling fields are not supported (mikke's schema
+    has neither).
     """
 
     def __init__(self, ix: Index, **kwargs: Any) -> None:
@@ -102,6 +106,12 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
         self._terms: dict[str, dict[bytes, _Postings]] = {}
         self._lengths: dict[str, dict[int, int]] = {}
         self._last: dict[str, tuple[Any, list[tuple[bytes, int, float, bytes]], int]] = {}
+        mikke = analyzer()
+        self._direct = {  # text fields analysed by mikke's analyzer: name -> with positions
+            name: type(field.format) is Positions
+            for name, field in self.schema.items()
+            if type(field.format) in (Positions, Frequency) and getattr(field, "analyzer", None) == mikke
+        }
 
     def add_document(self, **fields: Any) -> None:
         perdoc, schema, docnum = self.perdocwriter, self.schema, self.docnum
@@ -133,7 +143,11 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
         if last is not None and last[0] == value:
             _, items, length = last
         else:
-            items = index_items(field, value)
+            positions = self._direct.get(name)
+            if positions is None or not isinstance(value, str):
+                items = index_items(field, value)
+            else:
+                items = analyzed_items(value, positions, field.format.field_boost)
             length = sum(freq for _, freq, _, _ in items) if field.scorable else 0
             self._last[name] = (value, items, length)
         terms = self._terms.setdefault(name, {})
@@ -199,6 +213,22 @@ def index_items(field: Any, value: Any) -> list[tuple[bytes, int, float, bytes]]
     boost = fmt.field_boost
     encode = _encode_positions if with_positions else _encode_frequency
     return [(text.encode(), len(poses), boosts[text] * boost, encode(poses)) for text, poses in positions.items()]
+
+
+def analyzed_items(text: str, positions: bool, boost: float) -> list[tuple[bytes, int, float, bytes]]:
+    """``index_items`` of ``text`` for a field with mikke's analyzer (positions recorded or only
+    counted), from :func:`~mikke._analysis.index_terms`: the analysis that also gave the passage's
+    stored offsets, no token objects.
+
+    >>> from mikke._schema import build_schema
+    >>> body = build_schema()["body"]
+    >>> analyzed_items("冷却と冷却", True, 1.0) == index_items(body, "冷却と冷却")
+    True
+    """
+    encode = _encode_positions if positions else _encode_frequency
+    return [
+        (term.encode(), len(poses), len(poses) * boost, encode(poses)) for term, (poses, _) in index_terms(text).items()
+    ]
 
 
 def _encode_positions(positions: list[int]) -> bytes:

@@ -23,7 +23,7 @@ import re
 import sys
 from collections.abc import Collection
 
-from ._analysis import _chunks, _fold_term, _units, is_stop
+from ._analysis import index_terms
 from ._models import Snippet
 
 #: Target snippet length in characters.
@@ -43,22 +43,13 @@ PackedOffsets = tuple[str, str]
 
 def term_offsets(text: str) -> TermOffsets:
     """The offsets of the tokens of each index term of ``text``: :func:`~mikke._analysis.analyze`'s
-    tokens grouped by term, read from the same (cached) morphemes without building the tokens
-    (this runs at index time, beside the analysis of each passage).
+    tokens grouped by term, from :func:`~mikke._analysis.index_terms` (at index time the same
+    analysis gives the passage's postings).
 
     >>> term_offsets("冷却と液体冷却")
     {'冷却': [0, 2, 5, 7], '液体': [3, 5]}
     """
-    offsets: TermOffsets = {}
-    for shift, chunk in _chunks(text):
-        for unit in _units(chunk):
-            term = _fold_term(unit[0])
-            if not is_stop(term, unit[1]):
-                if term in offsets:
-                    offsets[term] += (shift + unit[3], shift + unit[4])
-                else:
-                    offsets[term] = [shift + unit[3], shift + unit[4]]
-    return offsets
+    return {term: offsets for term, (_, offsets) in index_terms(text).items()}
 
 
 def pack_offsets(text: str) -> PackedOffsets | None:

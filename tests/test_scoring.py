@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 from collections import defaultdict
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,7 +17,8 @@ from whoosh.matching import ListMatcher
 from whoosh.searching import Searcher as WhooshSearcher
 
 from conftest import FUTURE_POST, copy_sample
-from mikke import Config, Searcher, update_index
+from mikke import Config, Searcher, _indexing, update_index
+from mikke._analysis import fold
 from mikke._query import parse_query
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import PARTS_WEIGHT, QueryScorer, _deltas_and_weights, _read_matcher, by_trigrams, trigrams
@@ -81,6 +83,27 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     assert "梅雨の期間は" in arrays.shown_text(best)
     assert (reranked >= scores).all()
     assert searcher.search("梅雨の期間はどのくらい").hits[0].path.endswith("b.md")
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_shown_text_is_the_folded_title_heading_and_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    config = Config(corpus=copy_sample(tmp_path / "corpus"), index=tmp_path / "index")
+    if parallel:
+        monkeypatch.setattr(_indexing, "PARALLEL_MIN_POSTS", 1)
+    update_index(config)
+    post = config.corpus / FUTURE_POST
+    post.write_text(post.read_text(encoding="utf-8") + "\n## 追記\n\n液体冷却の追記。\n", encoding="utf-8")
+    update_index(config)  # a second segment, written by the incremental writer
+    arrays = Searcher(config).current()
+    assert len(arrays._leaves) == 2
+    passages = [docnum for docnum in range(arrays.size) if "text" in arrays.stored_fields(docnum)]
+    assert len(passages) > 10
+    for docnum in passages:
+        fields = arrays.stored_fields(docnum)
+        shown = "\n".join((fields["post"]["title"], fields["section"]["heading"], fields["text"]))
+        assert arrays.shown_text(docnum) == fold(shown)
 
 
 def test_trigrams_of_short_runs_are_kept_whole() -> None:

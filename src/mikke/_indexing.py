@@ -49,6 +49,7 @@ from whoosh import writing
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, Index, LockError
 
+from ._analysis import fold
 from ._config import Config
 from ._corpus import iter_post_paths, parse_post, read_text
 from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError
@@ -197,6 +198,7 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
             "text": passage.text,
             "offsets": pack_offsets(passage.text),  # Sudachi runs here; the body then finds it cached
             "kind": passage.kind,
+            "shown": fold("\n".join((post.title, section.heading, passage.text))).encode(),
         }
         if date:
             document["date"] = date

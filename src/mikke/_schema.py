@@ -11,12 +11,12 @@ hit shows, read for the top hits only.
 
 from __future__ import annotations
 
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from ._analysis import analyzer
 
 #: Bump when the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Fields a query searches, in boost order.
 SEARCH_FIELDS = ("title", "heading", "tags", "excerpt", "body")
@@ -46,4 +46,5 @@ def build_schema() -> Schema:
         text=STORED(),
         offsets=STORED(),  # the text's term offsets (_snippets.pack_offsets): highlights without Sudachi
         kind=STORED(),
+        shown=COLUMN(),  # the passage as a reader sees it, folded, UTF-8: the trigram re-ranking reads it
     )

@@ -41,7 +41,6 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from ._analysis import fold
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
 
@@ -54,10 +53,7 @@ PARTS_WEIGHT = 0.6
 CACHE_POSTINGS = 10_000_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
-#: Passage texts kept per index generation, for the trigram re-ranking.
-CACHE_TEXTS = 20_000
-#: Documents' stored fields kept per index generation: the re-ranked passages of the last query,
-#: whose hits are among them.
+#: Documents' stored fields kept per index generation: the hits of the last queries.
 CACHE_FIELDS = 256
 #: How many of the best passages the trigram re-ranking reads.
 TRIGRAM_DEPTH = 50
@@ -82,6 +78,7 @@ class IndexArrays:
             pair for pair in searcher.reader().leaf_readers() if pair[0].doc_count_all()
         ]
         self._offsets = [offset for _, offset in self._leaves]
+        self._shown = [leaf.column_reader("shown", translate=False) for leaf, _ in self._leaves]
         self.size = searcher.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self._leaves:
@@ -92,7 +89,6 @@ class IndexArrays:
         self._lengths: dict[str, Floats] = {}
         self._scores: dict[tuple[str, str], tuple[Ints, Floats]] = {}
         self._masks: dict[wq.Query, Mask] = {}
-        self._texts: dict[int, str] = {}
         self._fields: dict[int, dict[str, Any]] = {}
         self._cached = 0
 
@@ -121,15 +117,10 @@ class IndexArrays:
         return found
 
     def shown_text(self, docnum: int) -> str:
-        """A passage as a reader sees it: its post's title, its heading and its text, folded."""
-        found = self._texts.get(docnum)
-        if found is None:
-            if len(self._texts) == CACHE_TEXTS:
-                self._texts.clear()
-            fields = self.stored_fields(docnum)
-            shown = "\n".join((fields["post"]["title"], fields["section"]["heading"], fields["text"]))
-            found = self._texts[docnum] = fold(shown)
-        return found
+        """A passage as a reader sees it: its post's title, its heading and its text, folded (the
+        ``shown`` column, which spares unpickling the stored fields)."""
+        index = bisect.bisect_right(self._offsets, docnum) - 1
+        return str(self._shown[index][docnum - self._offsets[index]], "utf-8")
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         """A document's stored fields, read from its segment (kept for the most recent :data:`CACHE_FIELDS`)."""

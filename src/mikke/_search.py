@@ -7,7 +7,8 @@ a natural question mostly, runs relaxed at once, and each passage's score is
 multiplied by its coverage: the share of the query's IDF-weighted words the
 passage (and its post) holds, to the power :data:`COVERAGE_POWER` (a soft AND).
 Either way the best passages are then re-ranked by the query's character
-trigrams they hold (``_scoring.by_trigrams``). Passages with identical text are
+trigrams they hold (``_scoring.by_trigrams``), and by the share of the query's
+words their best sentence holds (``_scoring.by_sentences``). Passages with identical text are
 collapsed (and, with ``per_post``, all but the best passage of each post).
 Stored fields are read for the re-ranked passages and the hits of the page only.
 
@@ -37,7 +38,7 @@ from ._errors import QueryError
 from ._indexing import open_index
 from ._models import Hit, SearchResult
 from ._query import ParsedQuery, is_relaxable, parse_query
-from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, by_trigrams
+from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, by_sentences, by_trigrams
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
@@ -139,7 +140,7 @@ class Searcher:
     ) -> tuple[IndexArrays, Floats, Mask]:
         """Every document's score and whether it matches, strict first for a short query
         (relaxed when nothing matches every word), relaxed for a long one; with ``rank``,
-        re-ranked by coverage (relaxed) and by trigrams. Facets need the matches only."""
+        re-ranked by coverage (relaxed), by trigrams and by sentences. Facets need the matches only."""
         arrays = self.current()
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
         allowed = arrays.live if filter_query is None else arrays.live & arrays.docs_for(filter_query)
@@ -157,6 +158,7 @@ class Searcher:
                 scores[found] *= share**COVERAGE_POWER
         if rank:
             scores = by_trigrams(arrays, parsed.words(), scores, matched)
+            scores = by_sentences(arrays, parsed.concepts(), scores, matched)
         return arrays, scores, matched
 
     def search(

@@ -87,3 +87,11 @@ def test_analyzer_pickles_without_the_sudachi_tokenizer() -> None:
 def test_function_and_question_words_are_dropped() -> None:
     assert terms("冷却とは何という技術ですか") == ["冷却", "技術"]
     assert terms("なぜどんな物がよく使われるのか") == ["使う"]
+
+
+def test_light_verbs_and_question_numerals_are_not_searched() -> None:
+    from mikke._query import parse_query
+
+    assert parse_query("宣言していた国はどこになりますか").describe() == "宣言 国"
+    assert parse_query("七年戦争は何年に終わったの").describe() == "7 年 戦争 年 終わる"
+    assert parse_query("1945年何月").describe() == "1945 年 何月(月)"

@@ -66,3 +66,23 @@ def test_long_question_ranks_the_answering_post_first(make_corpus) -> None:  # t
     update_index(config)
     hits = Searcher(config).search("滋賀県にある日本最大の湖である琵琶湖の面積はどれくらい？", per_post=True).hits
     assert [h.path for h in hits] == ["_posts/2025-01-02-answer.md", "_posts/2025-01-01-repeat.md"]
+
+
+def test_post_saying_the_query_in_one_sentence_ranks_first(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    from mikke import Searcher, update_index
+
+    config = make_corpus(
+        {
+            "_posts/2025-01-01-scattered.md": (
+                "---\ntitle: 滋賀の旅\n---\n\n"
+                "琵琶湖は滋賀県にある。面積の話は別の機会にしたい。琵琶湖の夕日がきれいだった。\n"
+            ),
+            "_posts/2025-01-02-answer.md": (
+                "---\ntitle: 滋賀の地理\n---\n\n"
+                "滋賀県は近畿地方の県である。琵琶湖の面積は約670平方キロメートルである。\n"
+            ),
+        }
+    )
+    update_index(config)
+    hits = Searcher(config).search("琵琶湖 面積", per_post=True).hits
+    assert [h.path for h in hits] == ["_posts/2025-01-02-answer.md", "_posts/2025-01-01-scattered.md"]

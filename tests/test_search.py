@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from conftest import FUTURE_POST, IMPACT_POST
+from conftest import FUTURE_POST, IMPACT_POST, copy_sample
 from mikke import Config, QueryError, Searcher, update_index
 
 
@@ -148,3 +150,38 @@ def test_unpublished_posts_are_not_found_until_published(make_corpus) -> None:  
     report = update_index(config)
     assert report.updated == 1
     assert [h.title for h in Searcher(config).search("量子アニーリング").hits] == ["下書き"]
+
+
+def test_equal_scores_rank_alike_however_the_index_numbered_the_documents(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A copy of a post under another path scores exactly as its original; which comes first
+    # must not depend on which was indexed first (a parallel build numbers documents in any order).
+    original = (copy_sample(tmp_path / "sample") / FUTURE_POST).read_text(encoding="utf-8")
+    copy = "_posts/2025-09-26-nscale-copy.md"
+    results = []
+    for first in ("originals", "copy"):
+        corpus = tmp_path / f"{first}-first"
+        config = Config(corpus=corpus, index=tmp_path / f"{first}-index")
+        if first == "originals":
+            copy_sample(corpus)
+        else:
+            (corpus / "_posts").mkdir(parents=True)
+            (corpus / copy).write_text(original, encoding="utf-8")
+        update_index(config)
+        if first == "originals":
+            (corpus / copy).write_text(original, encoding="utf-8")
+        else:
+            shutil.rmtree(corpus / "_posts")
+            copy_sample(corpus)
+            (corpus / copy).write_text(original, encoding="utf-8")
+        update_index(config)
+        searcher = Searcher(config)
+        results.append(
+            [
+                [(h.path, h.anchor, h.score) for h in searcher.search(query, per_post=per_post, limit=20).hits]
+                for query in ("液体冷却", "データセンター", "英国のAIインフラ企業はどこから資金を調達したか")
+                for per_post in (False, True)
+            ]
+        )
+        searcher.close()
+    assert all(results[0]) and {path for path, _, _ in results[0][1]} >= {FUTURE_POST, copy}
+    assert results[0] == results[1]

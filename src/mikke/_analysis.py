@@ -34,9 +34,12 @@ from whoosh.analysis import Composable, Filter, Token, Tokenizer
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "接続詞", "感動詞"})
 
 #: Normalized forms that are function words or question words in any position
-#: (like the stop list of Lucene's Japanese analyzer): という, もの, こと, なぜ, どんな…
+#: (like the stop list of Lucene's Japanese analyzer): という, もの, こと, なぜ, どんな…;
+#: the light verbs する, いる, おる, なる, ある (in every written form: される, いた, なります,
+#: 在る), and 何 where Sudachi tags it a numeral (何年) or it is a compound's part (何月).
 STOP_WORDS = frozenset(
     {"言う", "物", "こと", "為", "他", "様", "何故", "どう", "幾つ", "幾ら", "どんな", "良く", "特に"}
+    | {"為る", "居る", "おる", "成る", "有る", "何"}
 )
 
 #: Sudachi refuses very long inputs; longer text is analysed in chunks of this many characters.

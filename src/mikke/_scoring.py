@@ -43,6 +43,7 @@ from whoosh.util.numeric import byte_to_length
 
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
+from ._snippets import SENTENCE_END, TermOffsets, term_offsets, unpack_offsets
 
 #: BM25 term-frequency saturation and length normalization (whoosh's defaults).
 K1 = 1.2
@@ -59,6 +60,10 @@ CACHE_FIELDS = 256
 TRIGRAM_DEPTH = 50
 #: A re-ranked passage's score is multiplied by 1 + this times the (weighted) share of the query's trigrams it holds.
 TRIGRAM_WEIGHT = 16.0
+#: How many of the best passages the sentence re-ranking reads.
+SENTENCE_DEPTH = 10
+#: A re-ranked passage's score is multiplied by 1 + this times the share of the query's words its best sentence holds.
+SENTENCE_WEIGHT = 8.0
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -86,6 +91,10 @@ class IndexArrays:
                 self.live[np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset] = False
         self.post_of, self.posts = self._key_ids("path")
         self.passage_of, self.passages = self._key_ids("digest")
+        #: Each document's place in (passage text, post path) order, which breaks ties between equal
+        #: scores: the same in any build, however it numbered the documents.
+        self.order = np.empty(self.size, dtype=np.int64)
+        self.order[np.lexsort((self.post_of, self.passage_of))] = np.arange(self.size)
         self._lengths: dict[str, Floats] = {}
         self._scores: dict[tuple[str, str], tuple[Ints, Floats]] = {}
         self._masks: dict[wq.Query, Mask] = {}
@@ -160,14 +169,14 @@ class IndexArrays:
         return np.concatenate(ids), np.concatenate(frequencies)
 
     def _key_ids(self, field: str) -> tuple[Ints, int]:
-        """Each document's value of a sortable field as a small integer, and the number of values.
+        """Each document's value of a sortable field as a small integer, numbered in the values'
+        order, and the number of values.
 
         Read segment by segment: whoosh's multi-segment column leaves out segments without the column.
         """
-        numbers: dict[Any, int] = {}
-        values = (value for leaf, _ in self._leaves for value in leaf.column_reader(field))
-        ids = np.fromiter((numbers.setdefault(value, len(numbers)) for value in values), dtype=np.int64)
-        return ids, len(numbers)
+        values = [value for leaf, _ in self._leaves for value in leaf.column_reader(field)]
+        numbers = {value: i for i, value in enumerate(sorted(set(values)))}
+        return np.fromiter(map(numbers.__getitem__, values), dtype=np.int64, count=len(values)), len(numbers)
 
     def _field_lengths(self, field: str) -> Floats:
         """Every document's length in ``field``, as whoosh stores it (one byte, log scale)."""
@@ -362,6 +371,20 @@ class QueryScorer:
         return passage / total, post[post_of] / total
 
 
+def best(scores: Floats, order: Ints, k: int) -> Ints:
+    """The positions of the ``k`` highest ``scores``, best first, equal scores in ``order``.
+
+    >>> best(np.array([1.0, 3.0, 3.0, 2.0]), np.array([0, 2, 1, 3]), 2).tolist()
+    [2, 1]
+    """
+    if k < scores.size:
+        kth = np.partition(scores, scores.size - k)[scores.size - k]
+        chosen = np.flatnonzero(scores >= kth)
+    else:
+        chosen = np.arange(scores.size)
+    return chosen[np.lexsort((order[chosen], -scores[chosen]))][:k]
+
+
 _WORD_RUN = re.compile(r"\w+")
 
 
@@ -387,9 +410,7 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
     wanted = trigrams(words)
     if not wanted or not docnums.size:
         return scores
-    candidates = np.arange(docnums.size)
-    if candidates.size > TRIGRAM_DEPTH:
-        candidates = np.argpartition(-scores, TRIGRAM_DEPTH)[:TRIGRAM_DEPTH]
+    candidates = best(scores, arrays.order[docnums], TRIGRAM_DEPTH)
     texts = [arrays.shown_text(docnum) for docnum in docnums[candidates].tolist()]
     held = np.array([[gram in text for gram in wanted] for text in texts], dtype=bool)
     counts = held.sum(axis=0)
@@ -399,4 +420,76 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
     share = held @ weights / weights.sum()
     scores = scores.copy()
     scores[candidates] *= 1 + TRIGRAM_WEIGHT * share
+    return scores
+
+
+def word_weight(arrays: IndexArrays, concept: Concept) -> float:
+    """A query word's weight for the sentence re-ranking: its BM25 IDF (Lucene's, never negative),
+    from the field where it is most frequent."""
+    frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+    return math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+
+
+def sentence_share(
+    text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], around: str = ""
+) -> float:
+    """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
+    whole, or all its parts), ``around`` (the title and heading above it) counting as part of
+    every sentence; ``offsets`` are ``text``'s term offsets.
+
+    >>> from mikke._query import parse_query
+    >>> from mikke._snippets import term_offsets
+    >>> concepts = parse_query("琵琶湖の面積").concepts()
+    >>> text = "琵琶湖は滋賀県にある。面積は約670平方キロメートルである。"
+    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0])
+    0.5
+    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], around="琵琶湖の地理")
+    1.0
+    """
+    ends = [match.end() for match in SENTENCE_END.finditer(text)]
+    shown = term_offsets(around) if around else {}
+
+    def sentences(found: TermOffsets, term: str) -> set[int]:
+        return {bisect.bisect_right(ends, start) for start in found.get(term, [])[::2]}
+
+    def holding(found: TermOffsets, concept: Concept) -> set[int]:
+        held = sentences(found, concept.text)
+        if concept.parts:
+            held |= set.intersection(*(sentences(found, part) for part in concept.parts))
+        return held
+
+    everywhere = 0.0
+    held: dict[int, float] = {}
+    for concept, weight in zip(concepts, weights, strict=True):
+        if holding(shown, concept):
+            everywhere += weight
+            continue
+        for sentence in holding(offsets, concept):
+            held[sentence] = held.get(sentence, 0.0) + weight
+    total = sum(weights)
+    return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
+
+
+def by_sentences(arrays: IndexArrays, concepts: Sequence[Concept], scores: Floats, docnums: Ints) -> Floats:
+    """The ``scores`` of the matches ``docnums`` with the best :data:`SENTENCE_DEPTH` re-ranked by
+    their best sentence.
+
+    Each is multiplied by ``1 + SENTENCE_WEIGHT * share``, ``share`` the IDF-weighted share of
+    the query's words that one sentence of the passage, under its title and heading, holds
+    (:func:`sentence_share`; never lowered, so the re-ranked stay above the rest). A passage
+    that answers a question usually says it in one sentence, while one that only mentions its
+    words scatters them; this tells apart the passages of one long text, which share its title
+    and most of its words.
+    """
+    if not concepts or not docnums.size:
+        return scores
+    weights = [word_weight(arrays, concept) for concept in concepts]
+    terms = {term for concept in concepts for term in (concept.text, *concept.parts)}
+    scores = scores.copy()
+    for i in best(scores, arrays.order[docnums], SENTENCE_DEPTH).tolist():
+        fields = arrays.stored_fields(int(docnums[i]))  # kept: the hits read them again
+        text, packed = fields["text"], fields.get("offsets")
+        offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
+        around = "\n".join((fields["post"]["title"], fields["section"]["heading"]))
+        scores[i] *= 1 + SENTENCE_WEIGHT * sentence_share(text, offsets, concepts, weights, around)
     return scores

@@ -7,7 +7,8 @@ a natural question mostly, runs relaxed at once, and each passage's score is
 multiplied by its coverage: the share of the query's IDF-weighted words the
 passage (and its post) holds, to the power :data:`COVERAGE_POWER` (a soft AND).
 Either way the best passages are then re-ranked by the query's character
-trigrams they hold (``_scoring.by_trigrams``). Passages with identical text are
+trigrams they hold (``_scoring.by_trigrams``), and by the share of the query's
+words their best sentence holds (``_scoring.by_sentences``). Passages with identical text are
 collapsed (and, with ``per_post``, all but the best passage of each post).
 Stored fields are read for the re-ranked passages and the hits of the page only.
 
@@ -37,7 +38,7 @@ from ._errors import QueryError
 from ._indexing import open_index
 from ._models import Hit, SearchResult
 from ._query import ParsedQuery, is_relaxable, parse_query
-from ._scoring import Floats, IndexArrays, Ints, QueryScorer, by_trigrams
+from ._scoring import Floats, IndexArrays, Ints, QueryScorer, best, by_sentences, by_trigrams
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
@@ -139,7 +140,7 @@ class Searcher:
     ) -> tuple[IndexArrays, Ints, Floats]:
         """The matching documents (sorted) and their scores, strict first for a short query
         (relaxed when nothing matches every word), relaxed for a long one; with ``rank``,
-        re-ranked by coverage (relaxed) and by trigrams. Facets need the matches only."""
+        re-ranked by coverage (relaxed), by trigrams and by sentences. Facets need the matches only."""
         arrays = self.current()
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
         allowed = arrays.live[scorer.docnums]
@@ -160,6 +161,7 @@ class Searcher:
         docnums, scores = scorer.docnums[matched], scores[matched]
         if rank:
             scores = by_trigrams(arrays, parsed.words(), scores, docnums)
+            scores = by_sentences(arrays, parsed.concepts(), scores, docnums)
         return arrays, docnums, scores
 
     def search(
@@ -187,7 +189,7 @@ class Searcher:
         arrays, candidates, scores = self.matches(parsed, _filter(tags, categories, since_date, until_date))
         keys, key_count = (arrays.post_of, arrays.posts) if per_post else (arrays.passage_of, arrays.passages)
         total = int(np.count_nonzero(np.bincount(keys[candidates], minlength=key_count)))
-        ranked = _best(candidates, scores, keys, offset + limit)
+        ranked = _best(arrays, candidates, scores, keys, offset + limit)
         terms = parsed.terms()
         hits = []
         for rank, (docnum, score) in enumerate(ranked[offset:], offset + 1):
@@ -212,16 +214,15 @@ class Searcher:
         return SearchResult(parsed.text, total, round(took, 2), tuple(hits), {"query": parsed.describe()})
 
 
-def _best(candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
+def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
     """The ``need`` best ``(docnum, score)`` of ``candidates``, one per key, best first
-    (ties by document number)."""
+    (equal scores in ``arrays.order``: the same in any build)."""
+    order = arrays.order[candidates]
     fetch = need * 2 + 10
     while True:
-        chosen = np.argpartition(-scores, fetch)[:fetch] if fetch < scores.size else np.arange(scores.size)
-        order = chosen[np.lexsort((candidates[chosen], -scores[chosen]))]
         picked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        for i in order:
+        for i in best(scores, order, fetch).tolist():
             docnum = int(candidates[i])
             key = int(keys[docnum])
             if key not in taken:

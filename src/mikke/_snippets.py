@@ -30,7 +30,7 @@ from ._models import Snippet
 SNIPPET_CHARS = 120
 ELLIPSIS = "…"
 
-_SENTENCE_END = re.compile(r"[。！？!?]+|\n+")
+SENTENCE_END = re.compile(r"[。！？!?]+|\n+")
 
 
 #: Each index term of a text -> the offsets of its tokens, flat: ``[start, end, start, end...]``.
@@ -113,14 +113,14 @@ _term_offsets = functools.lru_cache(maxsize=4096)(term_offsets)
 
 
 def _sentence_starts(text: str) -> list[int]:
-    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
+    starts = [0] + [m.end() for m in SENTENCE_END.finditer(text)]
     return sorted({s for s in starts if s < len(text)})
 
 
 def _candidate_windows(text: str, spans: list[tuple[int, int]], width: int) -> list[tuple[int, int]]:
     """Windows starting at sentence starts, ending at the last sentence end that fits,
     plus windows around each highlight for sentences longer than ``width``."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    ends = [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
     windows = []
     for start in _sentence_starts(text):
         fits = bisect.bisect_right(ends, start + width)  # ends[:fits] end within the width

@@ -18,10 +18,18 @@ from whoosh.searching import Searcher as WhooshSearcher
 
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, update_index
-from mikke._analysis import fold
+from mikke._analysis import analyze, fold
 from mikke._query import parse_query
 from mikke._schema import SEARCH_FIELDS
-from mikke._scoring import PARTS_WEIGHT, QueryScorer, _deltas_and_weights, _read_matcher, by_trigrams, trigrams
+from mikke._scoring import (
+    PARTS_WEIGHT,
+    QueryScorer,
+    _deltas_and_weights,
+    _read_matcher,
+    by_trigrams,
+    held_in,
+    trigrams,
+)
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -225,3 +233,23 @@ def test_a_block_that_does_not_cut_cleanly_is_unpickled_whole() -> None:
         _fixedsize=None,
     )
     assert _deltas_and_weights(fake) == ((3, 1, 250, 7), None)
+
+
+def test_held_in_tells_which_titles_and_headings_hold_a_word(searcher: Searcher) -> None:
+    # What the sentence re-ranking reads from the postings, against the analysis of the stored text.
+    arrays = searcher.current()
+    passages = [d for d in range(arrays.size) if "text" in arrays.stored_fields(d)]
+    docnums = np.array(passages)
+    shown = {"title": lambda f: f["post"]["title"], "heading": lambda f: f["section"]["heading"]}
+    outcomes = set()
+    for query in ["Nscale 資金調達", "データセンター", "英国のAIインフラ", "センター"]:
+        for concept in parse_query(query).concepts():
+            for field, value in shown.items():
+                expected = []
+                for docnum in passages:
+                    terms = {t.text for t in analyze(value(arrays.stored_fields(docnum)))}
+                    whole = concept.text in terms
+                    expected.append(whole or (bool(concept.parts) and all(p in terms for p in concept.parts)))
+                assert held_in(arrays, field, concept, docnums).tolist() == expected, (query, field)
+                outcomes.update(expected)
+    assert outcomes == {True, False}

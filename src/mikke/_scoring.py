@@ -431,43 +431,50 @@ def word_weight(arrays: IndexArrays, concept: Concept) -> float:
 
 
 def sentence_share(
-    text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], around: str = ""
+    text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], above: Sequence[bool]
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
-    whole, or all its parts), ``around`` (the title and heading above it) counting as part of
+    whole, or all its parts), a word ``above`` it (in its title or heading) counting as held by
     every sentence; ``offsets`` are ``text``'s term offsets.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
     >>> concepts = parse_query("琵琶湖の面積").concepts()
     >>> text = "琵琶湖は滋賀県にある。面積は約670平方キロメートルである。"
-    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0])
+    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [False, False])
     0.5
-    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], around="琵琶湖の地理")
+    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [True, False])
     1.0
     """
     ends = [match.end() for match in SENTENCE_END.finditer(text)]
-    shown = term_offsets(around) if around else {}
 
-    def sentences(found: TermOffsets, term: str) -> set[int]:
-        return {bisect.bisect_right(ends, start) for start in found.get(term, [])[::2]}
-
-    def holding(found: TermOffsets, concept: Concept) -> set[int]:
-        held = sentences(found, concept.text)
-        if concept.parts:
-            held |= set.intersection(*(sentences(found, part) for part in concept.parts))
-        return held
+    def sentences(term: str) -> set[int]:
+        return {bisect.bisect_right(ends, start) for start in offsets.get(term, [])[::2]}
 
     everywhere = 0.0
     held: dict[int, float] = {}
-    for concept, weight in zip(concepts, weights, strict=True):
-        if holding(shown, concept):
+    for concept, weight, is_above in zip(concepts, weights, above, strict=True):
+        if is_above:
             everywhere += weight
             continue
-        for sentence in holding(offsets, concept):
+        holding = sentences(concept.text)
+        if concept.parts:
+            holding |= set.intersection(*(sentences(part) for part in concept.parts))
+        for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)
     return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
+
+
+def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) -> Mask:
+    """Whether each of ``docnums`` holds ``concept`` in ``field``: whole, or all its parts.
+
+    Read from the postings the scorer has already read, so nothing is analysed again.
+    """
+    held = np.isin(docnums, arrays.term_scores(field, concept.text)[0])
+    if concept.parts:
+        held |= np.logical_and.reduce([np.isin(docnums, arrays.term_scores(field, p)[0]) for p in concept.parts])
+    return held
 
 
 def by_sentences(arrays: IndexArrays, concepts: Sequence[Concept], scores: Floats, docnums: Ints) -> Floats:
@@ -485,11 +492,14 @@ def by_sentences(arrays: IndexArrays, concepts: Sequence[Concept], scores: Float
         return scores
     weights = [word_weight(arrays, concept) for concept in concepts]
     terms = {term for concept in concepts for term in (concept.text, *concept.parts)}
+    picked = best(scores, arrays.order[docnums], SENTENCE_DEPTH)
+    chosen = docnums[picked]
+    # Which words each passage's title or heading holds (rows: words, columns: passages).
+    above = np.array([held_in(arrays, "title", c, chosen) | held_in(arrays, "heading", c, chosen) for c in concepts])
     scores = scores.copy()
-    for i in best(scores, arrays.order[docnums], SENTENCE_DEPTH).tolist():
+    for n, i in enumerate(picked.tolist()):
         fields = arrays.stored_fields(int(docnums[i]))  # kept: the hits read them again
         text, packed = fields["text"], fields.get("offsets")
         offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
-        around = "\n".join((fields["post"]["title"], fields["section"]["heading"]))
-        scores[i] *= 1 + SENTENCE_WEIGHT * sentence_share(text, offsets, concepts, weights, around)
+        scores[i] *= 1 + SENTENCE_WEIGHT * sentence_share(text, offsets, concepts, weights, above[:, n].tolist())
     return scores

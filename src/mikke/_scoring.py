@@ -471,10 +471,22 @@ def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) ->
 
     Read from the postings the scorer has already read, so nothing is analysed again.
     """
-    held = np.isin(docnums, arrays.term_scores(field, concept.text)[0])
+    held = _holding(arrays.term_scores(field, concept.text)[0], docnums)
     if concept.parts:
-        held |= np.logical_and.reduce([np.isin(docnums, arrays.term_scores(field, p)[0]) for p in concept.parts])
+        held |= np.logical_and.reduce([_holding(arrays.term_scores(field, p)[0], docnums) for p in concept.parts])
     return held
+
+
+def _holding(ids: Ints, docnums: Ints) -> Mask:
+    """Which of ``docnums`` are in the sorted ``ids`` (``np.isin`` for a few documents, faster).
+
+    >>> _holding(np.array([2, 5, 9]), np.array([5, 1, 9, 10])).tolist()
+    [True, False, True, False]
+    """
+    if not ids.size:
+        return np.zeros(docnums.size, dtype=bool)
+    found = np.searchsorted(ids, docnums).clip(max=ids.size - 1)
+    return np.asarray(ids[found] == docnums)
 
 
 def by_sentences(arrays: IndexArrays, concepts: Sequence[Concept], scores: Floats, docnums: Ints) -> Floats:

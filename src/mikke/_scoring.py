@@ -358,8 +358,7 @@ class QueryScorer:
         post_of = arrays.post_of[self.docnums]
         total = 0.0
         for concept in dict.fromkeys(self.parsed.concepts()):
-            frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-            weight = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+            weight = word_weight(arrays, concept)
             held = self.concept(concept) > 0
             total += weight
             passage += weight * held
@@ -424,8 +423,8 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
 
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
-    """A query word's weight for the sentence re-ranking: its BM25 IDF (Lucene's, never negative),
-    from the field where it is most frequent."""
+    """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
+    never negative), from the field where it is most frequent."""
     frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
     return math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
 

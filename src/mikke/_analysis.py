@@ -226,7 +226,7 @@ def index_terms(text: str) -> IndexTerms:
         for normalized, pos_tag, part, begin, end in _units(chunk):
             pos += not part
             term = _fold_term(normalized)
-            if pos_tag in STOP_POS or term in STOP_WORDS or not term.strip():  # is_stop, inlined
+            if is_stop(term, pos_tag):
                 continue
             found = terms.get(term)
             if found is None:

@@ -488,7 +488,7 @@ def _holding(ids: Ints, docnums: Ints) -> Mask:
     return np.asarray(ids[found] == docnums)
 
 
-def by_sentences(arrays: IndexArrays, concepts: Sequence[Concept], scores: Floats, docnums: Ints) -> Floats:
+def by_sentences(arrays: IndexArrays, parsed: ParsedQuery, scores: Floats, docnums: Ints) -> Floats:
     """The ``scores`` of the matches ``docnums`` with the best :data:`SENTENCE_DEPTH` re-ranked by
     their best sentence.
 
@@ -499,10 +499,10 @@ def by_sentences(arrays: IndexArrays, concepts: Sequence[Concept], scores: Float
     words scatters them; this tells apart the passages of one long text, which share its title
     and most of its words.
     """
+    concepts, terms = parsed.concepts(), parsed.terms()
     if not concepts or not docnums.size:
         return scores
     weights = [word_weight(arrays, concept) for concept in concepts]
-    terms = {term for concept in concepts for term in (concept.text, *concept.parts)}
     picked = best(scores, arrays.order[docnums], SENTENCE_DEPTH)
     chosen = docnums[picked]
     # Which words each passage's title or heading holds (rows: words, columns: passages).

@@ -161,7 +161,7 @@ class Searcher:
         docnums, scores = scorer.docnums[matched], scores[matched]
         if rank:
             scores = by_trigrams(arrays, parsed.words(), scores, docnums)
-            scores = by_sentences(arrays, parsed.concepts(), scores, docnums)
+            scores = by_sentences(arrays, parsed, scores, docnums)
         return arrays, docnums, scores
 
     def search(

@@ -19,6 +19,7 @@ from mikke import Config, MikkeError, Searcher, _indexing, update_index
 from mikke._corpus import iter_post_paths
 from mikke._indexing import post_documents_of
 from mikke._parallel import ParallelWriter, SegmentBuilder, analyzed_items, index_items
+from mikke._postings import postings_path, write_missing
 from mikke._schema import build_schema
 
 TOPICS = {
@@ -81,7 +82,8 @@ def test_a_worker_that_fails_fails_the_commit(tmp_path: Path) -> None:
 
 def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, bytes]:
     """The files inside the compound segment file that ``writer_class`` writes for ``documents``
-    (postings, terms, lengths, stored fields, columns), by name without the segment's id."""
+    (postings, terms, lengths, stored fields, columns), by name without the segment's id, and
+    the segment's postings copy."""
     ix = whoosh_index.create_in(str(path), build_schema())
     writer = writer_class(ix) if writer_class is SegmentBuilder else writer_class(ix, _lk=False)
     for document in documents:
@@ -89,11 +91,14 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
     segment = writer._finalize_segment()
     writer._commit_toc([segment])
     writer._finish()
+    with ix.reader() as reader:  # the postings copy: the builder wrote it, whoosh's writer did not
+        write_missing(path, [leaf for leaf, _ in reader.leaf_readers()])
     files = CompoundStorage(ix.storage.open_file(segment.make_filename(".seg")), use_mmap=False)
     try:
-        return {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
+        found = {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
     finally:
         files.close()
+    return found | {"postings": postings_path(path, segment.segment_id()).read_bytes()}
 
 
 def _site_documents(name: str, every: int) -> list[dict[str, Any]]:
@@ -146,7 +151,7 @@ def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Pat
     (tmp_path / "whoosh").mkdir()
     (tmp_path / "builder").mkdir()
     expected = _one_segment(tmp_path / "whoosh", SegmentWriter, documents)
-    assert {"pst", "trm", "_body_len.col", "_stored.col", "digest.col"} <= set(expected)
+    assert {"pst", "trm", "_body_len.col", "_stored.col", "digest.col", "postings"} <= set(expected)
     assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte
 
 

@@ -89,9 +89,9 @@ def generation(index: Path) -> int:
 
 
 def assert_clean(index: Path) -> None:
-    """Only the current generation's files and the job's own files are left."""
+    """Only the current generation's files (each segment's postings copy too) and the job's own files are left."""
     toc = TOC.read(FileStorage(str(index)), INDEX_NAME)
-    segments = {f"{segment.segment_id()}.seg" for segment in toc.segments}
+    segments = {f"{segment.segment_id()}{suffix}" for segment in toc.segments for suffix in (".seg", ".postings")}
     expected = {f"_{INDEX_NAME}_{toc.generation}.toc", META_FILE} | segments
     optional = {LOCK_FILE, f"{INDEX_NAME}_WRITELOCK"}
     assert expected <= set(os.listdir(index)) <= expected | optional
@@ -367,6 +367,7 @@ from whoosh import writing
 from whoosh.filedb import compound, filestore
 from mikke import Config, update_index
 import mikke._indexing as indexing
+import mikke._postings as postings
 
 point, corpus, index, full = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "full"
 
@@ -412,6 +413,11 @@ elif point == "cleanup":       # committed; the old generation's files not yet d
     writing.SegmentWriter._commit_toc = commit_toc
 elif point == "meta":          # committed and cleaned; mikke.json not yet written
     indexing._write_meta = die
+elif point == "copy":          # committed; the new segment's postings copy half written
+    def write(self, path):
+        path.with_name(path.stem + postings.TEMPORARY_SUFFIX).write_bytes(postings.MAGIC)
+        die()
+    postings.PostingsWriter.write = write
 elif point == "publish":       # first build: segments moved into place, table of contents not yet
     real_replace = pathlib.Path.replace
     def replace(self, target):
@@ -446,6 +452,7 @@ def kill_job_at(point: str, config: Config, full: bool = False) -> None:
         ("toc", False, "old"),
         ("cleanup", False, "new"),
         ("meta", True, "new"),
+        ("copy", False, "new"),
     ],
 )
 def test_killed_job_leaves_a_working_index_and_the_next_run_finishes(

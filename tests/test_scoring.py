@@ -19,13 +19,12 @@ from whoosh.searching import Searcher as WhooshSearcher
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, update_index
 from mikke._analysis import analyze, fold
+from mikke._postings import _deltas_and_weights, read_matcher
 from mikke._query import parse_query
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import (
     PARTS_WEIGHT,
     QueryScorer,
-    _deltas_and_weights,
-    _read_matcher,
     by_trigrams,
     held_in,
     trigrams,
@@ -69,7 +68,7 @@ def test_reindexed_post_shows_only_its_new_passages(make_corpus) -> None:  # typ
 
 
 def test_matchers_without_blocks_are_read_one_posting_at_a_time() -> None:
-    ids, frequencies = _read_matcher(ListMatcher([3, 8], [2.0, 1.0]))
+    ids, frequencies = read_matcher(ListMatcher([3, 8], [2.0, 1.0]))
     assert ids.tolist() == [3, 8] and frequencies.tolist() == [2.0, 1.0]
 
 
@@ -217,7 +216,7 @@ def test_postings_decoded_without_their_positions_equal_whooshs(searcher: Search
                 expected = whoosh_postings(leaf._terms.matcher(field, term, leaf.schema[field].format))
                 if isinstance(read, W3LeafMatcher):
                     sizes.add(min(len(expected), 4))
-                ids, frequencies = _read_matcher(read)
+                ids, frequencies = read_matcher(read)
                 assert list(zip(ids.tolist(), frequencies.tolist(), strict=True)) == expected, (field, term)
     assert sizes == {1, 2, 3, 4}  # blocks of up to three values (no MARK) and of more
 

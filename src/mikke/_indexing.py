@@ -19,6 +19,10 @@ Safety beside searches and other jobs:
 * **Crash-safe.** Until that rename, the old generation is untouched; a job
   killed at any point leaves it readable. The next run deletes the leftovers
   (unreferenced segments, temporary files, the staging directory) and redoes the work.
+* **Postings copies.** Each segment gets a copy of its postings that searches read
+  (``_postings``): written beside it before the commit (parallel build) or after
+  it (whoosh's writer), and again by the next run if a job was killed first.
+  Searches read whoosh's own postings where a segment has no copy.
 * **One job at a time.** ``.mikke.lock`` in the index directory (an OS lock,
   released if the job dies); a second job waits up to ``wait`` seconds, then
   raises ``IndexBusyError``.
@@ -56,6 +60,7 @@ from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError,
 from ._markdown import PARSER_VERSION
 from ._models import Post
 from ._parallel import PARALLEL_MIN_POSTS, Expand, ParallelWriter
+from ._postings import TEMPORARY_SUFFIX, write_missing
 from ._schema import SCHEMA_VERSION, build_schema
 from ._snippets import pack_offsets
 
@@ -267,7 +272,12 @@ def clean_leftovers(path: Path) -> list[str]:
         for name in before:
             if name in (STAGING_DIR, f"{INDEX_NAME}.tmp"):
                 shutil.rmtree(path / name, ignore_errors=True)
-            elif _TEMP_TOC.match(name) or name == META_FILE + ".tmp" or (_SEGMENT_FILE.match(name) and not exists):
+            elif (
+                _TEMP_TOC.match(name)
+                or name == META_FILE + ".tmp"
+                or name.endswith(TEMPORARY_SUFFIX)
+                or (_SEGMENT_FILE.match(name) and not exists)
+            ):
                 (path / name).unlink(missing_ok=True)
         return sorted(before - set(os.listdir(path)))
     finally:
@@ -385,6 +395,8 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
         _write_meta(config.index, settings)
     with open_index(config.index).searcher() as searcher:
         report.passages = searcher.doc_count() - (len(paths) - len(report.skipped))
+        # whoosh's own writer (updates, merges) writes no postings file, nor did older builds
+        write_missing(config.index, [leaf for leaf, _ in searcher.reader().leaf_readers()])
     return report
 
 

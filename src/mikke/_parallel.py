@@ -57,6 +57,7 @@ from whoosh.writing import SegmentWriter
 
 from ._analysis import analyzer, index_terms
 from ._errors import MikkeError, PostError
+from ._postings import PostingsWriter, postings_path
 
 #: Worker processes for a large build.
 PROCS = min(2, os.cpu_count() or 1)
@@ -106,6 +107,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
         self._terms: dict[str, dict[bytes, _Postings]] = {}
         self._lengths: dict[str, dict[int, int]] = {}
         self._last: dict[str, tuple[Any, list[tuple[bytes, int, float, bytes]], int]] = {}
+        self._copy = PostingsWriter()
         mikke = analyzer()
         self._direct = {  # text fields analysed by mikke's analyzer: name -> with positions
             name: type(field.format) is Positions
@@ -166,9 +168,11 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
         return length
 
     def _flush_segment(self) -> None:
-        """Write the postings in (field, term) order, as whoosh's ``add_postings`` does."""
+        """Write the postings in (field, term) order, as whoosh's ``add_postings`` does, and
+        their copy that searches read (``_postings``)."""
         self.perdocwriter.close()
         writer = self.fieldwriter
+        copy = self._copy = PostingsWriter()
         for name, terms in sorted(self._terms.items()):
             if not terms:  # only empty values: whoosh starts no field
                 continue
@@ -176,9 +180,16 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
             lengths = self._lengths.get(name, {})
             for tbytes, postings in sorted(terms.items()):
                 _write_term(writer, tbytes, postings, lengths)
+                copy.add(name, tbytes, postings[0], postings[1])
             writer.finish_field()
         writer.close()
         self._terms.clear()
+
+    def _finalize_segment(self) -> Any:
+        """Finish the segment (whoosh assembles its files into one), then write the postings copy beside it."""
+        segment = super()._finalize_segment()
+        self._copy.write(postings_path(self.storage.folder, segment.segment_id()))
+        return segment
 
 
 def index_items(field: Any, value: Any) -> list[tuple[bytes, int, float, bytes]]:

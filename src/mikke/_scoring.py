@@ -3,7 +3,8 @@
 whoosh holds the index (postings, field lengths, stored fields, positions).
 Walking its matcher tree in Python costs far more than the arithmetic, so a
 query is scored here with array operations instead: the first time a query
-needs a term, its postings are read from whoosh's blocks into numpy arrays and
+needs a term, its postings are read into numpy arrays, from each segment's
+postings copy (``_postings``; whoosh's blocks where a segment has none), and
 kept for the life of the index generation (an :class:`IndexArrays`). The
 scores are whoosh's own BM25F: ``idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B *
 length / average length))`` per field, times the field's boost, summed over
@@ -28,19 +29,19 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-import pickle
 import re
-import zlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from ._postings import SegmentPostings, postings_path, read_matcher
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
 from ._snippets import SENTENCE_END, TermOffsets, term_offsets, unpack_offsets
@@ -76,13 +77,16 @@ class IndexArrays:
     """One index generation as arrays: live documents, post and passage keys, and
     each term's BM25 scores per document, read from whoosh on first use."""
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(self, searcher: Any, folder: str | Path) -> None:
         self.searcher = searcher
         # Segment readers and their first document numbers; an empty index has none.
         self._leaves: list[tuple[Any, int]] = [
             pair for pair in searcher.reader().leaf_readers() if pair[0].doc_count_all()
         ]
         self._offsets = [offset for _, offset in self._leaves]
+        self._copies = [
+            SegmentPostings.open(postings_path(folder, leaf.segment().segment_id())) for leaf, _ in self._leaves
+        ]
         self._shown = [leaf.column_reader("shown", translate=False) for leaf, _ in self._leaves]
         self.size = searcher.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
@@ -154,16 +158,22 @@ class IndexArrays:
         return self._masks[q]
 
     def _postings(self, field: str, term: str) -> tuple[Ints, Floats]:
-        ids: list[Any] = []
-        frequencies: list[Any] = []
-        for leaf, offset in self._leaves:
-            try:
-                matcher = leaf._terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
-            except TermNotFound:
-                continue
-            leaf_ids, leaf_frequencies = _read_matcher(matcher)
-            ids.append(leaf_ids + offset)
-            frequencies.append(leaf_frequencies)
+        """A term's postings in every segment: from its postings file (``_postings``), or from whoosh."""
+        ids: list[Ints] = []
+        frequencies: list[Floats] = []
+        for (leaf, offset), copy in zip(self._leaves, self._copies, strict=True):
+            found = copy.get(field, term) if copy is not None else None
+            if found is not None:
+                leaf_ids, leaf_frequencies = found[0].astype(np.int64), found[1].astype(np.float64)
+            else:
+                try:
+                    matcher = leaf._terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
+                except TermNotFound:
+                    continue
+                leaf_ids, leaf_frequencies = read_matcher(matcher)
+            if leaf_ids.size:
+                ids.append(leaf_ids + offset)
+                frequencies.append(leaf_frequencies)
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         return np.concatenate(ids), np.concatenate(frequencies)
@@ -189,75 +199,6 @@ class IndexArrays:
                     lengths[offset : offset + raw.size] = raw
             self._lengths[field] = _BYTE_TO_LENGTH[lengths]
         return self._lengths[field]
-
-
-def _read_matcher(matcher: Any) -> tuple[Ints, Floats]:
-    """A term's document numbers and frequencies, a block at a time where whoosh allows.
-
-    A block of whoosh's postings holds its document numbers as deltas and its weights as
-    numbers (or one number for all, or none for 1.0); they are decoded here with numpy.
-    """
-    ids: list[Ints] = []
-    frequencies: list[Floats] = []
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        while matcher.is_active():
-            deltas, weights = _deltas_and_weights(matcher)
-            ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-            if weights is None or isinstance(weights, float):
-                frequencies.append(np.full(len(deltas), 1.0 if weights is None else weights))
-            else:
-                frequencies.append(np.asarray(weights, dtype=np.float64))
-            matcher._next_block()
-        return np.concatenate(ids), np.concatenate(frequencies)
-    found: list[int] = []
-    weights_found: list[float] = []
-    while matcher.is_active():
-        found.append(matcher.id())
-        weights_found.append(matcher.weight())
-        matcher.next()
-    return np.asarray(found, dtype=np.int64), np.asarray(weights_found, dtype=np.float64)
-
-
-#: How pickle's protocol 2 starts a bytes object (``_codecs.encode(text, "latin1")``): where a block's values begin.
-_BYTES_GLOBAL = b"c_codecs\nencode\n"
-
-
-def _deltas_and_weights(matcher: Any) -> tuple[Any, Any]:
-    """The current block's document-number deltas and weights, without unpickling its values.
-
-    A block is a pickled ``(deltas, weights, values)``; the values (each posting's positions,
-    a bytes object each) are most of the unpickling. So the pickle is cut where they begin (at
-    the MARK of a tuple of more than three) and closed as a pair; whoosh's own decoding is the
-    fallback when that does not give a pair of the block's length.
-
-    >>> from types import SimpleNamespace as Fake
-    >>> block = pickle.dumps(((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0), (b"a", b"b", b"c", b"d")), 2)
-    >>> _deltas_and_weights(Fake(_postfile=Fake(get=lambda start, length: block[start : start + length]),
-    ...     _dataoffset=0, _nextoffset=len(block), _compression=0, _blocklength=4, _fixedsize=None))
-    ((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0))
-    """
-    count = matcher._blocklength
-    data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-    if matcher._compression:
-        data = zlib.decompress(data)
-    start = data.find(_BYTES_GLOBAL)
-    if start > 0:
-        values_tuple = matcher._fixedsize is None or matcher._fixedsize < 0
-        cut = start - 1 if values_tuple and count > 3 else start
-        try:
-            pair = pickle.loads(data[:cut] + b"\x86.")  # TUPLE2, STOP
-        except (pickle.UnpicklingError, EOFError, ValueError, IndexError):
-            pair = None
-        if (
-            isinstance(pair, tuple)
-            and len(pair) == 2
-            and isinstance(pair[0], tuple)
-            and len(pair[0]) == count
-            and (pair[1] is None or isinstance(pair[1], float) or len(pair[1]) == count)
-        ):
-            return pair
-    deltas, weights, _ = pickle.loads(data)
-    return deltas, weights
 
 
 class QueryScorer:

@@ -113,7 +113,7 @@ class Searcher:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._index = open_index(config.index)
-        self._arrays = IndexArrays(self._index.searcher())
+        self._arrays = IndexArrays(self._index.searcher(), config.index)
         self._retired: IndexArrays | None = None
         self._lock = threading.Lock()
 
@@ -132,7 +132,7 @@ class Searcher:
                 # searcher stays open for one more generation, for searches still running on it.
                 if self._retired is not None:
                     self._retired.searcher.close()
-                self._retired, self._arrays = self._arrays, IndexArrays(self._index.searcher())
+                self._retired, self._arrays = self._arrays, IndexArrays(self._index.searcher(), self.config.index)
             return self._arrays
 
     def matches(

@@ -190,7 +190,9 @@ class Searcher:
             raise QueryError(f"since {since_date} is after until {until_date}")
         arrays, candidates, scores = self.matches(parsed, _filter(tags, categories, since_date, until_date))
         keys, key_count = (arrays.post_of, arrays.posts) if per_post else (arrays.passage_of, arrays.passages)
-        total = int(np.count_nonzero(np.bincount(keys[candidates], minlength=key_count)))
+        counted = np.zeros(key_count, dtype=bool)
+        counted[keys[candidates]] = True
+        total = int(np.count_nonzero(counted))
         ranked = _best(arrays, candidates, scores, keys, offset + limit)
         terms = parsed.terms()
         hits = []

@@ -43,7 +43,7 @@ from whoosh.util.numeric import byte_to_length
 
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
-from ._snippets import SENTENCE_END, TermOffsets, term_offsets, unpack_offsets
+from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
 #: BM25 term-frequency saturation and length normalization (whoosh's defaults).
 K1 = 1.2
@@ -445,7 +445,7 @@ def sentence_share(
     >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [True, False])
     1.0
     """
-    ends = [match.end() for match in SENTENCE_END.finditer(text)]
+    ends = sentence_ends(text)
 
     def sentences(term: str) -> set[int]:
         return {bisect.bisect_right(ends, start) for start in offsets.get(term, [])[::2]}

@@ -30,7 +30,8 @@ from ._models import Snippet
 SNIPPET_CHARS = 120
 ELLIPSIS = "…"
 
-SENTENCE_END = re.compile(r"[。！？!?]+|\n+")
+#: A sentence's end (the lookahead lets the regex skip to the next candidate character: faster).
+SENTENCE_END = re.compile(r"(?=[。！？!?\n])(?:[。！？!?]+|\n+)")
 
 
 #: Each index term of a text -> the offsets of its tokens, flat: ``[start, end, start, end...]``.

@@ -27,6 +27,7 @@ from mikke._scoring import (
     _deltas_and_weights,
     _read_matcher,
     by_trigrams,
+    held_grams,
     held_in,
     trigrams,
 )
@@ -91,6 +92,18 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     assert "梅雨の期間は" in arrays.shown_text(best)
     assert (reranked >= scores).all()
     assert searcher.search("梅雨の期間はどのくらい").hits[0].path.endswith("b.md")
+
+
+def test_held_grams_is_gram_in_text_on_every_passage(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
+    edges = {gram for text in texts if text for gram in (text[:3], text[-2:])}  # where a text starts, ends
+    grams = sorted(
+        trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "。デ", "🙂"} | edges
+    )
+    held = held_grams(texts, grams).tolist()
+    assert held == [[gram in text for gram in grams] for text in texts]
+    assert 10 < sum(map(sum, held)) < len(texts) * len(grams) / 2
 
 
 @pytest.mark.parametrize("parallel", [False, True])

@@ -397,6 +397,29 @@ def trigrams(words: Sequence[str]) -> set[str]:
     return {run[i : i + 3] for run in runs for i in range(max(1, len(run) - 2))}
 
 
+def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
+    """Whether each of ``texts`` (rows) holds each of ``grams`` (columns: one to three characters, no
+    NUL): ``gram in text`` for all at once. The texts are joined (NUL between them) and each window
+    of a gram's length is made one number, 21 bits (a code point) a character, to compare with the gram's.
+
+    >>> held_grams(["梅雨の期間", "雨季"], ["梅雨の", "雨季", "期間", "季", "間雨"]).astype(int).tolist()
+    [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0]]
+    """
+    chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    ends = np.cumsum([len(text) + 1 for text in texts])  # each text's end, after its NUL
+    held = np.zeros((len(texts), len(grams)), dtype=bool)
+    for length in {len(gram) for gram in grams}:
+        count = chars.size - length + 1
+        windows = chars[:count]
+        for i in range(1, length):
+            windows = windows << 21 | chars[i : count + i]
+        for column, gram in enumerate(grams):
+            if len(gram) == length:
+                code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
+                held[np.searchsorted(ends, np.flatnonzero(windows == code), side="right"), column] = True
+    return held
+
+
 def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnums: Ints) -> Floats:
     """The ``scores`` of the matches ``docnums`` with the best :data:`TRIGRAM_DEPTH` re-ranked by the
     query's trigrams they hold.
@@ -411,7 +434,7 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
         return scores
     candidates = best(scores, arrays.order[docnums], TRIGRAM_DEPTH)
     texts = [arrays.shown_text(docnum) for docnum in docnums[candidates].tolist()]
-    held = np.array([[gram in text for gram in wanted] for text in texts], dtype=bool)
+    held = held_grams(texts, list(wanted))
     counts = held.sum(axis=0)
     weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)
     if not weights.any():

@@ -17,7 +17,7 @@ from whoosh.matching import ListMatcher
 from whoosh.searching import Searcher as WhooshSearcher
 
 from conftest import FUTURE_POST, copy_sample
-from mikke import Config, Searcher, _indexing, update_index
+from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import parse_query
 from mikke._schema import SEARCH_FIELDS
@@ -210,6 +210,18 @@ def test_scores_equal_the_reference_on_two_segments_with_deletions(tmp_path) -> 
     arrays = Searcher(config).current()
     assert len(arrays._leaves) == 2 and not arrays.live.all()
     assert_scores_as_reference(config)
+
+
+def test_scores_equal_the_reference_when_the_caches_overflow(sample_config: Config, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(_scoring, "CACHE_POSTINGS", 50)  # every few words, the kept postings are dropped
+    assert_scores_as_reference(sample_config)
+
+
+def test_kept_word_scores_are_told_apart_by_the_boosts(searcher: Searcher) -> None:
+    arrays, parsed = searcher.current(), parse_query("液体冷却")
+    once = QueryScorer(arrays, parsed, {"body": 1.0}).score(strict=False)[0]
+    twice = QueryScorer(arrays, parsed, {"body": 2.0}).score(strict=False)[0]
+    assert once.any() and twice.tolist() == pytest.approx((2 * once).tolist())
 
 
 def whoosh_postings(matcher) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]

@@ -50,7 +50,7 @@ K1 = 1.2
 B = 0.75
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
-#: Postings kept in memory per index generation (16 bytes each).
+#: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
 CACHE_POSTINGS = 10_000_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
@@ -100,6 +100,9 @@ class IndexArrays:
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
         self._cached = 0
+        #: Each query word's documents and summed scores (``QueryScorer._word_postings``), and how many.
+        self._words: dict[tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]], tuple[Ints, Floats]] = {}
+        self._words_cached = 0
 
     def doc_frequency(self, field: str, term: str) -> int:
         """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
@@ -274,11 +277,11 @@ class QueryScorer:
         self.arrays = arrays
         self.parsed = parsed
         self.boosts = boosts
-        self._postings = {c: self._term_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
+        self._boosts_key = tuple(boosts.items())
+        self._postings = {c: self._word_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
         held = np.zeros(arrays.size, dtype=bool)
-        for postings in self._postings.values():
-            for ids, _ in postings:
-                held[ids] = True
+        for ids, _ in self._postings.values():
+            held[ids] = True
         self.docnums: Ints = np.flatnonzero(held)
         self._position = np.empty(arrays.size, dtype=np.int64)
         self._position[self.docnums] = np.arange(self.docnums.size)
@@ -287,11 +290,32 @@ class QueryScorer:
     def concept(self, concept: Concept) -> Floats:
         """Each of ``docnums``' score for one word: whole or (for less) all its parts, in every field."""
         if concept not in self._concepts:
+            ids, summed = self._postings[concept]
             scores = np.zeros(self.docnums.size)
-            for ids, term in self._postings[concept]:
-                scores[self._position[ids]] += term
+            scores[self._position[ids]] = summed
             self._concepts[concept] = scores
         return self._concepts[concept]
+
+    def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
+        """The documents holding one word (whole, or all its parts in one field) and its scores there,
+        summed over the fields in :func:`_term_postings`' order; kept for the index generation."""
+        key = (concept.text, concept.parts, self._boosts_key)
+        found = self.arrays._words.get(key)
+        if found is None:
+            postings = self._term_postings(concept)
+            held = np.zeros(self.arrays.size, dtype=bool)
+            for field_ids, _ in postings:
+                held[field_ids] = True
+            ids = np.flatnonzero(held)
+            summed = np.zeros(ids.size)
+            for field_ids, term in postings:
+                summed[np.searchsorted(ids, field_ids)] += term
+            if self.arrays._words_cached + ids.size > CACHE_POSTINGS:
+                self.arrays._words.clear()
+                self.arrays._words_cached = 0
+            found = self.arrays._words[key] = ids, summed
+            self.arrays._words_cached += ids.size
+        return found
 
     def _term_postings(self, concept: Concept) -> list[tuple[Ints, Floats]]:
         """The documents holding one word, whole and all its parts, in each field, and their boosted scores."""

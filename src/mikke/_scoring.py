@@ -52,6 +52,8 @@ B = 0.75
 PARTS_WEIGHT = 0.6
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
 CACHE_POSTINGS = 10_000_000
+#: Query words' weights (:func:`word_weight`) kept per index generation.
+CACHE_WORD_WEIGHTS = 100_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
@@ -103,6 +105,7 @@ class IndexArrays:
         #: Each query word's documents and summed scores (``QueryScorer._word_postings``), and how many.
         self._words: dict[tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]], tuple[Ints, Floats]] = {}
         self._words_cached = 0
+        self._word_weights: dict[str, float] = {}  # word_weight's
 
     def doc_frequency(self, field: str, term: str) -> int:
         """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
@@ -471,9 +474,14 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
-    never negative), from the field where it is most frequent."""
-    frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-    return math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+    never negative), from the field where it is most frequent; kept for the index generation."""
+    weight = arrays._word_weights.get(concept.text)
+    if weight is None:
+        if len(arrays._word_weights) == CACHE_WORD_WEIGHTS:
+            arrays._word_weights.clear()
+        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+        weight = arrays._word_weights[concept.text] = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+    return weight
 
 
 def sentence_share(

@@ -113,21 +113,23 @@ def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | 
 _term_offsets = functools.lru_cache(maxsize=4096)(term_offsets)
 
 
-def sentence_ends(text: str) -> list[int]:
-    """Where each sentence of ``text`` ends: after its run of 。！？!? or of newlines.
+@functools.lru_cache(maxsize=64)
+def sentence_ends(text: str) -> tuple[int, ...]:
+    """Where each sentence of ``text`` ends: after its run of 。！？!? or of newlines (cached: the
+    sentence re-ranking reads the passages a search then makes snippets of).
 
     >>> sentence_ends("一文目。二文目！？\\n三文目")
-    [4, 9, 10]
+    (4, 9, 10)
     """
-    return [match.end() for match in SENTENCE_END.finditer(text)]
+    return tuple([match.end() for match in SENTENCE_END.finditer(text)])
 
 
 def _candidate_windows(text: str, spans: list[tuple[int, int]], width: int) -> list[tuple[int, int]]:
     """Windows starting at sentence starts, ending at the last sentence end that fits,
     plus windows around each highlight for sentences longer than ``width``."""
-    ends = sentence_ends(text)
-    starts = [start for start in [0, *ends] if start < len(text)]
-    ends.append(len(text))
+    found = sentence_ends(text)
+    starts = [start for start in (0, *found) if start < len(text)]
+    ends = [*found, len(text)]
     windows = []
     for start in starts:
         fits = bisect.bisect_right(ends, start + width)  # ends[:fits] end within the width

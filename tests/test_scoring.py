@@ -149,9 +149,12 @@ QUERIES = [
 ]
 
 
-def reference_scores(arrays, parsed, boosts, strict: bool) -> tuple[dict[int, float], dict[int, float]]:  # type: ignore[no-untyped-def]
-    """docnum -> score of the matching documents, and docnum -> passage coverage, the slow way:
-    a dict of every document's score per word, over the whole index (plain-word queries only)."""
+def reference_scores(
+    arrays, parsed, boosts, strict: bool
+) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:  # type: ignore[no-untyped-def]
+    """docnum -> score of the matching documents, docnum -> passage coverage and docnum -> its post's
+    coverage, the slow way: a dict of every document's score per word, over the whole index (plain-word
+    queries only)."""
 
     def word(concept) -> dict[int, float]:  # type: ignore[no-untyped-def]
         scores: dict[int, float] = defaultdict(float)
@@ -176,23 +179,34 @@ def reference_scores(arrays, parsed, boosts, strict: bool) -> tuple[dict[int, fl
         weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)))
     everywhere = set.union(*held)
     coverage = {d: sum(w for w, h in zip(weights, held, strict=True) if d in h) / sum(weights) for d in everywhere}
-    return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage
+    posts = [{int(arrays.post_of[d]) for d in h} for h in held]
+    post_coverage = {
+        d: sum(w for w, p in zip(weights, posts, strict=True) if arrays.post_of[d] in p) / sum(weights)
+        for d in everywhere
+    }
+    return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage, post_coverage
 
 
 def assert_scores_as_reference(config: Config) -> None:
     arrays = Searcher(config).current()
+    richer = False
     for query in QUERIES:
         parsed = parse_query(query)
         scorer = QueryScorer(arrays, parsed, config.boosts)
         for strict in (True, False):
             scores, matched = scorer.score(strict)
-            expected, coverage = reference_scores(arrays, parsed, config.boosts, strict)
+            expected, coverage, post_coverage = reference_scores(arrays, parsed, config.boosts, strict)
             found = dict(zip(scorer.docnums[matched].tolist(), scores[matched].tolist(), strict=True))
             assert found == pytest.approx(expected, rel=1e-9), (query, strict)
             assert expected or strict, query
-        passage, _ = scorer.coverage()
+        passage, post = scorer.coverage()
         held = passage > 0
         assert dict(zip(scorer.docnums[held].tolist(), passage[held].tolist(), strict=True)) == pytest.approx(coverage)
+        assert dict(zip(scorer.docnums[held].tolist(), post[held].tolist(), strict=True)) == pytest.approx(
+            post_coverage
+        )
+        richer |= bool((post[held] > passage[held]).any())
+    assert richer  # some post holds more of the words than its passage
 
 
 def test_scores_over_the_query_documents_equal_a_whole_index_reference(sample_config: Config) -> None:

@@ -389,9 +389,7 @@ class QueryScorer:
             held = self.concept(concept) > 0
             total += weight
             passage += weight * held
-            post_held = np.zeros(arrays.posts, dtype=bool)
-            post_held[post_of[held]] = True
-            post += weight * post_held
+            post[post_of[held]] += weight  # once a post, however many of its passages hold the word
         if total == 0:
             return passage, passage
         return passage / total, post[post_of] / total

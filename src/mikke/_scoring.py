@@ -441,7 +441,9 @@ def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
         for column, gram in enumerate(grams):
             if len(gram) == length:
                 code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
-                held[np.searchsorted(ends, np.flatnonzero(windows == code), side="right"), column] = True
+                starts = np.flatnonzero(windows == code)
+                if starts.size:  # most of a question's trigrams are in none of the texts
+                    held[np.searchsorted(ends, starts, side="right"), column] = True
     return held
 
 

@@ -17,7 +17,7 @@ from whoosh.matching import ListMatcher
 from whoosh.searching import Searcher as WhooshSearcher
 
 from conftest import FUTURE_POST, copy_sample
-from mikke import Config, Searcher, _indexing, update_index
+from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._postings import _deltas_and_weights, read_matcher
 from mikke._query import parse_query
@@ -26,6 +26,7 @@ from mikke._scoring import (
     PARTS_WEIGHT,
     QueryScorer,
     by_trigrams,
+    held_grams,
     held_in,
     trigrams,
 )
@@ -92,6 +93,18 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     assert searcher.search("梅雨の期間はどのくらい").hits[0].path.endswith("b.md")
 
 
+def test_held_grams_is_gram_in_text_on_every_passage(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
+    edges = {gram for text in texts if text for gram in (text[:3], text[-2:])}  # where a text starts, ends
+    grams = sorted(
+        trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "。デ", "🙂"} | edges
+    )
+    held = held_grams(texts, grams).tolist()
+    assert held == [[gram in text for gram in grams] for text in texts]
+    assert 10 < sum(map(sum, held)) < len(texts) * len(grams) / 2
+
+
 @pytest.mark.parametrize("parallel", [False, True])
 def test_shown_text_is_the_folded_title_heading_and_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
@@ -135,9 +148,12 @@ QUERIES = [
 ]
 
 
-def reference_scores(arrays, parsed, boosts, strict: bool) -> tuple[dict[int, float], dict[int, float]]:  # type: ignore[no-untyped-def]
-    """docnum -> score of the matching documents, and docnum -> passage coverage, the slow way:
-    a dict of every document's score per word, over the whole index (plain-word queries only)."""
+def reference_scores(
+    arrays, parsed, boosts, strict: bool
+) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:  # type: ignore[no-untyped-def]
+    """docnum -> score of the matching documents, docnum -> passage coverage and docnum -> its post's
+    coverage, the slow way: a dict of every document's score per word, over the whole index (plain-word
+    queries only)."""
 
     def word(concept) -> dict[int, float]:  # type: ignore[no-untyped-def]
         scores: dict[int, float] = defaultdict(float)
@@ -162,23 +178,34 @@ def reference_scores(arrays, parsed, boosts, strict: bool) -> tuple[dict[int, fl
         weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)))
     everywhere = set.union(*held)
     coverage = {d: sum(w for w, h in zip(weights, held, strict=True) if d in h) / sum(weights) for d in everywhere}
-    return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage
+    posts = [{int(arrays.post_of[d]) for d in h} for h in held]
+    post_coverage = {
+        d: sum(w for w, p in zip(weights, posts, strict=True) if arrays.post_of[d] in p) / sum(weights)
+        for d in everywhere
+    }
+    return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage, post_coverage
 
 
 def assert_scores_as_reference(config: Config) -> None:
     arrays = Searcher(config).current()
+    richer = False
     for query in QUERIES:
         parsed = parse_query(query)
         scorer = QueryScorer(arrays, parsed, config.boosts)
         for strict in (True, False):
             scores, matched = scorer.score(strict)
-            expected, coverage = reference_scores(arrays, parsed, config.boosts, strict)
+            expected, coverage, post_coverage = reference_scores(arrays, parsed, config.boosts, strict)
             found = dict(zip(scorer.docnums[matched].tolist(), scores[matched].tolist(), strict=True))
             assert found == pytest.approx(expected, rel=1e-9), (query, strict)
             assert expected or strict, query
-        passage, _ = scorer.coverage()
+        passage, post = scorer.coverage()
         held = passage > 0
         assert dict(zip(scorer.docnums[held].tolist(), passage[held].tolist(), strict=True)) == pytest.approx(coverage)
+        assert dict(zip(scorer.docnums[held].tolist(), post[held].tolist(), strict=True)) == pytest.approx(
+            post_coverage
+        )
+        richer |= bool((post[held] > passage[held]).any())
+    assert richer  # some post holds more of the words than its passage
 
 
 def test_scores_over_the_query_documents_equal_a_whole_index_reference(sample_config: Config) -> None:
@@ -196,6 +223,18 @@ def test_scores_equal_the_reference_on_two_segments_with_deletions(tmp_path) -> 
     arrays = Searcher(config).current()
     assert len(arrays._leaves) == 2 and not arrays.live.all()
     assert_scores_as_reference(config)
+
+
+def test_scores_equal_the_reference_when_the_caches_overflow(sample_config: Config, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(_scoring, "CACHE_POSTINGS", 50)  # every few words, the kept postings are dropped
+    assert_scores_as_reference(sample_config)
+
+
+def test_kept_word_scores_are_told_apart_by_the_boosts(searcher: Searcher) -> None:
+    arrays, parsed = searcher.current(), parse_query("液体冷却")
+    once = QueryScorer(arrays, parsed, {"body": 1.0}).score(strict=False)[0]
+    twice = QueryScorer(arrays, parsed, {"body": 2.0}).score(strict=False)[0]
+    assert once.any() and twice.tolist() == pytest.approx((2 * once).tolist())
 
 
 def whoosh_postings(matcher) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]

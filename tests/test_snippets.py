@@ -63,6 +63,31 @@ def test_snippets_from_stored_offsets_equal_snippets_from_analysis(sample_config
     assert compared > 30
 
 
+def test_a_snippet_shows_the_window_with_the_most_terms_and_every_highlight_in_it(sample_config: Config) -> None:
+    """Checked the slow way: each candidate window scored on the highlights it holds, looked for one by one."""
+    checked = 0
+    for fields in stored_passages(sample_config):
+        text, flat = fields["text"], fields["text"].replace("\n", " ")
+        for query in QUERIES:
+            terms = parse_query(query).terms()
+            spans = snippets.highlight_spans(text, terms, fields["offsets"])
+
+            def inside(window: tuple[int, int]) -> list[str]:
+                return [flat[a:b] for a, b in spans if a >= window[0] and b <= window[1]]  # noqa: B023
+
+            def score(window: tuple[int, int]) -> tuple[int, int, int]:
+                words = inside(window)
+                return len({word.lower() for word in words}), len(words), -window[0]
+
+            if len(text) > 40 and spans:
+                best = max(snippets._candidate_windows(text, spans, 40), key=score)
+                snippet = make_snippet(text, terms, width=40, offsets=fields["offsets"])
+                assert flat[best[0] : best[1]].strip() in snippet.text
+                assert [snippet.text[a:b] for a, b in snippet.highlights] == inside(best)
+                checked += len(inside(best)) > 1
+    assert checked > 30
+
+
 def test_search_snippets_never_analyse_the_passage(searcher: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_analysis(text: str) -> None:
         raise AssertionError(f"a search snippet analysed its passage: {text[:20]!r}")

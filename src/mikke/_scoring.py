@@ -44,15 +44,17 @@ from whoosh.util.numeric import byte_to_length
 from ._postings import SegmentPostings, postings_path, read_matcher
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
-from ._snippets import SENTENCE_END, TermOffsets, term_offsets, unpack_offsets
+from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
 #: BM25 term-frequency saturation and length normalization (whoosh's defaults).
 K1 = 1.2
 B = 0.75
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
-#: Postings kept in memory per index generation (16 bytes each).
+#: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
 CACHE_POSTINGS = 10_000_000
+#: Query words' weights (:func:`word_weight`) kept per index generation.
+CACHE_WORD_WEIGHTS = 100_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
@@ -104,6 +106,10 @@ class IndexArrays:
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
         self._cached = 0
+        #: Each query word's documents and summed scores (``QueryScorer._word_postings``), and how many.
+        self._words: dict[tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]], tuple[Ints, Floats]] = {}
+        self._words_cached = 0
+        self._word_weights: dict[str, float] = {}  # word_weight's
 
     def doc_frequency(self, field: str, term: str) -> int:
         """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
@@ -215,11 +221,11 @@ class QueryScorer:
         self.arrays = arrays
         self.parsed = parsed
         self.boosts = boosts
-        self._postings = {c: self._term_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
+        self._boosts_key = tuple(boosts.items())
+        self._postings = {c: self._word_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
         held = np.zeros(arrays.size, dtype=bool)
-        for postings in self._postings.values():
-            for ids, _ in postings:
-                held[ids] = True
+        for ids, _ in self._postings.values():
+            held[ids] = True
         self.docnums: Ints = np.flatnonzero(held)
         self._position = np.empty(arrays.size, dtype=np.int64)
         self._position[self.docnums] = np.arange(self.docnums.size)
@@ -228,11 +234,32 @@ class QueryScorer:
     def concept(self, concept: Concept) -> Floats:
         """Each of ``docnums``' score for one word: whole or (for less) all its parts, in every field."""
         if concept not in self._concepts:
+            ids, summed = self._postings[concept]
             scores = np.zeros(self.docnums.size)
-            for ids, term in self._postings[concept]:
-                scores[self._position[ids]] += term
+            scores[self._position[ids]] = summed
             self._concepts[concept] = scores
         return self._concepts[concept]
+
+    def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
+        """The documents holding one word (whole, or all its parts in one field) and its scores there,
+        summed over the fields in :func:`_term_postings`' order; kept for the index generation."""
+        key = (concept.text, concept.parts, self._boosts_key)
+        found = self.arrays._words.get(key)
+        if found is None:
+            postings = self._term_postings(concept)
+            held = np.zeros(self.arrays.size, dtype=bool)
+            for field_ids, _ in postings:
+                held[field_ids] = True
+            ids = np.flatnonzero(held)
+            summed = np.zeros(ids.size)
+            for field_ids, term in postings:
+                summed[np.searchsorted(ids, field_ids)] += term
+            if self.arrays._words_cached + ids.size > CACHE_POSTINGS:
+                self.arrays._words.clear()
+                self.arrays._words_cached = 0
+            found = self.arrays._words[key] = ids, summed
+            self.arrays._words_cached += ids.size
+        return found
 
     def _term_postings(self, concept: Concept) -> list[tuple[Ints, Floats]]:
         """The documents holding one word, whole and all its parts, in each field, and their boosted scores."""
@@ -303,9 +330,7 @@ class QueryScorer:
             held = self.concept(concept) > 0
             total += weight
             passage += weight * held
-            post_held = np.zeros(arrays.posts, dtype=bool)
-            post_held[post_of[held]] = True
-            post += weight * post_held
+            post[post_of[held]] += weight  # once a post, however many of its passages hold the word
         if total == 0:
             return passage, passage
         return passage / total, post[post_of] / total
@@ -338,6 +363,31 @@ def trigrams(words: Sequence[str]) -> set[str]:
     return {run[i : i + 3] for run in runs for i in range(max(1, len(run) - 2))}
 
 
+def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
+    """Whether each of ``texts`` (rows) holds each of ``grams`` (columns: one to three characters, no
+    NUL): ``gram in text`` for all at once. The texts are joined (NUL between them) and each window
+    of a gram's length is made one number, 21 bits (a code point) a character, to compare with the gram's.
+
+    >>> held_grams(["梅雨の期間", "雨季"], ["梅雨の", "雨季", "期間", "季", "間雨"]).astype(int).tolist()
+    [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0]]
+    """
+    chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    ends = np.cumsum([len(text) + 1 for text in texts])  # each text's end, after its NUL
+    held = np.zeros((len(texts), len(grams)), dtype=bool)
+    for length in {len(gram) for gram in grams}:
+        count = chars.size - length + 1
+        windows = chars[:count]
+        for i in range(1, length):
+            windows = windows << 21 | chars[i : count + i]
+        for column, gram in enumerate(grams):
+            if len(gram) == length:
+                code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
+                starts = np.flatnonzero(windows == code)
+                if starts.size:  # most of a question's trigrams are in none of the texts
+                    held[np.searchsorted(ends, starts, side="right"), column] = True
+    return held
+
+
 def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnums: Ints) -> Floats:
     """The ``scores`` of the matches ``docnums`` with the best :data:`TRIGRAM_DEPTH` re-ranked by the
     query's trigrams they hold.
@@ -352,7 +402,7 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
         return scores
     candidates = best(scores, arrays.order[docnums], TRIGRAM_DEPTH)
     texts = [arrays.shown_text(docnum) for docnum in docnums[candidates].tolist()]
-    held = np.array([[gram in text for gram in wanted] for text in texts], dtype=bool)
+    held = held_grams(texts, list(wanted))
     counts = held.sum(axis=0)
     weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)
     if not weights.any():
@@ -365,9 +415,14 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
-    never negative), from the field where it is most frequent."""
-    frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-    return math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+    never negative), from the field where it is most frequent; kept for the index generation."""
+    weight = arrays._word_weights.get(concept.text)
+    if weight is None:
+        if len(arrays._word_weights) == CACHE_WORD_WEIGHTS:
+            arrays._word_weights.clear()
+        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+        weight = arrays._word_weights[concept.text] = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+    return weight
 
 
 def sentence_share(
@@ -386,7 +441,7 @@ def sentence_share(
     >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [True, False])
     1.0
     """
-    ends = [match.end() for match in SENTENCE_END.finditer(text)]
+    ends = sentence_ends(text)
 
     def sentences(term: str) -> set[int]:
         return {bisect.bisect_right(ends, start) for start in offsets.get(term, [])[::2]}

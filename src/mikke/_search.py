@@ -38,7 +38,7 @@ from ._errors import QueryError
 from ._indexing import open_index
 from ._models import Hit, SearchResult
 from ._query import ParsedQuery, is_relaxable, parse_query
-from ._scoring import Floats, IndexArrays, Ints, QueryScorer, best, by_sentences, by_trigrams
+from ._scoring import TRIGRAM_DEPTH, Floats, IndexArrays, Ints, QueryScorer, best, by_sentences, by_trigrams
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
@@ -160,8 +160,10 @@ class Searcher:
                 scores[found] *= share**COVERAGE_POWER
         docnums, scores = scorer.docnums[matched], scores[matched]
         if rank:
-            scores = by_trigrams(arrays, parsed.words(), scores, docnums)
-            scores = by_sentences(arrays, parsed, scores, docnums)
+            # The re-ranking never lowers a score, so the sentences' best are among the trigrams' best.
+            top = best(scores, arrays.order[docnums], TRIGRAM_DEPTH)
+            reranked = by_trigrams(arrays, parsed.words(), scores[top], docnums[top])
+            scores[top] = by_sentences(arrays, parsed, reranked, docnums[top])
         return arrays, docnums, scores
 
     def search(
@@ -188,7 +190,9 @@ class Searcher:
             raise QueryError(f"since {since_date} is after until {until_date}")
         arrays, candidates, scores = self.matches(parsed, _filter(tags, categories, since_date, until_date))
         keys, key_count = (arrays.post_of, arrays.posts) if per_post else (arrays.passage_of, arrays.passages)
-        total = int(np.count_nonzero(np.bincount(keys[candidates], minlength=key_count)))
+        counted = np.zeros(key_count, dtype=bool)
+        counted[keys[candidates]] = True
+        total = int(np.count_nonzero(counted))
         ranked = _best(arrays, candidates, scores, keys, offset + limit)
         terms = parsed.terms()
         hits = []

@@ -32,7 +32,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,11 +68,39 @@ SENTENCE_DEPTH = 10
 #: A re-ranked passage's score is multiplied by 1 + this times the share of the query's words its best sentence holds.
 SENTENCE_WEIGHT = 8.0
 
+Key = TypeVar("Key")
+Value = TypeVar("Value")
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 Mask = NDArray[np.bool_]
 
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+class SizedCache(Generic[Key, Value]):
+    """A dict emptied whenever what it holds would pass ``budget``, each entry counting ``size``
+    (at least 1, so entries of nothing count too).
+
+    >>> cache = SizedCache[str, int](budget=3)
+    >>> cache.put("a", 1, size=2), cache.put("b", 2, size=2), cache.get("a"), cache.get("b")
+    (1, 2, None, 2)
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.held = budget, 0
+        self._items: dict[Key, Value] = {}
+
+    def get(self, key: Key) -> Value | None:
+        return self._items.get(key)
+
+    def put(self, key: Key, value: Value, size: int = 1) -> Value:
+        size = max(1, size)
+        if self.held + size > self.budget:
+            self._items.clear()
+            self.held = 0
+        self._items[key] = value
+        self.held += size
+        return value
 
 
 class IndexArrays:
@@ -102,14 +130,14 @@ class IndexArrays:
         self.order = np.empty(self.size, dtype=np.int64)
         self.order[np.lexsort((self.post_of, self.passage_of))] = np.arange(self.size)
         self._lengths: dict[str, Floats] = {}
-        self._scores: dict[tuple[str, str], tuple[Ints, Floats]] = {}
+        self._scores = SizedCache[tuple[str, str], tuple[Ints, Floats]](CACHE_POSTINGS)
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
-        self._cached = 0
-        #: Each query word's documents and summed scores (``QueryScorer._word_postings``), and how many.
-        self._words: dict[tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]], tuple[Ints, Floats]] = {}
-        self._words_cached = 0
-        self._word_weights: dict[str, float] = {}  # word_weight's
+        #: Each query word's documents and summed scores (``QueryScorer._word_postings``), by word and boosts.
+        self.words = SizedCache[tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]], tuple[Ints, Floats]](
+            CACHE_POSTINGS
+        )
+        self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
 
     def doc_frequency(self, field: str, term: str) -> int:
         """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
@@ -128,11 +156,7 @@ class IndexArrays:
                 found = ids, idf * frequencies * (K1 + 1) / (frequencies + norm)
             else:
                 found = ids, frequencies
-            if self._cached + ids.size > CACHE_POSTINGS:
-                self._scores.clear()
-                self._cached = 0
-            self._scores[key] = found
-            self._cached += ids.size
+            self._scores.put(key, found, ids.size)
         return found
 
     def shown_text(self, docnum: int) -> str:
@@ -244,7 +268,7 @@ class QueryScorer:
         """The documents holding one word (whole, or all its parts in one field) and its scores there,
         summed over the fields in :func:`_term_postings`' order; kept for the index generation."""
         key = (concept.text, concept.parts, self._boosts_key)
-        found = self.arrays._words.get(key)
+        found = self.arrays.words.get(key)
         if found is None:
             postings = self._term_postings(concept)
             held = np.zeros(self.arrays.size, dtype=bool)
@@ -254,11 +278,7 @@ class QueryScorer:
             summed = np.zeros(ids.size)
             for field_ids, term in postings:
                 summed[np.searchsorted(ids, field_ids)] += term
-            if self.arrays._words_cached + ids.size > CACHE_POSTINGS:
-                self.arrays._words.clear()
-                self.arrays._words_cached = 0
-            found = self.arrays._words[key] = ids, summed
-            self.arrays._words_cached += ids.size
+            found = self.arrays.words.put(key, (ids, summed), ids.size)
         return found
 
     def _term_postings(self, concept: Concept) -> list[tuple[Ints, Floats]]:
@@ -416,12 +436,11 @@ def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnu
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
     never negative), from the field where it is most frequent; kept for the index generation."""
-    weight = arrays._word_weights.get(concept.text)
+    weight = arrays.word_weights.get(concept.text)
     if weight is None:
-        if len(arrays._word_weights) == CACHE_WORD_WEIGHTS:
-            arrays._word_weights.clear()
         frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-        weight = arrays._word_weights[concept.text] = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+        idf = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
+        weight = arrays.word_weights.put(concept.text, idf)
     return weight
 
 

@@ -66,7 +66,9 @@ def test_parallel_build_finds_what_the_serial_build_finds(tmp_path: Path, monkey
     report = update_index(parallel, full=True)
     assert report.added == 20 and report.skipped == []
     ix = whoosh_index.open_dir(str(parallel.index), indexname=_indexing.INDEX_NAME)
-    assert len(ix._segments()) == 2  # one segment per worker, not merged
+    # One segment per worker that got posts: the second worker may start after the first took every
+    # batch. That segments are not merged is the next test's (a segment per batch).
+    assert 1 <= len(ix._segments()) <= 2
     assert _results(parallel) == _results(serial)
     assert all(total > 0 for total, _ in _results(parallel))
 

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, update_index
-from mikke._postings import SegmentPostings, postings_path, read_matcher
+from mikke._postings import PostingsWriter, SegmentPostings, postings_path, read_matcher
 from mikke._schema import SEARCH_FIELDS
 
 QUERIES = ["液体冷却", "nScaleの資金調達", "データセンター", "GPU", "サーバー", "AIインフラの将来はどうなるのか"]
@@ -80,8 +80,6 @@ def test_searches_find_the_same_without_the_copies(updated: Config, tmp_path: Pa
 
 
 def test_the_copy_reads_back_what_was_written(tmp_path: Path) -> None:
-    from mikke._postings import PostingsWriter
-
     path = postings_path(tmp_path, "MAIN_test")
     writer = PostingsWriter()
     rng = np.random.default_rng(7)

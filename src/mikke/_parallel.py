@@ -172,7 +172,6 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
         their copy that searches read (``_postings``)."""
         self.perdocwriter.close()
         writer = self.fieldwriter
-        copy = self._copy = PostingsWriter()
         for name, terms in sorted(self._terms.items()):
             if not terms:  # only empty values: whoosh starts no field
                 continue
@@ -180,7 +179,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
             lengths = self._lengths.get(name, {})
             for tbytes, postings in sorted(terms.items()):
                 _write_term(writer, tbytes, postings, lengths)
-                copy.add(name, tbytes, postings[0], postings[1])
+                self._copy.add(name, tbytes, postings[0], postings[1])
             writer.finish_field()
         writer.close()
         self._terms.clear()

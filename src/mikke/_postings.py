@@ -102,21 +102,14 @@ class SegmentPostings:
     """One segment's postings file, mapped into memory."""
 
     def __init__(self, buffer: mmap.mmap) -> None:
-        if buffer[: len(MAGIC)] != MAGIC:
-            raise ValueError("not a mikke postings file")
-        size = int.from_bytes(buffer[len(MAGIC) : len(MAGIC) + 8], sys.byteorder)
-        offset = len(MAGIC) + 8 + size
-        header = json.loads(buffer[len(MAGIC) + 8 : offset])
+        header, offset = _header(buffer)
         terms, postings = header["terms"], header["postings"]
         key_ends = np.frombuffer(buffer, np.int64, terms, offset)
         self._starts = np.frombuffer(buffer, np.int64, terms + 1, offset + 8 * terms)
         offset += 8 * (2 * terms + 1)
         self._docnums: Ids = np.frombuffer(buffer, np.uint32, postings, offset)
         self._weights: Weights = np.frombuffer(buffer, np.float32, postings, offset + 4 * postings)
-        offset += 8 * postings
-        if offset + header["keys"] != len(buffer):
-            raise ValueError("a mikke postings file of the wrong size")
-        keys = buffer[offset:]
+        keys = buffer[offset + 8 * postings :]
         bounds = [0, *key_ends.tolist()]
         self._terms = {keys[start:end]: n for n, (start, end) in enumerate(pairwise(bounds))}
 
@@ -124,9 +117,8 @@ class SegmentPostings:
     def open(cls, path: Path) -> SegmentPostings | None:
         """The file at ``path``; None when it is missing or does not read (whoosh is read instead)."""
         try:
-            with open(path, "rb") as file:
-                return cls(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
-        except (OSError, ValueError, KeyError, TypeError):
+            return cls(_mapped(path))
+        except _UNREADABLE:
             return None
 
     def get(self, field: str, term: str) -> tuple[Ids, Weights] | None:
@@ -149,7 +141,7 @@ def write_missing(folder: Path, leaves: Iterable[Any]) -> list[Path]:
         if not leaf.doc_count_all():  # an empty index's reader has no segment
             continue
         path = postings_path(folder, leaf.segment().segment_id())
-        if SegmentPostings.open(path) is None:
+        if not readable(path):
             writer = PostingsWriter()
             for field, term, ids, weights in whoosh_postings(leaf):
                 writer.add(field, term, ids, weights)
@@ -170,6 +162,39 @@ def whoosh_postings(leaf: Any) -> Iterator[tuple[str, bytes, NDArray[np.int64], 
 
 def _key(field: str, term: bytes) -> bytes:
     return field.encode() + b"\0" + term
+
+
+#: What opening a postings file that is missing, cut short or not one raises.
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError)
+
+
+def _mapped(path: Path) -> mmap.mmap:
+    """The file at ``path`` mapped into memory, read-only (an empty file raises ``ValueError``)."""
+    with open(path, "rb") as file:
+        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _header(buffer: mmap.mmap) -> tuple[dict[str, int], int]:
+    """A postings file's header and where its arrays start; raises ``ValueError`` for a file
+    that is not one, or not whole."""
+    if buffer[: len(MAGIC)] != MAGIC:
+        raise ValueError("not a mikke postings file")
+    size = int.from_bytes(buffer[len(MAGIC) : len(MAGIC) + 8], sys.byteorder)
+    start = len(MAGIC) + 8 + size
+    header = json.loads(buffer[len(MAGIC) + 8 : start])
+    if start + 8 * (2 * header["terms"] + 1) + 8 * header["postings"] + header["keys"] != len(buffer):
+        raise ValueError("a mikke postings file of the wrong size")
+    return header, start
+
+
+def readable(path: Path) -> bool:
+    """Whether ``path`` is a whole postings file (checked without reading its terms)."""
+    try:
+        with _mapped(path) as buffer:
+            _header(buffer)
+    except _UNREADABLE:
+        return False
+    return True
 
 
 def read_matcher(matcher: Any) -> tuple[NDArray[np.int64], NDArray[np.float64]]:

@@ -81,6 +81,13 @@ def test_markup_is_removed_and_code_is_kept_as_code() -> None:
     ]
 
 
+def test_a_heading_reads_as_the_page_shows_it() -> None:
+    # Its link text, taken from the whole document's parse: a reference defined further down resolves.
+    body = "## [液体冷却][ref]の**基礎**\n\n本文です。\n\n### 運用 {#ops}\n\n本文二です。\n\n[ref]: https://example.com/cooling\n"
+    assert [(s.heading, s.anchor) for s in parse_sections(body)][1:] == [("運用", "ops")]
+    assert [s.heading for s in parse_sections(body)] == ["液体冷却の基礎", "運用"]
+
+
 def test_a_removed_line_ends_the_paragraph_around_it() -> None:
     # The cleaned Markdown is parsed again: a line that cleaning empties (an MDX component, a
     # DocFX zone marker) ends a paragraph, as the blank line it leaves does. In the raw source

@@ -186,11 +186,10 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
         "categories": list(post.categories),
     }
     labels = " ".join(post.tags + post.categories)
-    for number, (section, passage) in enumerate(post.passages()):
+    for section, passage in post.passages():
         document: dict[str, Any] = {
-            "id": f"{post.path}#{number}",
             "path": post.path,
-            "digest": passage.digest,
+            "digest": passage.digest.encode(),
             "title": post.title,
             "heading": section.heading,
             "tags": labels,

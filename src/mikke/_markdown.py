@@ -298,14 +298,16 @@ def _is_bold_only(children: Sequence[Token]) -> bool:
     )
 
 
-def _heading(content: str) -> _Block:
-    """A heading block, its explicit id taken from ``{#id}``, ``{/*id*/}`` or ``<a name>``."""
+def _heading(content: str, children: Sequence[Token]) -> _Block:
+    """A heading block (``children``: the parsed ``content``), its explicit id taken from ``{#id}``,
+    ``{/*id*/}`` or ``<a name>``."""
     match = _HEADING_ID.search(content)
     raw = content[: match.start()] if match else content
     explicit = (match.group(1) or match.group(2)) if match else ""
     if not explicit and (anchor := _HTML_ANCHOR.search(raw)):
         explicit = anchor.group(1)
-    return _Block("heading", inline_text(raw), raw=raw, explicit_id=explicit)
+    text = inline_text(raw) if "{" in content else _plain(children).strip()  # nothing for inline_text to strip
+    return _Block("heading", text, raw=raw, explicit_id=explicit)
 
 
 def _html_block(content: str) -> _Block | None:
@@ -355,7 +357,7 @@ def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
             children = token.children or []
             if heading_next:
                 heading_next = False
-                yield _heading(token.content)
+                yield _heading(token.content, children)
             elif row is not None:
                 row.append(_plain(children).strip())
             elif container_depth:

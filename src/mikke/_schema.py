@@ -16,7 +16,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from ._analysis import analyzer
 
 #: Bump when the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: Fields a query searches, in boost order.
 SEARCH_FIELDS = ("title", "heading", "tags", "excerpt", "body")
@@ -29,9 +29,9 @@ def build_schema() -> Schema:
     """A fresh schema (the analyzer is pickled into the index)."""
     japanese = analyzer()
     return Schema(
-        id=ID(unique=True, stored=True),
+        id=ID(unique=True),  # a post's marker document: its path (passages have no id)
         path=ID(stored=True, sortable=True),
-        digest=ID(stored=True, sortable=True),
+        digest=COLUMN(),  # a passage's text identity (Passage.digest, ASCII): results keep one of each
         content_hash=STORED(),
         title=TEXT(analyzer=japanese, phrase=True),
         heading=TEXT(analyzer=japanese, phrase=True),

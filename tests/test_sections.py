@@ -97,6 +97,23 @@ def test_a_removed_line_ends_the_paragraph_around_it() -> None:
         assert [p.text for p in section.passages] == ["前の段落です。", "後の段落です。"], removed
 
 
+def test_code_and_headings_are_what_the_parse_of_the_cleaned_text_finds() -> None:
+    # A heading inside a JSX component: a heading once the component's lines are removed, so its
+    # explicit id (which prose cleaning would drop) is kept.
+    (section,) = parse_sections("<DeepDive>\n#### 仕組み {/*how-it-works*/}\n\n本文です。\n\n</DeepDive>\n")
+    assert (section.heading, section.anchor) == ("仕組み", "how-it-works")
+    # An indented code block looks like prose line by line: the parse finds it, and it keeps its braces.
+    sections = parse_sections("本文です。\n\n    x = {{ a }}  # {% raw %}\n\n後の文です。\n")
+    assert [(p.kind, p.text) for p in sections[0].passages] == [
+        ("text", "本文です。"),
+        ("code", "x = {{ a }}  # "),
+        ("text", "後の文です。"),
+    ]
+    # cpprefjp's annotation lines under an indented code block are not shown, nor indexed.
+    body = "効果：\n\n    ```cpp\n    f();\n    ```\n    * f[link f.md]\n\n## 次\n\n本文。\n"
+    assert [p.text for p in parse_sections(body)[0].passages] == ["効果：", "```cpp\nf();\n```"]
+
+
 def test_long_paragraph_is_split_at_sentence_ends() -> None:
     sentences = [f"液体冷却は第{i}世代のデータセンターの電力効率を大きく改善する技術です。" for i in range(20)]
     (section,) = parse_sections("".join(sentences))

@@ -70,6 +70,7 @@ def test_json_output_has_the_issue_shape(
     build = result["build"]
     assert {"tokenize_s", "build_s", "ratio", "peak_rss_mb", "index_mb", "text_mb"} <= set(build)
     assert build["ratio"] == pytest.approx(build["build_s"] / build["tokenize_s"], rel=0.1)
+    assert build["tokenize_s"] == pytest.approx(sum(build["tokenize_runs_s"]) / 2, abs=0.01)  # before and after
     assert build["index_mb"] > 0 and build["index_per_text"] > 0 and build["peak_rss_mb"] > 0
     assert set(result["queries"]) == {perf.MIKKE, perf.SQLITE}
     for latency in result["queries"].values():

@@ -171,7 +171,6 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
                 else:
                     items = analyzed_items(value, positions, field.format.field_boost)
                 length = sum(freq for _, freq, _, _ in items) if field.scorable else 0
-            self._terms.setdefault(name, {})
             run = self._runs[name] = _Run(value, items, length, docnum)
         self.postings += len(run.items)
         if run.length:  # as the segment's length column gives it back: quantized to one byte
@@ -180,7 +179,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
 
     def _add_run(self, name: str, run: _Run) -> None:
         """Append the postings of ``run`` to its field's terms (a long run with a few C-level extends)."""
-        terms = self._terms[name]
+        terms = self._terms.setdefault(name, {})
         count = run.count
         documents = array("I", range(run.start, run.start + count))
         for tbytes, _, weight, vbytes in run.items:

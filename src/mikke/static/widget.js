@@ -30,6 +30,124 @@
     return m ? `${m[1]}年${Number(m[2])}月${Number(m[3])}日` : date || '';
   };
 
+  // What a reader sees for each error code of the API.
+  const ERRORS = {
+    empty_query: '検索できる語がありません。別の言葉で検索してください。',
+    query_too_long: '検索語が長すぎます。短くして検索してください。',
+    uri_too_long: '検索語が長すぎます。短くして検索してください。',
+    bad_parameter: '検索の条件が正しくありません。',
+    index_unavailable: '検索の準備がまだできていません。しばらくしてからもう一度お試しください。',
+    index_corrupt: '検索用のデータに問題があり、いまは検索できません。サイトの管理者にお知らせください。',
+    internal: '検索中に問題が起きました。しばらくしてからもう一度お試しください。',
+    network: '検索サーバーに接続できませんでした。通信環境を確かめてもう一度お試しください。',
+  };
+  const errorMessage = (code) => ERRORS[code] || '検索できませんでした。しばらくしてからもう一度お試しください。';
+
+  // Text kept before a snippet's first highlight, so that the clamp shows it.
+  const LEAD_CHARS = 32;
+  const BLOCKS = 'p, li, dt, dd, td, th, pre, blockquote, figure, h1, h2, h3, h4, h5, h6';
+
+  // The parts of a text directive (#:~:text=[prefix-,]start[,end][,-suffix]), decoded.
+  const textDirective = (hash) => {
+    const at = hash.indexOf(':~:');
+    const raw = at === -1 ? null : hash.slice(at + 3).split('&').find((d) => d.startsWith('text='));
+    if (!raw) return null;
+    const parts = raw.slice(5).split(',');
+    const prefix = parts.length > 1 && parts[0].endsWith('-') ? parts.shift().slice(0, -1) : '';
+    const suffix = parts.length > 1 && parts[parts.length - 1].startsWith('-') ? parts.pop().slice(1) : '';
+    try {
+      const [start, end = ''] = parts.map(decodeURIComponent);
+      return start ? { prefix: decodeURIComponent(prefix), start, end, suffix: decodeURIComponent(suffix) } : null;
+    } catch (_) {
+      return null;
+    }
+  };
+
+  // Lower case, one space for each run of white space.
+  const fold = (text) => text.replace(/\s+/g, ' ').toLowerCase();
+
+  // The element around the first text of the page (outside `skip`) that a directive points at.
+  const findText = (directive, skip) => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+      acceptNode: (node) => (skip.contains(node) || node.parentElement.closest('script, style, noscript, template')
+        ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+    });
+    const nodes = [];
+    let text = '';
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const piece = fold(node.data);
+      nodes.push([text.length, node]);
+      text += text.endsWith(' ') && piece.startsWith(' ') ? piece.slice(1) : piece;
+    }
+    const [prefix, start, end, suffix] = [directive.prefix, directive.start, directive.end, directive.suffix].map(fold);
+    for (let at = text.indexOf(start); at !== -1; at = text.indexOf(start, at + 1)) {
+      if (prefix && !text.slice(0, at).trimEnd().endsWith(prefix.trim())) continue;
+      let after = at + start.length;
+      if (end) {
+        const stop = text.indexOf(end, after);
+        if (stop === -1) continue;
+        after = stop + end.length;
+      }
+      if (suffix && !text.slice(after).trimStart().startsWith(suffix.trim())) continue;
+      let node = nodes[0][1];
+      for (const [offset, candidate] of nodes) {
+        if (offset > at) break;
+        node = candidate;
+      }
+      return node.parentElement.closest(BLOCKS) || node.parentElement;
+    }
+    return null;
+  };
+
+  // The page element a fragment (#id or #:~:text=...) points at, outside the box.
+  const fragmentTarget = (hash, box) => {
+    const directive = textDirective(hash);
+    if (directive) return findText(directive, box);
+    let id = hash.slice(1);
+    try {
+      id = decodeURIComponent(id);
+    } catch (_) {
+      // a malformed escape: look the id up as written
+    }
+    const target = id && document.getElementById(id);
+    return target && !box.contains(target) ? target : null;
+  };
+
+  // Scroll to an element of the page and make it light up for a moment.
+  const flash = (target) => {
+    target.scrollIntoView({ block: 'start' });
+    target.classList.remove('mikke-flash');
+    void target.offsetWidth; // restart the animation
+    target.classList.add('mikke-flash');
+    target.addEventListener('animationend', () => target.classList.remove('mikke-flash'), { once: true });
+  };
+
+  // Cut the text before a snippet's first <mark> until the line clamp shows the mark.
+  const showFirstMark = (snippet) => {
+    const mark = snippet.querySelector('mark');
+    if (!mark) return;
+    let chars = [];
+    while (snippet.firstChild && snippet.firstChild !== mark) {
+      chars = chars.concat(Array.from(snippet.firstChild.textContent));
+      snippet.firstChild.remove();
+    }
+    const lead = document.createTextNode('');
+    snippet.insertBefore(lead, mark);
+    const keep = (n) => {
+      lead.data = n < chars.length ? `…${chars.slice(chars.length - n).join('')}` : chars.join('');
+    };
+    const hidden = () => {
+      const line = mark.getClientRects()[0];
+      return line && line.bottom > snippet.getBoundingClientRect().bottom + 1;
+    };
+    let n = LEAD_CHARS;
+    keep(n);
+    while (n > 0 && hidden()) {
+      n = Math.floor(n / 2);
+      keep(n);
+    }
+  };
+
   function mount(root) {
     if (root.dataset.mikkeReady) return;
     root.dataset.mikkeReady = 'true';
@@ -82,7 +200,8 @@
 
     // --- state ---
     let query = '';       // query whose results are shown (or loading)
-    let options = [];     // rendered .mikke-result elements
+    let options = [];     // rendered .mikke-result elements (post and section links)
+    let posts = 0;        // posts shown: the offset of the next page
     let active = -1;
     let seq = 0;          // only the response of the latest request renders
     let controller = null;
@@ -95,9 +214,10 @@
       if (!open) setActive(-1);
     };
 
-    const setStatus = (text, isError = false) => {
-      status.textContent = text;
-      status.classList.toggle('mikke-status-error', isError);
+    // The status line: text parts, and a button for a suggested query.
+    const setStatus = (parts, kind = '') => {
+      status.replaceChildren(...[].concat(parts).filter(Boolean));
+      status.className = kind ? `mikke-status mikke-status-${kind}` : 'mikke-status';
     };
 
     const setBusy = (busy) => {
@@ -122,34 +242,33 @@
     const resetList = () => {
       setActive(-1);
       options = [];
+      posts = 0;
       list.replaceChildren();
+      panel.scrollTop = 0;
     };
 
-    const renderHit = (hit) => {
-      const post = hit.post || {};
-      const section = hit.section || {};
-      const href = safeUrl(section.url) || safeUrl(post.url);
-
-      const opt = el('a', 'mikke-result');
+    const option = (className, href) => {
+      const opt = el('a', `mikke-result ${className}`);
       opt.id = `${uid}-opt-${options.length}`;
       opt.setAttribute('role', 'option');
       opt.setAttribute('aria-selected', 'false');
       opt.tabIndex = -1;
       if (href) opt.href = href;
+      options.push(opt);
+      return opt;
+    };
 
-      const head = el('span', 'mikke-result-head');
-      head.append(el('span', 'mikke-title', post.title || post.url || '(無題)'));
-      if (section.heading && section.heading !== post.title) {
-        head.append(el('span', 'mikke-heading', section.heading));
-      }
-      opt.append(head);
+    // One post: its title, date and tags once, then its best sections.
+    const renderPost = (hit) => {
+      const post = hit.post || {};
+      const group = el('div', 'mikke-post');
+      group.setAttribute('role', 'group');
 
-      if (hit.snippet && hit.snippet.html) {
-        const snippet = el('span', 'mikke-snippet');
-        snippet.innerHTML = hit.snippet.html; // escaped by the server, <mark> only
-        opt.append(snippet);
-      }
-
+      const head = option('mikke-post-head', safeUrl(post.url));
+      const title = el('span', 'mikke-title', post.title || post.url || '(無題)');
+      title.id = `${head.id}-title`;
+      group.setAttribute('aria-labelledby', title.id);
+      head.append(title);
       const meta = el('span', 'mikke-meta');
       if (post.date) {
         const time = el('time', 'mikke-date', formatDate(post.date));
@@ -157,8 +276,26 @@
         meta.append(time);
       }
       for (const tag of post.tags || []) meta.append(el('span', 'mikke-tag', tag));
-      if (meta.childElementCount) opt.append(meta);
-      return opt;
+      if (meta.childElementCount) head.append(meta);
+      group.append(head);
+
+      for (const section of (Array.isArray(hit.sections) ? hit.sections : []).slice(0, 3)) {
+        const kind = /^[a-z]+$/.test(section.kind || '') ? section.kind : 'text';
+        const opt = option(`mikke-section mikke-kind-${kind}`, safeUrl(section.url) || safeUrl(post.url));
+        if (section.heading && section.heading !== post.title) {
+          const heading = el('span', 'mikke-heading');
+          if (section.heading_html) heading.innerHTML = section.heading_html; // escaped by the server, <mark> only
+          else heading.textContent = section.heading;
+          opt.append(heading);
+        }
+        if (section.snippet && section.snippet.html) {
+          const snippet = el('span', 'mikke-snippet');
+          snippet.innerHTML = section.snippet.html; // escaped by the server, <mark> only
+          opt.append(snippet);
+        }
+        group.append(opt);
+      }
+      return group;
     };
 
     const clear = () => {
@@ -173,6 +310,31 @@
       setOpen(false);
     };
 
+    // A suggested query ("もしかして"), run when clicked.
+    const suggestion = (text) => {
+      const button = el('button', 'mikke-suggestion', text);
+      button.type = 'button';
+      button.addEventListener('click', () => {
+        input.value = text;
+        search(text);
+      });
+      return ['もしかして: ', button];
+    };
+
+    const quote = (words) => `「${words.join('」「')}」`;
+
+    const summary = (data, q) => {
+      const total = Number(data.total) || 0;
+      const hint = typeof data.suggestion === 'string' && data.suggestion ? suggestion(data.suggestion) : [];
+      if (!options.length) return [[`${quote([q])}に一致する記事は見つかりませんでした。`, ...hint], 'empty'];
+      if (data.matched === 'some') {
+        const missing = Array.isArray(data.missing_words) && data.missing_words.length ? data.missing_words : [q];
+        const notice = `${quote(missing.map(String))}に完全に一致する記事はありません。一部の語に一致した結果:`;
+        return [[notice, ...(hint.length ? [' ', ...hint] : [])], 'partial'];
+      }
+      return [[`${total} 件の記事`, ...(hint.length ? [' · ', ...hint] : [])], ''];
+    };
+
     async function load(q, offset) {
       const id = ++seq;
       if (controller) controller.abort();
@@ -182,32 +344,35 @@
       setOpen(true);
 
       const url = new URL(endpoint, location.href);
-      url.searchParams.set('q', q);
-      url.searchParams.set('limit', String(limit));
-      url.searchParams.set('offset', String(offset));
+      const params = { q, limit, offset, group: 'post', prefix: 'true' };
+      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
 
       try {
-        const res = await fetch(url, { signal: controller.signal, headers: { Accept: 'application/json' } });
+        let res;
+        try {
+          res = await fetch(url, { signal: controller.signal, headers: { Accept: 'application/json' } });
+        } catch (err) {
+          if (err.name === 'AbortError') throw err;
+          throw Object.assign(new Error('network'), { code: 'network' });
+        }
         const data = await res.json().catch(() => null);
         if (id !== seq) return;
         if (!res.ok || !data || data.ok === false) {
-          throw new Error((data && data.error) || `検索に失敗しました（HTTP ${res.status}）`);
+          throw Object.assign(new Error('api'), { code: (data && data.code) || '' });
         }
         if (offset === 0) resetList();
         const hits = Array.isArray(data.hits) ? data.hits : [];
-        const nodes = hits.map((hit) => {
-          const node = renderHit(hit);
-          options.push(node);
-          return node;
+        list.append(...hits.map(renderPost));
+        posts += hits.length;
+        list.querySelectorAll('.mikke-snippet:not([data-clamped])').forEach((snippet) => {
+          snippet.dataset.clamped = 'true';
+          showFirstMark(snippet);
         });
-        list.append(...nodes);
-        const total = Number(data.total) || 0;
-        more.hidden = options.length >= total || hits.length === 0;
-        setStatus(options.length ? `${total} 件` : `「${q}」に一致する記事は見つかりませんでした`);
+        more.hidden = posts >= (Number(data.total) || 0) || hits.length === 0;
+        setStatus(...summary(data, q));
       } catch (err) {
         if (id !== seq || err.name === 'AbortError') return;
-        const offline = err instanceof TypeError;
-        setStatus(offline ? '検索サーバーに接続できませんでした' : err.message, true);
+        setStatus(errorMessage(err.code), 'error');
         if (offset === 0) {
           query = ''; // a failed query may be retried
           resetList();
@@ -219,13 +384,31 @@
     }
 
     // Search now; an unchanged query just reopens its results.
-    const search = (raw) => {
+    function search(raw) {
       clearTimeout(timer);
       const q = raw.trim();
       if (!q) return clear();
       if (q === query) return setOpen(true);
       query = q;
-      load(q, 0);
+      return load(q, 0);
+    }
+
+    // Follow a result. One on this page scrolls to its passage here, with the panel
+    // closed first: the browser would otherwise find a text fragment in the panel.
+    const follow = (opt, event) => {
+      if (!opt.href) return;
+      setOpen(false);
+      const url = new URL(opt.href, location.href);
+      const samePage = url.origin === location.origin && url.pathname === location.pathname;
+      const target = samePage && url.hash ? fragmentTarget(url.hash, root) : null;
+      if (!target) {
+        if (!event) location.assign(url.href);
+        return;
+      }
+      if (event) event.preventDefault();
+      history.pushState(null, '', url.href);
+      input.blur(); // also hides a phone's keyboard
+      flash(target);
     };
 
     // --- events ---
@@ -258,8 +441,8 @@
           break;
         case 'Enter':
           e.preventDefault();
-          if (active === -1) search(input.value);
-          else if (options[active].href) location.assign(options[active].href);
+          if (active === -1 || panel.hidden) search(input.value);
+          else follow(options[active], null);
           break;
         case 'Escape':
           e.preventDefault();
@@ -283,8 +466,12 @@
       const index = options.indexOf(opt);
       if (index !== -1 && index !== active) setActive(index, false);
     });
+    list.addEventListener('click', (e) => {
+      const opt = e.target.closest('.mikke-result');
+      if (opt && e.button === 0 && !(e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)) follow(opt, e);
+    });
     more.addEventListener('click', () => {
-      if (query) load(query, options.length);
+      if (query) load(query, posts);
     });
     // Close on Tab-away or a click elsewhere (not when a mobile keyboard is dismissed).
     root.addEventListener('focusout', (e) => {

@@ -1,16 +1,18 @@
-"""The search box in a real browser: Playwright drives Debian's Chromium against a live ``mikke serve``.
+"""The search box in a real browser, on a real Jekyll site.
 
-A blog page served from one local port embeds the box; ``mikke serve`` runs on
-another (so every search is a real cross-origin request, allowed by
-``--allow-origin``). Screenshots go to ``test-artifacts/``.
+``tests/jekyll_site.py`` builds the site (minima, the sample posts and the
+fixture posts, the include in its layout); a static server serves its ``_site``
+from one local port and ``mikke serve`` runs on another, so every search is a
+real cross-origin request allowed by ``--allow-origin``. Playwright drives
+Debian's Chromium. Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -18,96 +20,78 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import REPO
-from test_web import web_corpus
+from jekyll_site import Site, jekyll_missing, make_site
+from mikke import Config, update_index
+from test_web import XSS_PATH, XSS_POST
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 LAUNCH_ARGS = [
+    "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--no-first-run",
 ]
+#: The post the same-page tests read, as Jekyll's default permalink writes it.
+FUTURE_URL = "/" + urllib.parse.quote("投資分析") + "/2025/09/26/nscale-funding-ai-infrastructure-future.html"
+ABOUT_URL = "/about/"
 
 if not CHROMIUM.exists():
     pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+if jekyll_missing():
+    pytest.skip(f"browser tests need a built site: {jekyll_missing()}", allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
-BLOG_PAGE = """<!doctype html>
-<html lang="ja">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>テストブログ</title>
-  <link rel="stylesheet" href="{api}/widget.css">
-  <style>
-    body {{ margin: 0; font-family: "Noto Sans CJK JP", sans-serif; background: #f6f8fa; color: #1f2328; }}
-    header {{ background: #fff; border-bottom: 1px solid #d1d9e0; padding: 0.9rem 1.25rem; font-weight: 700; }}
-    main {{ max-width: 46rem; margin: 0 auto; padding: 2rem 1.25rem; }}
-    h1 {{ font-size: 1.4rem; margin: 0 0 1rem; }}
-  </style>
-</head>
-<body>
-  <header>テストブログ</header>
-  <main>
-    <h1>サイト内検索</h1>
-    <div id="mikke-search" data-endpoint="{api}/api/search" data-limit="5"></div>
-  </main>
-  <script src="{api}/widget.js" defer></script>
-</body>
-</html>
-"""
+
+@dataclass(frozen=True)
+class Servers:
+    """The built site's origin and ``mikke serve``'s."""
+
+    blog: str
+    api: str
+    site: Site
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    with ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler) as server:
+        port: int = server.server_address[1]
         return port
 
 
-class BlogHandler(BaseHTTPRequestHandler):
-    """The blog: the page with the box at ``/``, a stand-in article at any other path."""
-
-    api = ""
-
-    def do_GET(self) -> None:
-        if self.path == "/":
-            body = BLOG_PAGE.format(api=self.api)
-        else:
-            body = f"<!doctype html><meta charset=utf-8><title>記事</title><h1>{self.path[:200]}</h1>"
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """(blog origin, API origin): a page server thread and ``mikke serve`` in a subprocess."""
-    config = web_corpus(tmp_path_factory.mktemp("browser"))
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The site built with Jekyll, served statically, and ``mikke serve`` over its posts."""
+    root = tmp_path_factory.mktemp("browser")
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
-    handler = type("Handler", (BlogHandler,), {"api": api})
-    blog_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    blog = f"http://127.0.0.1:{blog_server.server_address[1]}"
-    threading.Thread(target=blog_server.serve_forever, daemon=True).start()
+    site = make_site(root, "defaults", endpoint=api)
+    (site.source / XSS_PATH).write_text(XSS_POST, encoding="utf-8")  # indexed, not in the built site
+    config = Config(corpus=site.source, index=root / "index")
+    update_index(config)
+
+    handler = functools.partial(QuietHandler, directory=str(site.site))
+    static = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    blog = f"http://127.0.0.1:{static.server_address[1]}"
+    threading.Thread(target=static.serve_forever, daemon=True).start()
     command = [sys.executable, "-c", "from mikke.cli import main; main()"]
     command += ["--corpus", str(config.corpus), "--index", str(config.index)]
     command += ["serve", "--port", str(api_port), "--allow-origin", blog, "--no-access-log"]
@@ -123,13 +107,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"mikke serve did not start: {server.stderr.read().decode()}") from None
                 time.sleep(0.2)
-        yield blog, api
+        yield Servers(blog, api, site)
     finally:
         server.terminate()
         server.wait(timeout=20)
         server.stderr.close()
-        blog_server.shutdown()
-        blog_server.server_close()
+        static.shutdown()
+        static.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -140,17 +124,35 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser, servers: tuple[str, str]) -> Iterator[Page]:
-    """The blog page, with the box mounted, in a fresh desktop-sized context; fails on page errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+def open_page(browser: Browser, url: str, width: int = 1280) -> tuple[Page, list[str]]:
+    """A fresh context at ``url`` (desktop, or a phone below 500 px) and the page errors it collects."""
+    phone = width < 500
+    context = browser.new_context(
+        viewport={"width": width, "height": 844 if phone else 800}, is_mobile=phone, has_touch=phone, locale="ja-JP"
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(servers[0] + "/")
+    page.goto(url)
     expect(page.locator(".mikke-input")).to_be_visible()
+    return page, errors
+
+
+@pytest.fixture
+def page(browser: Browser, servers: Servers) -> Iterator[Page]:
+    """The site's "about" page with the box, desktop-sized; fails on page errors."""
+    page, errors = open_page(browser, servers.blog + ABOUT_URL)
     yield page
-    context.close()
+    page.context.close()
+    assert not errors
+
+
+@pytest.fixture
+def post_page(browser: Browser, servers: Servers) -> Iterator[Page]:
+    """The long sample post, read at the top, desktop-sized; fails on page errors."""
+    page, errors = open_page(browser, servers.blog + FUTURE_URL)
+    yield page
+    page.context.close()
     assert not errors
 
 
@@ -166,33 +168,235 @@ def search_requests(page: Page) -> list[str]:
     return seen
 
 
-def api_search(api: str, query: str) -> dict[str, Any]:
-    url = f"{api}/api/search?q={urllib.parse.quote(query)}&limit=5"
-    with urllib.request.urlopen(url) as response:
+def api_search(api: str, query: str, **params: str) -> dict[str, Any]:
+    """What the box gets for ``query`` (its own parameters)."""
+    params = {"q": query, "limit": "10", "group": "post", "prefix": "true", **params}
+    with urllib.request.urlopen(f"{api}/api/search?{urllib.parse.urlencode(params)}") as response:
         data: dict[str, Any] = json.load(response)
         return data
 
 
-def screenshot(page: Page, name: str) -> None:
+def rewrite(page: Page, api: str, change: Any) -> None:
+    """Answer the box's searches with the real response passed through ``change(data)``."""
+
+    def handle(route: Route) -> None:
+        response = route.fetch()
+        data = response.json()
+        change(data)
+        route.fulfill(response=response, json=data)
+
+    page.route(api + "/api/search?**", handle)
+
+
+def screenshot(page: Page, name: str, full_page: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
 
 
-def test_typing_shows_highlighted_results(page: Page) -> None:
+def type_query(page: Page, query: str) -> None:
+    page.locator(".mikke-input").press_sequentially(query, delay=30)
+
+
+# --- results grouped by post ---------------------------------------------------------
+
+
+def test_each_post_comes_once_with_its_sections(page: Page, servers: Servers) -> None:
     requests = search_requests(page)
-    page.locator(".mikke-input").press_sequentially("液体冷却", delay=30)
-    results = page.locator(".mikke-result")
-    expect(results.first).to_be_visible()
-    expect(results.first.locator("mark").filter(has_text=re.compile("^液体冷却$")).first).to_be_visible()
-    expect(page.locator(".mikke-status")).to_contain_text("件")
+    type_query(page, "液体冷却")
+    expected = api_search(servers.api, "液体冷却")
+    assert expected["group"] == "post" and expected["hits"]
+    posts = page.locator(".mikke-post")
+    expect(posts).to_have_count(len(expected["hits"]))
+    titles = [t.strip() for t in page.locator(".mikke-post .mikke-title").all_inner_texts()]
+    assert titles == [hit["post"]["title"] for hit in expected["hits"]]
+    assert len(set(titles)) == len(titles), "a post is listed twice"
+    for index, hit in enumerate(expected["hits"]):
+        post = posts.nth(index)
+        expect(post.locator(".mikke-date")).to_have_count(1 if hit["post"]["date"] else 0)
+        expect(post.locator(".mikke-tag")).to_have_text(hit["post"]["tags"])
+        sections = post.locator(".mikke-section")
+        expect(sections).to_have_count(len(hit["sections"]))
+        hrefs = [sections.nth(i).get_attribute("href") for i in range(len(hit["sections"]))]
+        assert hrefs == [section["url"] for section in hit["sections"]]
+    assert max(len(hit["sections"]) for hit in expected["hits"]) > 1, "the query should find posts with sections"
+    assert all(len(hit["sections"]) <= 3 for hit in expected["hits"])
+    expect(page.locator(".mikke-section .mikke-snippet mark").filter(has_text=re.compile("^液体冷却$")).first).to_be_visible()
+    expect(page.locator(".mikke-status")).to_have_text(f"{expected['total']} 件の記事")
+
     input_box = page.locator(".mikke-input")
     expect(input_box).to_have_attribute("role", "combobox")
     expect(input_box).to_have_attribute("aria-expanded", "true")
     expect(page.locator(".mikke-results")).to_have_attribute("role", "listbox")
-    expect(results.first).to_have_attribute("role", "option")
+    expect(posts.first).to_have_attribute("role", "group")
+    expect(page.locator(".mikke-section").first).to_have_attribute("role", "option")
     assert len(requests) < 4, "typing is debounced: fewer requests than keystrokes"
-    assert "q=%E6%B6%B2%E4%BD%93%E5%86%B7%E5%8D%B4&" in requests[-1]
-    screenshot(page, "search-desktop-1280.png")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(requests[-1]).query)
+    assert query["q"] == ["液体冷却"] and query["group"] == ["post"] and query["prefix"] == ["true"]
+    screenshot(page, "search-grouped-1280.png")
+
+
+def test_a_match_in_a_heading_is_highlighted_there(page: Page, servers: Servers) -> None:
+    type_query(page, "見出し")
+    heading = page.locator(".mikke-section .mikke-heading mark").first
+    expect(heading).to_have_text("見出し")
+    expected = api_search(servers.api, "見出し")
+    assert any("<mark>" in s.get("heading_html", "") for hit in expected["hits"] for s in hit["sections"])
+
+
+def test_code_is_shown_in_a_monospace_font(page: Page, servers: Servers) -> None:
+    type_query(page, "コードの段落")
+    code = page.locator(".mikke-kind-code .mikke-snippet").first
+    expect(code).to_contain_text("print")
+    family = code.evaluate("node => getComputedStyle(node).fontFamily")
+    assert "monospace" in family
+    text = page.locator(".mikke-kind-text .mikke-snippet").first
+    if text.count():
+        assert "monospace" not in text.evaluate("node => getComputedStyle(node).fontFamily")
+
+
+def test_the_clamp_never_hides_the_first_highlight(page: Page, servers: Servers) -> None:
+    lead = "前置きの文です。" * 40
+
+    def push_the_mark_down(data: dict[str, Any]) -> None:
+        for hit in data["hits"]:
+            for section in hit["sections"]:
+                section["snippet"]["html"] = lead + section["snippet"]["html"]
+
+    rewrite(page, servers.api, push_the_mark_down)
+    type_query(page, "液体冷却")
+    snippets = page.locator(".mikke-snippet")
+    expect(snippets.first.locator("mark").first).to_be_visible()
+    hidden = snippets.evaluate_all(
+        """nodes => nodes.filter(node => {
+             const mark = node.querySelector('mark');
+             return mark && mark.getClientRects()[0].bottom > node.getBoundingClientRect().bottom + 1;
+           }).length"""
+    )
+    assert hidden == 0
+    assert all(text.startswith("…") for text in snippets.all_inner_texts())
+    assert all(len(text.split("液体冷却")[0]) < 40 for text in snippets.all_inner_texts())
+
+
+# --- a result on the page being read ----------------------------------------------------
+
+
+def same_page_section(servers: Servers, query: str, text_fragment: bool) -> dict[str, Any]:
+    """A section of the long post, linked by an id or by a text fragment."""
+    for hit in api_search(servers.api, query)["hits"]:
+        for section in hit["sections"]:
+            path, _, fragment = section["url"].partition("#")
+            if path == FUTURE_URL and fragment and fragment.startswith(":~:") == text_fragment:
+                return dict(section)
+    raise AssertionError(f"no section of {FUTURE_URL} for {query!r}")
+
+
+def assert_landed(page: Page, box_text: str) -> None:
+    """The panel is closed and the page was scrolled to the lit-up passage, outside the box."""
+    expect(page.locator(".mikke-panel")).to_be_hidden()
+    expect(page.locator(".mikke-input")).to_have_attribute("aria-expanded", "false")
+    target = page.locator(".mikke-flash")
+    expect(target).to_have_count(1)
+    assert target.evaluate("node => !node.closest('.mikke-search')")
+    assert page.evaluate("scrollY") > 500
+    top = target.evaluate("node => node.getBoundingClientRect().top")
+    assert -2 <= top <= 100, f"the passage is at {top} px, not at the top of the window"
+    expect(target).to_contain_text(box_text)
+
+
+def test_a_result_on_this_page_scrolls_to_its_heading(post_page: Page, servers: Servers) -> None:
+    section = same_page_section(servers, "液体冷却", text_fragment=False)
+    type_query(post_page, "液体冷却")
+    link = post_page.locator(f'.mikke-section[href="{section["url"]}"]')
+    url_before = post_page.url
+    link.click()
+    assert_landed(post_page, section["heading"])
+    fragment = section["url"].split("#", 1)[1]
+    assert post_page.evaluate("location.hash") == "#" + fragment
+    assert post_page.url.split("#")[0] == url_before.split("#")[0], "the page was reloaded"
+    target = post_page.locator(".mikke-flash")
+    assert target.get_attribute("id") == urllib.parse.unquote(fragment)
+    screenshot(post_page, "same-page-heading-1280.png")
+
+
+def test_a_text_fragment_on_this_page_is_found_in_the_page_not_the_box(post_page: Page, servers: Servers) -> None:
+    section = same_page_section(servers, "液体冷却", text_fragment=True)
+    type_query(post_page, "液体冷却")
+    box = post_page.locator(".mikke-input")
+    options = post_page.locator(".mikke-result")
+    expect(options.first).to_be_visible()
+    hrefs = [options.nth(i).get_attribute("href") for i in range(options.count())]
+    for _ in range(hrefs.index(section["url"]) + 1):
+        box.press("ArrowDown")
+    box.press("Enter")
+    snippet_text = section["snippet"]["text"].strip("…")
+    assert_landed(post_page, snippet_text[:12])
+    screenshot(post_page, "same-page-text-fragment-1280.png")
+
+
+def test_a_result_on_another_page_navigates_there(page: Page, servers: Servers) -> None:
+    section = same_page_section(servers, "冷却", text_fragment=False)
+    type_query(page, "冷却")
+    box = page.locator(".mikke-input")
+    options = page.locator(".mikke-result")
+    expect(options.first).to_be_visible()
+    hrefs = [options.nth(i).get_attribute("href") for i in range(options.count())]
+    for _ in range(hrefs.index(section["url"]) + 1):
+        box.press("ArrowDown")
+    selected = options.nth(hrefs.index(section["url"]))
+    expect(selected).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", selected.get_attribute("id") or "")
+    with page.expect_navigation():
+        box.press("Enter")
+    assert page.url == servers.blog + section["url"]
+    fragment = urllib.parse.unquote(section["url"].split("#", 1)[1])
+    assert page.locator(f'[id="{fragment}"]').evaluate("node => node.getBoundingClientRect().top") < 100
+
+
+# --- the list ---------------------------------------------------------------------------
+
+
+def test_a_new_query_starts_at_the_top_of_the_list(page: Page) -> None:
+    box = page.locator(".mikke-input")
+    type_query(page, "AI")
+    panel = page.locator(".mikke-panel")
+    expect(page.locator(".mikke-post").nth(2)).to_be_visible()
+    panel.evaluate("node => { node.scrollTop = node.scrollHeight; }")
+    assert panel.evaluate("node => node.scrollTop") > 100, "the list should be long enough to scroll"
+    box.fill("")
+    type_query(page, "GPU")
+    expect(page.locator(".mikke-snippet mark").filter(has_text=re.compile("^gpu$", re.I)).first).to_be_visible()
+    assert panel.evaluate("node => node.scrollTop") == 0
+
+
+def test_escape_closes_and_more_posts_load_on_demand(browser: Browser, servers: Servers) -> None:
+    page, errors = open_page(browser, servers.blog + ABOUT_URL)
+    page.locator(".mikke-search").evaluate("node => { node.remove(); }")
+    page.evaluate(
+        """api => {
+             const root = document.createElement('div');
+             root.className = 'mikke-search';
+             root.dataset.endpoint = api + '/api/search';
+             root.dataset.limit = '2';
+             document.querySelector('main').prepend(root);
+             window.Mikke.init(root);
+           }""",
+        servers.api,
+    )
+    box = page.locator(".mikke-input")
+    type_query(page, "AI")
+    posts = page.locator(".mikke-post")
+    expect(posts).to_have_count(2)
+    total = api_search(servers.api, "AI")["total"]
+    assert total > 2
+    page.locator(".mikke-more").click()
+    expect(posts).to_have_count(min(total, 4))
+    titles = page.locator(".mikke-post .mikke-title").all_inner_texts()
+    assert len(set(titles)) == len(titles)
+    box.press("Escape")
+    expect(page.locator(".mikke-results")).to_be_hidden()
+    expect(box).to_have_attribute("aria-expanded", "false")
+    page.context.close()
+    assert not errors
 
 
 def test_nothing_is_sent_while_an_ime_composes(page: Page) -> None:
@@ -208,11 +412,11 @@ def test_nothing_is_sent_while_an_ime_composes(page: Page) -> None:
     assert requests == [], "a request was sent during composition"
     expect(page.locator(".mikke-input")).to_have_value("えきたい")
     ime.send("Input.insertText", {"text": "液体"})
-    expect(page.locator(".mikke-result mark").filter(has_text=re.compile("^液体")).first).to_be_visible()
+    expect(page.locator(".mikke-snippet mark").filter(has_text=re.compile("^液体")).first).to_be_visible()
     assert len(requests) == 1 and "q=%E6%B6%B2%E4%BD%93&" in requests[0]
 
 
-def test_a_stale_response_is_dropped(page: Page, servers: tuple[str, str]) -> None:
+def test_a_stale_response_is_dropped(page: Page, servers: Servers) -> None:
     held: list[Route] = []
 
     def hold_first(route: Route) -> None:
@@ -221,7 +425,7 @@ def test_a_stale_response_is_dropped(page: Page, servers: tuple[str, str]) -> No
         else:
             route.continue_()
 
-    page.route(servers[1] + "/api/search?**", hold_first)
+    page.route(servers.api + "/api/search?**", hold_first)
     box = page.locator(".mikke-input")
     box.press_sequentially("液体", delay=30)
     for _ in range(100):
@@ -230,89 +434,142 @@ def test_a_stale_response_is_dropped(page: Page, servers: tuple[str, str]) -> No
         page.wait_for_timeout(100)
     assert len(held) == 1
     box.fill("GPU")
-    expect(page.locator(".mikke-result mark").filter(has_text=re.compile("^GPU$")).first).to_be_visible()
-    stale = {"query": "液体", "total": 1, "took_ms": 1.0, "hits": [{"post": {"title": "STALE"}, "section": {}}]}
+    expect(page.locator(".mikke-snippet mark").filter(has_text=re.compile("^GPU$", re.I)).first).to_be_visible()
+    stale = {"query": "液体", "group": "post", "total": 1, "hits": [{"post": {"title": "STALE"}, "sections": []}]}
     with contextlib.suppress(PlaywrightError):  # the box may have aborted it already
-        held[0].fulfill(json=stale, headers={"Access-Control-Allow-Origin": servers[0]})
+        held[0].fulfill(json=stale, headers={"Access-Control-Allow-Origin": servers.blog})
     page.wait_for_timeout(500)
     expect(page.locator(".mikke-results")).not_to_contain_text("STALE")
     expect(box).to_have_value("GPU")
 
 
-def test_pick_a_result_with_the_keyboard(page: Page, servers: tuple[str, str]) -> None:
-    blog, api = servers
-    expected = api_search(api, "冷却")["hits"][1]["section"]["url"]
-    box = page.locator(".mikke-input")
-    box.press_sequentially("冷却", delay=30)
-    expect(page.locator(".mikke-result").nth(1)).to_be_visible()
-    box.press("ArrowDown")
-    box.press("ArrowDown")
-    second = page.locator(".mikke-result").nth(1)
-    expect(second).to_have_attribute("aria-selected", "true")
-    expect(box).to_have_attribute("aria-activedescendant", second.get_attribute("id") or "")
-    box.press("ArrowUp")
-    box.press("ArrowDown")
-    with page.expect_navigation():
-        box.press("Enter")
-    assert page.url == blog + expected
-    assert page.url.split("#")[1] and page.url.endswith("#" + expected.split("#")[1])
-    expect(page.locator("h1")).to_contain_text(expected.split("#")[0][:40])
+# --- what the box says -----------------------------------------------------------------------
 
 
-def test_escape_closes_and_more_results_load_on_demand(page: Page) -> None:
-    box = page.locator(".mikke-input")
-    box.press_sequentially("AI", delay=30)
-    results = page.locator(".mikke-result")
-    expect(results).to_have_count(5)
-    page.locator(".mikke-more").click()
-    expect(results).to_have_count(10)
-    box.press("Escape")
-    expect(page.locator(".mikke-results")).to_be_hidden()
-    expect(box).to_have_attribute("aria-expanded", "false")
+def test_errors_are_told_in_japanese(page: Page, servers: Servers) -> None:
+    status = page.locator(".mikke-status")
+    type_query(page, "の")
+    expect(status).to_have_text("検索できる語がありません。別の言葉で検索してください。")
+    color = status.evaluate("node => getComputedStyle(node).color")
+    red, green, blue = (int(v) for v in re.findall(r"\d+", color)[:3])
+    assert not (red > 150 and green < 100 and blue < 100), f"an error in red ({color})"
+    screenshot(page, "error-japanese-1280.png")
+
+    page.route(servers.api + "/api/search?**", lambda route: route.abort())
+    page.locator(".mikke-input").fill("")
+    type_query(page, "GPU")
+    expect(status).to_have_text("検索サーバーに接続できませんでした。通信環境を確かめてもう一度お試しください。")
+    expect(page.locator(".mikke-result")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("query_too_long", "検索語が長すぎます。短くして検索してください。"),
+        ("index_unavailable", "検索の準備がまだできていません。しばらくしてからもう一度お試しください。"),
+        ("index_corrupt", "検索用のデータに問題があり、いまは検索できません。サイトの管理者にお知らせください。"),
+        ("internal", "検索中に問題が起きました。しばらくしてからもう一度お試しください。"),
+        ("something_new", "検索できませんでした。しばらくしてからもう一度お試しください。"),
+    ],
+)
+def test_each_error_code_has_its_message(page: Page, servers: Servers, code: str, message: str) -> None:
+    body = {"ok": False, "code": code, "error": "an English message for developers"}
+    headers = {"Access-Control-Allow-Origin": servers.blog}
+    page.route(servers.api + "/api/search?**", lambda route: route.fulfill(status=503, json=body, headers=headers))
+    type_query(page, "GPU")
+    expect(page.locator(".mikke-status")).to_have_text(message)
+
+
+def test_a_long_query_is_refused_in_japanese(page: Page) -> None:
+    page.locator(".mikke-input").fill("検索" * 300)
+    page.locator(".mikke-input").press("Enter")
+    expect(page.locator(".mikke-status")).to_have_text("検索語が長すぎます。短くして検索してください。")
+
+
+def test_a_partial_match_is_labelled(page: Page, servers: Servers) -> None:
+    expected = api_search(servers.api, "ブロックチェーン")
+    assert expected["matched"] == "some" and expected["hits"]
+    type_query(page, "ブロックチェーン")
+    missing = "」「".join(expected["missing_words"])
+    notice = f"「{missing}」に完全に一致する記事はありません。一部の語に一致した結果:"
+    expect(page.locator(".mikke-status")).to_have_text(notice)
+    expect(page.locator(".mikke-post")).to_have_count(len(expected["hits"]))
+    assert "件" not in page.locator(".mikke-status").inner_text()
+    screenshot(page, "partial-match-1280.png")
+
+
+def test_a_suggestion_runs_its_query(page: Page, servers: Servers) -> None:
+    def suggest(data: dict[str, Any]) -> None:
+        if data["query"] == "nvdia":
+            data["suggestion"] = "nvidia"
+
+    rewrite(page, servers.api, suggest)
+    requests = search_requests(page)
+    type_query(page, "nvdia")
+    suggestion = page.locator(".mikke-suggestion")
+    expect(suggestion).to_have_text("nvidia")
+    expect(page.locator(".mikke-status")).to_contain_text("もしかして: nvidia")
+    screenshot(page, "suggestion-1280.png")
+    suggestion.click()
+    expect(page.locator(".mikke-input")).to_have_value("nvidia")
+    expect(page.locator(".mikke-snippet mark").filter(has_text=re.compile("^nvidia$", re.I)).first).to_be_visible()
+    assert "q=nvidia&" in requests[-1]
+    expect(page.locator(".mikke-suggestion")).to_have_count(0)
 
 
 def test_no_results_state(page: Page) -> None:
-    page.locator(".mikke-input").press_sequentially("ぬか漬け", delay=30)
-    expect(page.locator(".mikke-status")).to_contain_text("見つかりません")
+    type_query(page, "ぬか漬け")
+    expect(page.locator(".mikke-status")).to_contain_text("見つかりませんでした")
     expect(page.locator(".mikke-result")).to_have_count(0)
 
 
 def test_an_xss_post_renders_as_text(page: Page) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.locator(".mikke-input").press_sequentially("脆弱性", delay=30)
-    result = page.locator(".mikke-result").first
-    expect(result).to_contain_text("<img src=x onerror=alert('title')>脆弱性テスト")
-    expect(result).to_contain_text("<script>alert('body')</script>")
-    expect(result.locator("mark").first).to_have_text("脆弱性")
+    type_query(page, "脆弱性")
+    post = page.locator(".mikke-post").first
+    expect(post).to_contain_text("<img src=x onerror=alert('title')>脆弱性テスト")
+    expect(post).to_contain_text("<script>alert('body')</script>")
+    expect(post.locator(".mikke-snippet mark").first).to_have_text("脆弱性")
     assert page.locator(".mikke-results img, .mikke-results script").count() == 0
     page.wait_for_timeout(500)
     assert dialogs == []
-    assert page.evaluate("document.title") == "テストブログ"
-    screenshot(page, "search-xss-1280.png")
+    assert "脆弱性" not in page.evaluate("document.title")
 
 
-def test_the_demo_page_works_under_its_content_security_policy(browser: Browser, servers: tuple[str, str]) -> None:
+# --- layouts ----------------------------------------------------------------------------
+
+
+def test_the_demo_page_works_under_its_content_security_policy(browser: Browser, servers: Servers) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
     page = context.new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
-    page.goto(servers[1] + "/")
-    page.locator(".mikke-input").press_sequentially("GPU", delay=30)
-    expect(page.locator(".mikke-result mark").first).to_have_text(re.compile("^gpu$", re.I))
+    page.goto(servers.api + "/")
+    type_query(page, "GPU")
+    expect(page.locator(".mikke-snippet mark").first).to_have_text(re.compile("^gpu$", re.I))
     assert console == []
     screenshot(page, "demo-dark-1280.png")
     context.close()
 
 
-def test_mobile_layout(browser: Browser, servers: tuple[str, str]) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(servers[0] + "/")
-    page.locator(".mikke-input").press_sequentially("データセンター", delay=30)
-    expect(page.locator(".mikke-result").first).to_be_visible()
+def test_phone_layout(browser: Browser, servers: Servers) -> None:
+    page, errors = open_page(browser, servers.blog + FUTURE_URL, width=390)
+    type_query(page, "液体冷却")
+    expect(page.locator(".mikke-section").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
-    box = page.locator(".mikke-results").bounding_box()
-    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
-    screenshot(page, "search-mobile-390.png")
-    context.close()
+    for selector in (".mikke-field", ".mikke-panel", ".mikke-section"):
+        box = page.locator(selector).first.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
+    over = page.locator(".mikke-panel *").evaluate_all(
+        "nodes => nodes.filter(node => node.getBoundingClientRect().right > 390).length"
+    )
+    assert over == 0
+    screenshot(page, "search-phone-390.png")
+
+    section = same_page_section(servers, "液体冷却", text_fragment=False)
+    page.locator(f'.mikke-section[href="{section["url"]}"]').tap()
+    assert_landed(page, section["heading"])
+    screenshot(page, "same-page-phone-390.png")
+    page.context.close()
+    assert not errors

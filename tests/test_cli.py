@@ -38,14 +38,16 @@ def test_search_json_has_the_documented_shape(blog: list[str]) -> None:
     assert code == 0
     assert "\\u" not in out  # Japanese unescaped
     data = json.loads(out)
-    assert set(data) == {"query", "total", "took_ms", "hits"}
+    assert set(data) == {"query", "total", "took_ms", "group", "matched", "matched_words", "missing_words", "hits"}
     assert data["query"] == "液体冷却" and data["total"] >= len(data["hits"]) > 0
+    assert data["group"] == "passage" and data["matched"] == "all"
+    assert data["matched_words"] == ["液体冷却"] and data["missing_words"] == []
     for rank, hit in enumerate(data["hits"], 1):
-        assert set(hit) == {"rank", "score", "post", "section", "snippet"}
-        assert hit["rank"] == rank and isinstance(hit["score"], float)
+        assert set(hit) == {"rank", "score", "kind", "post", "section", "snippet"}
+        assert hit["rank"] == rank and isinstance(hit["score"], float) and hit["kind"] == "text"
         assert set(hit["post"]) == {"path", "title", "url", "date", "tags", "categories"}
         assert hit["post"]["path"] == FUTURE_POST and hit["post"]["date"] == "2025-09-26"
-        assert set(hit["section"]) == {"heading", "anchor", "url"}
+        assert set(hit["section"]) == {"heading", "heading_html", "heading_highlights", "anchor", "url"}
         anchor = hit["section"]["anchor"]
         assert hit["section"]["url"] == (hit["post"]["url"] + "#" + anchor if anchor else hit["post"]["url"])
         snippet = hit["snippet"]

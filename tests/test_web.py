@@ -144,31 +144,34 @@ def test_a_query_that_looks_like_a_path_is_only_a_query(app: Starlette) -> None:
 # --- errors ------------------------------------------------------------------------
 
 BAD_REQUESTS = {
-    "/api/search": "empty query",
-    "/api/search?q=": "empty query",
-    "/api/search?q=%20%E3%80%80": "empty query",
-    "/api/search?q=" + "あ" * 501: "too long",
-    "/api/search?q=の": "nothing to search for",
-    "/api/search?q=AI&limit=0": "limit",
-    "/api/search?q=AI&limit=101": "limit",
-    "/api/search?q=AI&limit=-1": "limit",
-    "/api/search?q=AI&limit=ten": "limit",
-    "/api/search?q=AI&limit=1e3": "limit",
-    "/api/search?q=AI&offset=-1": "offset",
-    "/api/search?q=AI&offset=1001": "offset",
-    "/api/search?q=AI&since=2025/09/26": "since",
-    "/api/search?q=AI&since=20250926": "since",
-    "/api/search?q=AI&until=2025-02-30": "until",
-    "/api/search?q=AI&since=2025-10-01&until=2025-09-01": "after",
-    "/api/search?q=AI&per_post=maybe": "per_post",
-    "/api/search?q=AI&tag=": "tag",
-    "/api/search?q=AI&category=" + "x" * 101: "category",
-    "/api/search?q=AI" + "&tag=t" * 21: "tag",
-    "/api/search?q=AI&q=GPU": "more than once",
-    "/api/search?q=AI&limit=1&limit=2": "more than once",
-    "/api/search?q=AI&sort=date": "unknown parameter",
-    "/api/facets?q=": "empty query",
-    "/api/facets?q=AI&limit=5": "unknown parameter",
+    "/api/search": ("empty query", "empty_query"),
+    "/api/search?q=": ("empty query", "empty_query"),
+    "/api/search?q=%20%E3%80%80": ("empty query", "empty_query"),
+    "/api/search?q=" + "あ" * 501: ("too long", "query_too_long"),
+    "/api/search?q=の": ("nothing to search for", "empty_query"),
+    "/api/search?q=AI&limit=0": ("limit", "bad_parameter"),
+    "/api/search?q=AI&limit=101": ("limit", "bad_parameter"),
+    "/api/search?q=AI&limit=-1": ("limit", "bad_parameter"),
+    "/api/search?q=AI&limit=ten": ("limit", "bad_parameter"),
+    "/api/search?q=AI&limit=1e3": ("limit", "bad_parameter"),
+    "/api/search?q=AI&offset=-1": ("offset", "bad_parameter"),
+    "/api/search?q=AI&offset=1001": ("offset", "bad_parameter"),
+    "/api/search?q=AI&since=2025/09/26": ("since", "bad_parameter"),
+    "/api/search?q=AI&since=20250926": ("since", "bad_parameter"),
+    "/api/search?q=AI&until=2025-02-30": ("until", "bad_parameter"),
+    "/api/search?q=AI&since=2025-10-01&until=2025-09-01": ("after", "bad_parameter"),
+    "/api/search?q=AI&per_post=maybe": ("per_post", "bad_parameter"),
+    "/api/search?q=AI&tag=": ("tag", "bad_parameter"),
+    "/api/search?q=AI&category=" + "x" * 101: ("category", "bad_parameter"),
+    "/api/search?q=AI" + "&tag=t" * 21: ("tag", "bad_parameter"),
+    "/api/search?q=AI&q=GPU": ("more than once", "bad_parameter"),
+    "/api/search?q=AI&limit=1&limit=2": ("more than once", "bad_parameter"),
+    "/api/search?q=AI&sort=date": ("unknown parameter", "bad_parameter"),
+    "/api/search?q=AI&group=posts": ("group must be one of passage, post", "bad_parameter"),
+    "/api/search?q=AI&explain=maybe": ("explain", "bad_parameter"),
+    "/api/search?q=" + "冷却%20" * 65: ("words (at most 64)", "query_too_long"),
+    "/api/facets?q=": ("empty query", "empty_query"),
+    "/api/facets?q=AI&limit=5": ("unknown parameter", "bad_parameter"),
 }
 
 
@@ -177,8 +180,9 @@ def test_bad_parameters_are_400_with_the_error_shape(app: Starlette, url: str) -
     response = call(app, url)
     assert response.status_code == 400
     body = response.json()
-    assert body["ok"] is False and set(body) == {"ok", "error"}
-    assert BAD_REQUESTS[url] in body["error"]
+    message, code = BAD_REQUESTS[url]
+    assert body["ok"] is False and set(body) == {"ok", "code", "error"}
+    assert message in body["error"] and body["code"] == code
 
 
 @pytest.mark.parametrize(
@@ -195,6 +199,7 @@ def test_other_errors_share_the_shape(app: Starlette, method: str, url: str, sta
     response = call(app, url, method)
     assert response.status_code == status
     assert response.json()["ok"] is False
+    assert response.json()["code"] == {404: "not_found", 405: "method_not_allowed"}[status]
 
 
 def test_an_unexpected_failure_is_a_json_500(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,7 +209,7 @@ def test_an_unexpected_failure_is_a_json_500(config: Config, monkeypatch: pytest
     monkeypatch.setattr("mikke.web.result_to_dict", broken)
     response = call(create_app(config), "/api/search?q=AI")
     assert response.status_code == 500
-    assert response.json() == {"ok": False, "error": "internal error"}
+    assert response.json() == {"ok": False, "code": "internal", "error": "internal error"}
 
 
 def test_a_removed_index_is_a_503_until_it_is_rebuilt(tmp_path: Path) -> None:
@@ -215,6 +220,7 @@ def test_a_removed_index_is_a_503_until_it_is_rebuilt(tmp_path: Path) -> None:
     for url in ["/api/search?q=AI", "/healthz"]:
         response = call(app, url)
         assert response.status_code == 503 and "mikke index" in response.json()["error"]
+        assert response.json()["code"] == "index_unavailable"
     update_index(config)
     assert ok(app, "/api/search?q=AI")["hits"]
 

@@ -1,12 +1,20 @@
 """One exception tree for everything a user can get wrong or run into.
 
-MikkeError                  base: a one-line message meant for the user
-├── ConfigError             bad mikke.toml, environment variable or option
-├── CorpusError             the corpus directory is missing or unreadable
-├── PostError               one post cannot be read or parsed (it is skipped)
-├── QueryError              empty, all-stopword, too long or malformed query
-├── IndexMissingError       no index yet where one is expected
-└── IndexBusyError          another reindex job holds the lock
+Each class carries a stable ``code``: the HTTP API sends it beside the English
+message, so a client can show its own text (the search box shows Japanese).
+
+MikkeError                  base: a one-line message meant for the user        (internal)
+├── ConfigError             bad mikke.toml, environment variable or option     (bad_parameter)
+├── CorpusError             the corpus directory is missing or unreadable      (internal)
+├── PostError               one post cannot be read or parsed (it is skipped)  (internal)
+├── QueryError              malformed query or parameter                       (bad_parameter)
+│   ├── EmptyQueryError     nothing to search for: empty, or only stopwords    (empty_query)
+│   └── QueryTooLongError   too many characters or words                      (query_too_long)
+├── IndexMissingError       no index yet where one is expected                 (index_unavailable)
+└── IndexBusyError          another reindex job holds the lock                 (internal)
+
+>>> EmptyQueryError("empty query").code
+'empty_query'
 """
 
 from __future__ import annotations
@@ -15,9 +23,13 @@ from __future__ import annotations
 class MikkeError(Exception):
     """Base class: ``str(error)`` is a one-line message for the user."""
 
+    code = "internal"
+
 
 class ConfigError(MikkeError):
     """A configuration value is invalid."""
+
+    code = "bad_parameter"
 
 
 class CorpusError(MikkeError):
@@ -29,11 +41,27 @@ class PostError(MikkeError):
 
 
 class QueryError(MikkeError):
-    """The query cannot be searched (empty, only stopwords, too long, bad filter)."""
+    """The query or a search parameter cannot be used (bad filter, bound, value)."""
+
+    code = "bad_parameter"
+
+
+class EmptyQueryError(QueryError):
+    """The query holds nothing to search for: it is empty, or only stopwords and symbols."""
+
+    code = "empty_query"
+
+
+class QueryTooLongError(QueryError):
+    """The query has too many characters or words."""
+
+    code = "query_too_long"
 
 
 class IndexMissingError(MikkeError):
     """There is no index at the configured location."""
+
+    code = "index_unavailable"
 
 
 class IndexBusyError(MikkeError):

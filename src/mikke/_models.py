@@ -61,8 +61,40 @@ class Snippet:
 
 
 @dataclass(frozen=True)
+class Explanation:
+    """A score broken into its parts, as a tree (like Lucene's ``Explanation``): ``value`` is
+    the sum or the product of the ``details``' values, as ``description`` says.
+
+    >>> tree = Explanation(6.0, "product of:", (Explanation(2.0, "a"), Explanation(3.0, "b")))
+    >>> print(*tree.lines(), sep=chr(10))
+    6.0000 = product of:
+      2.0000 = a
+      3.0000 = b
+    """
+
+    value: float
+    description: str
+    details: tuple[Explanation, ...] = ()
+
+    def lines(self, depth: int = 0) -> list[str]:
+        """The tree as text, one node a line, indented by depth."""
+        own = [f"{'  ' * depth}{self.value:.4f} = {self.description}"]
+        return own + [line for detail in self.details for line in detail.lines(depth + 1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The tree as JSON-ready data (Elasticsearch's ``_explanation`` shape)."""
+        return {
+            "value": self.value,
+            "description": self.description,
+            "details": [detail.to_dict() for detail in self.details],
+        }
+
+
+@dataclass(frozen=True)
 class Hit:
-    """One ranked passage."""
+    """One ranked passage; ``kind`` is its passage's kind (text, code...), ``heading_highlights``
+    the matched terms in its heading. In a result grouped by post, a hit is its post's best
+    passage and ``sections`` its post's best passages of distinct sections (itself first)."""
 
     rank: int
     score: float
@@ -75,6 +107,10 @@ class Hit:
     heading: str
     anchor: str
     snippet: Snippet
+    kind: str = "text"
+    heading_highlights: tuple[tuple[int, int], ...] = ()
+    sections: tuple[Hit, ...] = ()
+    explanation: Explanation | None = None
 
     @property
     def section_url(self) -> str:
@@ -84,10 +120,20 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """What a search returns: the hits of one page plus the total count."""
+    """What a search returns: the hits of one page plus the total count (of posts when
+    ``group`` is ``"post"``, else of passages).
+
+    ``matched`` is ``"some"`` when a short query found no passage holding all of its words and
+    its hits hold only some (``matched_words``, as typed; a word cut in parts, only some of
+    which matched, is missing, its matched parts are listed); else ``"all"``.
+    """
 
     query: str
     total: int
     took_ms: float
     hits: tuple[Hit, ...]
     explain: dict[str, Any] = field(default_factory=dict)
+    group: str = "passage"
+    matched: str = "all"
+    matched_words: tuple[str, ...] = ()
+    missing_words: tuple[str, ...] = ()

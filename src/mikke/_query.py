@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from whoosh import query as wq
 
 from ._analysis import analyze, fold
-from ._errors import QueryError
+from ._errors import EmptyQueryError, QueryTooLongError
 from ._schema import PHRASE_FIELDS
 
 #: Longest query accepted, in characters.
@@ -56,12 +56,14 @@ class Clause:
 @dataclass(frozen=True)
 class ParsedQuery:
     """``required`` items (all must match in strict mode), ``alternatives`` (slots
-    of ``a OR b``), and ``excluded`` concepts."""
+    of ``a OR b``), and ``excluded`` concepts; ``prefix``: the last word may also
+    match as the start of an indexed word (as typed in a search box)."""
 
     text: str
     required: tuple[Clause, ...]
     alternatives: tuple[tuple[Clause, ...], ...]
     excluded: tuple[Concept, ...]
+    prefix: bool = False
 
     def clauses(self) -> list[Clause]:
         """Every positive clause (required and alternative), in query order."""
@@ -110,14 +112,14 @@ def _concepts(text: str) -> list[Concept]:
     return concepts
 
 
-def parse_query(text: str) -> ParsedQuery:
+def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
     """Parse the user's query; raises ``QueryError`` when nothing searchable is left."""
     text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates (from argv bytes) -> "?"
     text = unicodedata.normalize("NFKC", text).replace("\x00", " ").strip()
     if not text:
-        raise QueryError("empty query: type a word to search for")
+        raise EmptyQueryError("empty query: type a word to search for")
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"query too long: {len(text)} characters (at most {MAX_QUERY_CHARS})")
+        raise QueryTooLongError(f"query too long: {len(text)} characters (at most {MAX_QUERY_CHARS})")
     slots: list[list[Clause]] = []
     excluded: list[Concept] = []
     join_next = False
@@ -142,15 +144,16 @@ def parse_query(text: str) -> ParsedQuery:
             slots.append([clause])
         join_next = False
     if not slots:
-        raise QueryError(f"nothing to search for in {text!r}: only stopwords or symbols")
+        raise EmptyQueryError(f"nothing to search for in {text!r}: only stopwords or symbols")
     count = sum(len(c.concepts) for slot in slots for c in slot) + len(excluded)
     if count > MAX_QUERY_TERMS:
-        raise QueryError(f"query has {count} words (at most {MAX_QUERY_TERMS})")
+        raise QueryTooLongError(f"query has {count} words (at most {MAX_QUERY_TERMS})")
     return ParsedQuery(
         text=text,
         required=tuple(slot[0] for slot in slots if len(slot) == 1),
         alternatives=tuple(tuple(slot) for slot in slots if len(slot) > 1),
         excluded=tuple(excluded),
+        prefix=prefix,
     )
 
 

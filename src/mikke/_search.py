@@ -25,55 +25,43 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from whoosh import query as wq
 
+from ._analysis import analyze
 from ._config import Config
-from ._errors import QueryError
+from ._explain import explain_scores
 from ._indexing import open_index
-from ._models import Hit, SearchResult
-from ._query import ParsedQuery, is_relaxable, parse_query
-from ._scoring import TRIGRAM_DEPTH, Floats, IndexArrays, Ints, QueryScorer, best, by_sentences, by_trigrams
-from ._snippets import make_snippet
+from ._models import Explanation, Hit, SearchResult
+from ._query import Clause, Concept, ParsedQuery, is_relaxable
+from ._request import SearchRequest
+from ._schema import SEARCH_FIELDS
+from ._scoring import (
+    TRIGRAM_DEPTH,
+    Floats,
+    IndexArrays,
+    Ints,
+    Mask,
+    QueryScorer,
+    best,
+    by_sentences,
+    by_trigrams,
+    held_in,
+)
+from ._snippets import highlight_spans, make_snippet
 
-#: Largest page a caller may ask for.
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 10
 #: Queries of at most this many words must match every word; longer ones rank by coverage.
 STRICT_MAX_WORDS = 3
 #: A relaxed hit's score is multiplied by its coverage to this power.
 COVERAGE_POWER = 6.0
 #: Share of the coverage taken from the passage's whole post rather than the passage alone.
 POST_COVERAGE_WEIGHT = 0.5
-
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def parse_date(value: str | dt.date | None, name: str) -> dt.date | None:
-    """``YYYY-MM-DD`` (or a date) -> date; raises ``QueryError`` for anything else.
-
-    >>> parse_date("2025-09-26", "since")
-    datetime.date(2025, 9, 26)
-    >>> parse_date("20250926", "since")
-    Traceback (most recent call last):
-    mikke._errors.QueryError: since must be a date like 2025-09-26, not '20250926'
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        if _ISO_DATE.fullmatch(value):
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise QueryError(f"{name} must be a date like 2025-09-26, not {value[:20]!r}")
 
 
 def _filter(
@@ -95,6 +83,7 @@ def _filter(
 def runs_strict_first(parsed: ParsedQuery) -> bool:
     """True for a short query (every word required first); False for a long one (any word).
 
+    >>> from mikke import parse_query
     >>> runs_strict_first(parse_query("液体冷却"))
     True
     >>> runs_strict_first(parse_query("液体冷却を導入した会社はどこの国の企業か"))
@@ -166,56 +155,101 @@ class Searcher:
             scores[top] = by_sentences(arrays, parsed, reranked, docnums[top])
         return arrays, docnums, scores
 
-    def search(
-        self,
-        query: str | ParsedQuery,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        offset: int = 0,
-        tags: Sequence[str] = (),
-        categories: Sequence[str] = (),
-        since: str | dt.date | None = None,
-        until: str | dt.date | None = None,
-        per_post: bool = False,
-    ) -> SearchResult:
-        """Search and return one page of hits. Raises ``QueryError`` for bad input."""
+    def search(self, request: SearchRequest | str, **options: Any) -> SearchResult:
+        """Search and return one page of hits: ``search(SearchRequest(...))``, or the query and
+        the request's fields as keywords (``search("GPU", limit=5)``). Raises ``QueryError`` for bad input."""
         started = time.perf_counter()
-        if not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-        if offset < 0:
-            raise QueryError(f"offset must be 0 or more, not {offset}")
-        parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
-        since_date, until_date = parse_date(since, "since"), parse_date(until, "until")
-        if since_date and until_date and since_date > until_date:
-            raise QueryError(f"since {since_date} is after until {until_date}")
-        arrays, candidates, scores = self.matches(parsed, _filter(tags, categories, since_date, until_date))
-        keys, key_count = (arrays.post_of, arrays.posts) if per_post else (arrays.passage_of, arrays.passages)
+        if isinstance(request, str):
+            request = SearchRequest(request, **options)
+        elif options:
+            raise TypeError("options go in the SearchRequest")
+        parsed = request.parsed()
+        filter_query = _filter(request.tags, request.categories, request.since, request.until)
+        arrays, candidates, scores = self.matches(parsed, filter_query)
+        grouped = request.group == "post"
+        by_post = grouped or request.per_post
+        keys, key_count = (arrays.post_of, arrays.posts) if by_post else (arrays.passage_of, arrays.passages)
         counted = np.zeros(key_count, dtype=bool)
         counted[keys[candidates]] = True
         total = int(np.count_nonzero(counted))
-        ranked = _best(arrays, candidates, scores, keys, offset + limit)
+        ranked = _best(arrays, candidates, scores, keys, request.offset + request.limit)[request.offset :]
         terms = parsed.terms()
-        hits = []
-        for rank, (docnum, score) in enumerate(ranked[offset:], offset + 1):
-            fields = arrays.stored_fields(docnum)
-            post, section = fields["post"], fields["section"]
-            hits.append(
-                Hit(
-                    rank=rank,
-                    score=round(score, 4),
-                    path=fields["path"],
-                    title=post["title"],
-                    url=post["url"],
-                    date=post["date"],
-                    tags=tuple(post["tags"]),
-                    categories=tuple(post["categories"]),
-                    heading=section["heading"],
-                    anchor=section["anchor"],
-                    snippet=make_snippet(fields["text"], terms, offsets=fields.get("offsets")),
-                )
+        shown = [(docnum, score) for docnum, score in ranked]
+        sections: dict[int, list[tuple[int, float]]] = {}
+        if grouped and ranked:
+            sections = _sections(arrays, candidates, scores, [docnum for docnum, _ in ranked])
+            shown = [pair for docnum, _ in ranked for pair in sections[docnum]]
+        matched, matched_words, missing_words = self._matched(arrays, parsed, candidates, ranked)
+        trees = {}
+        if request.explain and shown:
+            relaxed = not runs_strict_first(parsed) or matched == "some"
+            _, base_docnums, base_scores = self.matches(parsed, filter_query, rank=False)
+            trees = explain_scores(
+                arrays,
+                parsed,
+                self.config.boosts,
+                (base_docnums, base_scores),
+                relaxed,
+                (POST_COVERAGE_WEIGHT, COVERAGE_POWER),
+                [docnum for docnum, _ in shown],
             )
+        made = {docnum: _hit(arrays, docnum, score, terms, trees.get(docnum)) for docnum, score in shown}
+        hits = []
+        for rank, (docnum, _) in enumerate(ranked, request.offset + 1):
+            hit = made[docnum]
+            below = tuple(made[d] for d, _ in sections.get(docnum, ()))
+            hits.append(replace(hit, rank=rank, sections=below))
         took = (time.perf_counter() - started) * 1000
-        return SearchResult(parsed.text, total, round(took, 2), tuple(hits), {"query": parsed.describe()})
+        return SearchResult(
+            parsed.text,
+            total,
+            round(took, 2),
+            tuple(hits),
+            {"query": parsed.describe()},
+            group=request.group,
+            matched=matched,
+            matched_words=matched_words,
+            missing_words=missing_words,
+        )
+
+    def _matched(
+        self, arrays: IndexArrays, parsed: ParsedQuery, candidates: Ints, ranked: list[tuple[int, float]]
+    ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """``"all"`` or ``"some"``, the words the matches hold and those they miss (see ``SearchResult``).
+
+        A short query ran relaxed when its best match does not hold every word; then a word
+        is matched when some match holds it whole (all its concepts), and otherwise missing,
+        with those of its concepts that some match holds listed as matched, as typed.
+        """
+        words = tuple(clause.text for clause in parsed.clauses())
+        fields = [field for field in SEARCH_FIELDS if self.config.boosts.get(field, 0.0) > 0]
+
+        def held(concept: Concept, docnums: Ints) -> Mask:
+            return np.asarray(np.logical_or.reduce([held_in(arrays, field, concept, docnums) for field in fields]))
+
+        def whole(clause: Clause, docnums: Ints) -> Mask:
+            return np.asarray(np.logical_and.reduce([held(concept, docnums) for concept in clause.concepts]))
+
+        if not runs_strict_first(parsed):
+            return "all", words, ()
+        if ranked:
+            top = np.array([ranked[0][0]], dtype=np.int64)
+            if all(whole(clause, top)[0] for clause in parsed.required) and all(
+                any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
+            ):
+                return "all", words, ()
+        matched: list[str] = []
+        missing: list[str] = []
+        for clause in parsed.clauses():
+            if whole(clause, candidates).any():
+                matched.append(clause.text)
+                continue
+            missing.append(clause.text)
+            surfaces = [token.surface for token in analyze(clause.text) if not token.part]
+            if len(surfaces) != len(clause.concepts):
+                surfaces = [concept.text for concept in clause.concepts]
+            matched += [s for s, c in zip(surfaces, clause.concepts, strict=True) if held(c, candidates).any()]
+        return "some", tuple(dict.fromkeys(matched)), tuple(dict.fromkeys(missing))
 
 
 def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
@@ -237,3 +271,58 @@ def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, nee
         if fetch >= scores.size:
             return picked
         fetch *= 4
+
+
+#: Most sections shown under a post in a grouped result, and most of a post's passages read to find them.
+SECTIONS_PER_POST = 3
+SECTION_READS = 8
+
+
+def _sections(
+    arrays: IndexArrays, candidates: Ints, scores: Floats, heads: list[int]
+) -> dict[int, list[tuple[int, float]]]:
+    """For each post's best passage in ``heads``, its post's best passages of distinct sections
+    (itself first; identical texts once): up to :data:`SECTIONS_PER_POST`, reading the stored
+    fields of at most :data:`SECTION_READS` passages a post."""
+    posts = {int(arrays.post_of[docnum]): docnum for docnum in heads}
+    inside = np.flatnonzero(np.isin(arrays.post_of[candidates], np.fromiter(posts, dtype=np.int64)))
+    found: dict[int, list[tuple[int, float]]] = {docnum: [] for docnum in heads}
+    seen: dict[int, set[object]] = {docnum: set() for docnum in heads}
+    reads = dict.fromkeys(heads, 0)
+    for i in best(scores[inside], arrays.order[candidates[inside]], inside.size).tolist():
+        docnum = int(candidates[inside[i]])
+        head = posts[int(arrays.post_of[docnum])]
+        if len(found[head]) == SECTIONS_PER_POST or reads[head] == SECTION_READS:
+            continue
+        passage = ("passage", int(arrays.passage_of[docnum]))
+        if passage in seen[head]:
+            continue
+        reads[head] += 1
+        section = arrays.stored_fields(docnum)["section"]
+        place = (section["heading"], section["anchor"])
+        if place not in seen[head]:
+            found[head].append((docnum, float(scores[inside[i]])))
+        seen[head] |= {passage, place}
+    return found
+
+
+def _hit(arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: Explanation | None) -> Hit:
+    """A passage as a hit (ranked later), with its snippet and heading highlights."""
+    fields = arrays.stored_fields(docnum)
+    post, section = fields["post"], fields["section"]
+    return Hit(
+        rank=0,
+        score=round(score, 4),
+        path=fields["path"],
+        title=post["title"],
+        url=post["url"],
+        date=post["date"],
+        tags=tuple(post["tags"]),
+        categories=tuple(post["categories"]),
+        heading=section["heading"],
+        anchor=section["anchor"],
+        snippet=make_snippet(fields["text"], terms, offsets=fields.get("offsets")),
+        kind=fields.get("kind") or "text",
+        heading_highlights=tuple(highlight_spans(section["heading"], terms)) if section["heading"] else (),
+        explanation=tree,
+    )

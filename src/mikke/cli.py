@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 error (message on stderr); 2 bad usage;
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,8 +21,10 @@ from ._analysis import analyze
 from ._config import Config, load_config
 from ._errors import IndexBusyError, MikkeError
 from ._indexing import DEFAULT_WAIT, IndexReport, index_exists, update_index
+from ._models import Hit, Snippet
 from ._render import result_to_dict
-from ._search import DEFAULT_LIMIT, Searcher
+from ._request import GROUPS, SearchRequest, fields
+from ._search import Searcher
 from ._snippets import to_ansi
 
 EXIT_SKIPPED = 3
@@ -29,11 +32,19 @@ EXIT_BUSY = 4
 
 
 class MikkeGroup(click.Group):
-    """Turns library errors into one-line messages instead of tracebacks."""
+    """Turns library errors into one-line messages instead of tracebacks, and a closed
+    pipe (``mikke search … | head``) into a quiet exit 0."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
+            sys.stdout.flush()
+            return done
+        except BrokenPipeError:
+            # The reader is gone: the rest of the output has nowhere to go (Python's documented
+            # way: point stdout at devnull so the flush at exit does not fail again).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except IndexBusyError as error:
             click.echo(f"Error: {error}", err=True)
             ctx.exit(EXIT_BUSY)
@@ -108,81 +119,109 @@ def main(ctx: click.Context, corpus: Path | None, index_dir: Path | None, config
         raise click.ClickException(str(error)) from None
 
 
+def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``search`` options, one per ``SearchRequest`` field but the query (the argument).
+
+    Every value is taken as text and checked by ``SearchRequest.parse``, as the API's are:
+    the same bounds and the same messages.
+    """
+    for field in reversed(fields()):
+        meta = field.metadata
+        if field.name == "query":
+            continue
+        help = meta["help"]
+        if meta["kind"] == "flag":
+            command = click.option(meta["cli"], field.name, is_flag=True, default=None, help=help)(command)
+        elif meta["kind"] == "list":
+            command = click.option(meta["cli"], field.name, multiple=True, help=help)(command)
+        else:
+            if meta["kind"] == "whole":
+                help += f" ({meta['low']}-{meta['high']}) [default: {field.default}]"
+                metavar = "N"
+            elif meta["kind"] == "choice":
+                help += f" [default: {field.default}]"
+                metavar = "[" + "|".join(GROUPS) + "]"
+            else:
+                metavar = "YYYY-MM-DD" if meta["kind"] == "date" else "TEXT"
+            command = click.option(meta["cli"], field.name, metavar=metavar, help=help)(command)
+    return command
+
+
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True)
-@click.option("--tag", "tags", multiple=True, help="Only posts with this tag (repeat for any of several).")
-@click.option("--category", "categories", multiple=True, help="Only posts in this category (repeatable).")
-@click.option("--since", help="Only posts dated on or after YYYY-MM-DD.")
-@click.option("--until", help="Only posts dated on or before YYYY-MM-DD.")
-@click.option("--limit", default=DEFAULT_LIMIT, show_default=True, help="Hits per page (1-100).")
-@click.option("--offset", default=0, show_default=True, help="Hits to skip (for paging).")
-@click.option("--per-post", is_flag=True, help="Keep only the best passage of each post.")
+@request_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (Japanese unescaped).")
-@click.option("--explain", is_flag=True, help="Show how the query was understood.")
 @click.pass_obj
-def search(
-    config: Config,
-    query: tuple[str, ...],
-    tags: tuple[str, ...],
-    categories: tuple[str, ...],
-    since: str | None,
-    until: str | None,
-    limit: int,
-    offset: int,
-    per_post: bool,
-    as_json: bool,
-    explain: bool,
-) -> None:
-    """Search the corpus and print ranked passages.
+def search(config: Config, /, query: tuple[str, ...], as_json: bool, **options: Any) -> None:
+    """Search the corpus and print ranked passages (or posts, with --group post).
 
     Words are matched in any form (サーバ = サーバー, ＧＰＵ = gpu); use
     "quoted phrases", -excluded words and OR. The index is built first if missing.
+    --explain prints each hit's score as a tree of its parts.
 
     \b
     Example:
       mikke search 液体冷却
-      mikke search '"データセンター" -冷却' --per-post --json
-      mikke search GPU --tag AI --since 2025-01-01 --limit 5
+      mikke search '"データセンター" -冷却' --group post --json
+      mikke search GPU --tag AI --since 2025-01-01 --limit 5 --explain
     """
     unknown = [word for word in query if word.startswith("--")]
     if unknown:  # single-dash words are exclusions (-冷却); double-dash ones are mistyped options
         raise click.UsageError(f"no such option: {unknown[0]}")
+    request = SearchRequest.parse({"query": " ".join(query), **options})
     _ensure_index(config, quiet=as_json)
     searcher = Searcher(config)
     try:
-        result = searcher.search(
-            " ".join(query),
-            limit=limit,
-            offset=offset,
-            tags=tags,
-            categories=categories,
-            since=since,
-            until=until,
-            per_post=per_post,
-        )
+        result = searcher.search(request)
     finally:
         searcher.close()
     if as_json:
-        data = result_to_dict(result)
-        if explain:
-            data["explain"] = result.explain
-        _dump(data)
+        _dump(result_to_dict(result))
         return
-    if explain:
+    if request.explain:
         click.echo(f"query: {result.explain['query']}")
     if not result.hits:
         click.echo(f"No results for {result.query!r}.")
         return
     color = sys.stdout.isatty()
+    if result.matched == "some":
+        missing = "、".join(f"「{word}」" for word in result.missing_words)
+        click.echo(f"No result holds every word ({missing} missing); results with some of them:\n")
     for hit in result.hits:
-        where = f"{hit.title} › {hit.heading}" if hit.heading and hit.heading != hit.title else hit.title
-        click.echo(
-            click.style(f"{hit.rank}. {where}", bold=True) + (f"  ({hit.date})" if hit.date else ""), color=color
-        )
-        click.echo(f"   {unquote(hit.section_url)}")
-        click.echo(f"   {to_ansi(hit.snippet) if color else hit.snippet.text}\n", color=color)
+        _echo_hit(hit, color, grouped=result.group == "post")
     shown = f"{result.hits[0].rank}-{result.hits[-1].rank}"
-    click.echo(f"{shown} of {result.total} results ({result.took_ms:.1f} ms)")
+    counted = "posts" if result.group == "post" else "results"
+    click.echo(f"{shown} of {result.total} {counted} ({result.took_ms:.1f} ms)")
+
+
+def _echo_hit(hit: Hit, color: bool, grouped: bool) -> None:
+    """One hit as text: its title (and heading), its URL, its snippet; grouped, the post once and its sections."""
+
+    def heading(section: Hit) -> str:
+        return to_ansi(Snippet(section.heading, section.heading_highlights)) if color else section.heading
+
+    def explain(section: Hit, indent: str) -> None:
+        if section.explanation is not None:
+            click.echo("\n".join(indent + line for line in section.explanation.lines()))
+
+    date = f"  ({hit.date})" if hit.date else ""
+    if grouped:
+        click.echo(click.style(f"{hit.rank}. {hit.title}", bold=True) + date, color=color)
+        click.echo(f"   {unquote(hit.url)}")
+        for section in hit.sections:
+            code = " [code]" if section.kind == "code" else ""
+            click.echo(f"   › {heading(section) or '(top)'}{code}", color=color)
+            click.echo(f"     {unquote(section.section_url)}")
+            click.echo(f"     {to_ansi(section.snippet) if color else section.snippet.text}", color=color)
+            explain(section, "       ")
+        click.echo()
+        return
+    where = f"{hit.title} › {heading(hit)}" if hit.heading and hit.heading != hit.title else hit.title
+    click.echo(click.style(f"{hit.rank}. ", bold=True) + click.style(where, bold=True) + date, color=color)
+    click.echo(f"   {unquote(hit.section_url)}")
+    click.echo(f"   {to_ansi(hit.snippet) if color else hit.snippet.text}", color=color)
+    explain(hit, "   ")
+    click.echo()
 
 
 @main.command()

@@ -2,22 +2,26 @@
 
 Routes:
 
-* ``GET /api/search?q=&limit=&offset=&tag=&category=&since=&until=&per_post=``:
-  the JSON of ``mikke search --json`` (``tag`` and ``category`` may repeat).
+* ``GET /api/search?q=&limit=&offset=&tag=&category=&since=&until=&group=&per_post=&prefix=&explain=``:
+  the JSON of ``mikke search --json`` (``tag`` and ``category`` may repeat; the
+  parameters are ``SearchRequest``'s fields, parsed by it).
 * ``GET /api/facets?q=``: tags and categories of the matching posts, with counts.
 * ``GET /healthz``: ``{"ok": true}`` while the index can be searched.
 * ``GET /widget.js``, ``GET /widget.css``: the search box; ``GET /``: a demo page.
 
-Every error is ``{"ok": false, "error": "..."}`` with a real status code: 400
-for bad parameters, 404, 405, 503 when the index is gone. One ``Searcher`` is
+Every error is ``{"ok": false, "code": "...", "error": "..."}`` with a real
+status code: 400 for bad parameters (``code``: ``bad_parameter``, ``empty_query``,
+``query_too_long``), 404 ``not_found``, 405 ``method_not_allowed``, 503
+``index_unavailable`` when the index is gone, 500 ``internal``. The ``code`` is
+stable, for a client to show its own message; ``error`` is English. One ``Searcher`` is
 shared by all requests of a process and picks up a committed reindex by itself;
 searches take turns on it (refreshing the reader closes files another search
 could be reading, and the GIL runs one at a time anyway); for more cores, run
 more ``mikke serve`` processes behind a proxy. No parameter reaches the file system: the static
 files are read once, from the package, by fixed names.
 
->>> error_body("empty query")
-{'ok': False, 'error': 'empty query'}
+>>> error_body("empty_query", "empty query")
+{'ok': False, 'code': 'empty_query', 'error': 'empty query'}
 >>> cors_headers("https://blog.example.jp", frozenset({"https://blog.example.jp"}))
 {'Access-Control-Allow-Origin': 'https://blog.example.jp', 'Vary': 'Origin'}
 >>> cors_headers("https://evil.example", frozenset({"https://blog.example.jp"}))
@@ -37,7 +41,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -50,17 +53,13 @@ from ._config import Config
 from ._errors import ConfigError, IndexMissingError, MikkeError, QueryError
 from ._facets import facets
 from ._render import result_to_dict
-from ._search import DEFAULT_LIMIT, MAX_LIMIT, Searcher
+from ._request import API_PARAMS, SearchRequest, fields
+from ._search import Searcher
 
-#: Deepest page a client may ask for (``offset`` cap).
-MAX_OFFSET = 1000
-#: Most ``tag`` (or ``category``) values in one request, and the longest value.
-MAX_FILTER_VALUES = 20
-MAX_FILTER_CHARS = 100
 #: How long browsers and proxies may keep the search box files.
 STATIC_CACHE = "public, max-age=3600"
 
-SEARCH_PARAMS = frozenset({"q", "limit", "offset", "tag", "category", "since", "until", "per_post"})
+SEARCH_PARAMS = API_PARAMS
 FACET_PARAMS = frozenset({"q"})
 
 _STATIC = {
@@ -70,20 +69,35 @@ _STATIC = {
 }
 _DEMO_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'"
 _ORIGIN = re.compile(r"https?://[^/\s?#]+")
-_TRUE, _FALSE = {"", "1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+#: The code of each HTTP error status (a library error brings its own).
+HTTP_CODES = {
+    400: "bad_parameter",
+    403: "origin_not_allowed",
+    404: "not_found",
+    405: "method_not_allowed",
+    414: "uri_too_long",
+    431: "headers_too_large",
+    500: "internal",
+    503: "index_unavailable",
+}
+#: The status of each library error code that is not a client's mistake (400).
+CODE_STATUS = {"index_unavailable": 503, "index_corrupt": 503, "internal": 500}
 
 log = logging.getLogger("mikke.web")
 
 
-def error_body(message: str) -> dict[str, Any]:
-    """The one error shape of the API."""
-    return {"ok": False, "error": message}
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The one error shape of the API: a stable ``code`` and an English message."""
+    return {"ok": False, "code": code, "error": message}
 
 
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """An error with its status code (never cached)."""
+def error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None, code: str | None = None
+) -> JSONResponse:
+    """An error with its status code (never cached); ``code`` defaults to the status's."""
     headers = {**(headers or {}), "Cache-Control": "no-store"}
-    return JSONResponse(error_body(message), status_code=status, headers=headers)
+    body = error_body(code or HTTP_CODES.get(status, "bad_parameter" if status < 500 else "internal"), message)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def cors_headers(origin: str | None, allowed: frozenset[str]) -> dict[str, str]:
@@ -113,7 +127,9 @@ def check_origins(origins: Iterable[str]) -> frozenset[str]:
 # --- parameters -----------------------------------------------------------------
 
 
-def _params(request: Request, allowed: frozenset[str]) -> QueryParams:
+def _params(request: Request, allowed: frozenset[str]) -> dict[str, list[str]]:
+    """The request's query parameters, each a list of values: only ``allowed`` names, each once
+    (but ``tag`` and ``category``, which may repeat)."""
     params = request.query_params
     unknown = sorted(set(params) - allowed)
     if unknown:
@@ -121,34 +137,22 @@ def _params(request: Request, allowed: frozenset[str]) -> QueryParams:
     for name in set(params) - {"tag", "category"}:
         if len(params.getlist(name)) > 1:
             raise QueryError(f"{name} given more than once")
-    return params
+    return {name: params.getlist(name) for name in params}
 
 
-def _int(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
-    value = params.get(name)
-    if value is None:
-        return default
-    if not re.fullmatch(r"\d{1,6}", value.strip()) or not low <= int(value) <= high:
-        raise QueryError(f"{name} must be a whole number from {low} to {high}, not {value[:20]!r}")
-    return int(value)
+def search_request(params: Mapping[str, list[str]]) -> SearchRequest:
+    """A ``SearchRequest`` from the query parameters (named as its fields' ``api``).
 
-
-def _flag(params: QueryParams, name: str) -> bool:
-    value = params.get(name)
-    if value is None:
-        return False
-    if value.lower() not in _TRUE | _FALSE:
-        raise QueryError(f"{name} must be true or false, not {value[:20]!r}")
-    return value.lower() in _TRUE
-
-
-def _values(params: QueryParams, name: str) -> list[str]:
-    values = [v.strip() for v in params.getlist(name)]
-    if len(values) > MAX_FILTER_VALUES:
-        raise QueryError(f"at most {MAX_FILTER_VALUES} {name} values")
-    if any(not v or len(v) > MAX_FILTER_CHARS for v in values):
-        raise QueryError(f"each {name} must be 1 to {MAX_FILTER_CHARS} characters")
-    return values
+    >>> search_request({"q": ["GPU"], "tag": ["AI", "チップ"], "group": ["post"]}).tags
+    ('AI', 'チップ')
+    """
+    values: dict[str, Any] = {}
+    for field in fields():
+        given = params.get(field.metadata["api"])
+        if given is not None:
+            values[field.name] = given if field.metadata["kind"] == "list" else given[0]
+    values.setdefault("query", "")  # checked by the library: empty, too long, only stopwords
+    return SearchRequest.parse(values)
 
 
 # --- the app ---------------------------------------------------------------------
@@ -165,7 +169,7 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except (IndexMissingError, EmptyIndexError):
             return error_response(503, "the index is not available: run `mikke index`")
         except MikkeError as error:
-            return error_response(400, str(error))
+            return error_response(CODE_STATUS.get(error.code, 400), str(error), code=error.code)
         except Exception:
             log.exception("unexpected error for %s", request.url.path)
             return error_response(500, "internal error")
@@ -201,27 +205,13 @@ def create_app(config: Config, allow_origins: Iterable[str] = ()) -> Starlette:
     turn = threading.Lock()
 
     def search(request: Request) -> dict[str, Any]:
-        params = _params(request, SEARCH_PARAMS)
-        query = params.get("q", "")  # checked by the library: empty, too long, only stopwords
-        limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _int(params, "offset", 0, 0, MAX_OFFSET)
-        tags, categories = _values(params, "tag"), _values(params, "category")
-        since, until, per_post = params.get("since"), params.get("until"), _flag(params, "per_post")
+        search_for = search_request(_params(request, SEARCH_PARAMS))
         with turn:
-            result = searcher.search(
-                query,
-                limit=limit,
-                offset=offset,
-                tags=tags,
-                categories=categories,
-                since=since,
-                until=until,
-                per_post=per_post,
-            )
+            result = searcher.search(search_for)
         return result_to_dict(result)
 
     def facet_counts(request: Request) -> dict[str, Any]:
-        query = _params(request, FACET_PARAMS).get("q", "")
+        query = _params(request, FACET_PARAMS).get("q", [""])[0]
         with turn:
             return facets(searcher, query).to_dict()
 

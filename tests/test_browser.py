@@ -53,7 +53,7 @@ if not CHROMIUM.exists():
 if jekyll_missing():
     pytest.skip(f"browser tests need a built site: {jekyll_missing()}", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Dialog, Page, Request, Route, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 
@@ -96,6 +96,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     command += ["--corpus", str(config.corpus), "--index", str(config.index)]
     command += ["serve", "--port", str(api_port), "--allow-origin", blog, "--no-access-log"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert server.stderr is not None
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -189,6 +190,9 @@ def rewrite(page: Page, api: str, change: Any) -> None:
 
 
 def screenshot(page: Page, name: str, full_page: bool = False) -> None:
+    """Save a screenshot once no search is running and the list has faded back in."""
+    page.wait_for_function("!document.querySelector('.mikke-loading')")
+    page.wait_for_timeout(400)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
 
@@ -220,7 +224,9 @@ def test_each_post_comes_once_with_its_sections(page: Page, servers: Servers) ->
         assert hrefs == [section["url"] for section in hit["sections"]]
     assert max(len(hit["sections"]) for hit in expected["hits"]) > 1, "the query should find posts with sections"
     assert all(len(hit["sections"]) <= 3 for hit in expected["hits"])
-    expect(page.locator(".mikke-section .mikke-snippet mark").filter(has_text=re.compile("^液体冷却$")).first).to_be_visible()
+    expect(
+        page.locator(".mikke-section .mikke-snippet mark").filter(has_text=re.compile("^液体冷却$")).first
+    ).to_be_visible()
     expect(page.locator(".mikke-status")).to_have_text(f"{expected['total']} 件の記事")
 
     input_box = page.locator(".mikke-input")
@@ -274,7 +280,10 @@ def test_the_clamp_never_hides_the_first_highlight(page: Page, servers: Servers)
     )
     assert hidden == 0
     leads = snippets.evaluate_all(
-        "nodes => nodes.map(node => node.textContent.slice(0, node.textContent.indexOf(node.querySelector('mark').textContent)))"
+        """nodes => nodes.map(node => {
+             const text = node.textContent;
+             return text.slice(0, text.indexOf(node.querySelector('mark').textContent));
+           })"""
     )
     assert all(lead.startswith("…") and len(lead) <= 33 for lead in leads), leads
 
@@ -528,7 +537,12 @@ def test_no_results_state(page: Page) -> None:
 
 def test_an_xss_post_renders_as_text(page: Page) -> None:
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     type_query(page, "脆弱性")
     post = page.locator(".mikke-post").first
     expect(post).to_contain_text("<img src=x onerror=alert('title')>脆弱性テスト")

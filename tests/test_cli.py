@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +138,101 @@ def test_every_command_has_help_with_an_example() -> None:
 def test_mistyped_option_is_a_usage_error_not_a_query(blog: list[str]) -> None:
     code, _, err = run(*blog, "search", "GPU", "--limt", "3")
     assert code == 2 and "no such option: --limt" in err
+
+
+# --- the search options: one request type, the API's bounds ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--offset", "5000"], "offset must be a whole number from 0 to 1000, not '5000'"),
+        (["--offset", "-1"], "offset must be a whole number from 0 to 1000, not '-1'"),
+        (["--limit", "0"], "limit must be a whole number from 1 to 100, not '0'"),
+        (["--limit", "ten"], "limit must be a whole number from 1 to 100, not 'ten'"),
+        (["--group", "posts"], "group must be one of passage, post, not 'posts'"),
+    ],
+)
+def test_out_of_bounds_options_fail_with_the_apis_message(blog: list[str], options: list[str], message: str) -> None:
+    code, out, err = run(*blog, "search", "GPU", *options)
+    assert code == 1 and err == f"Error: {message}\n" and out == ""
+
+
+def test_every_search_option_comes_from_the_request_type() -> None:
+    code, out, _ = run("search", "--help")
+    assert code == 0
+    for option in ["--limit", "--offset", "--tag", "--category", "--since", "--until", "--group", "--per-post"]:
+        assert option in out
+    assert "--prefix" in out and "--explain" in out and "(1-100)" in out and "(0-1000)" in out
+
+
+def test_group_post_lists_each_post_once_with_its_sections(blog: list[str]) -> None:
+    code, out, _ = run(*blog, "search", "AI", "--group", "post")
+    assert code == 0
+    titles = [line for line in out.splitlines() if line[:1].isdigit() and ". " in line]
+    assert len(titles) == 2 and len(set(titles)) == 2  # the two sample posts, each once
+    assert 2 <= out.count("   › ") <= 6 and out.rstrip().endswith("ms)") and "of 2 posts" in out
+    code, out, _ = run(*blog, "search", "AI", "--group", "post", "--json")
+    data = json.loads(out)
+    assert data["group"] == "post" and data["total"] == 2
+    for hit in data["hits"]:
+        assert set(hit) == {"rank", "score", "post", "sections"}
+        for section in hit["sections"]:
+            assert set(section) == {
+                "heading",
+                "heading_html",
+                "heading_highlights",
+                "anchor",
+                "url",
+                "kind",
+                "score",
+                "snippet",
+            }
+
+
+def test_a_partial_match_says_which_words_are_missing(blog: list[str]) -> None:
+    code, out, _ = run(*blog, "search", "ブロックチェーン")
+    assert code == 0 and "「ブロックチェーン」 missing" in out.splitlines()[0]
+    code, out, _ = run(*blog, "search", "ブロックチェーン", "--json")
+    data = json.loads(out)
+    assert data["matched"] == "some" and data["missing_words"] == ["ブロックチェーン"]
+
+
+def test_explain_prints_each_hits_score_as_a_tree(blog: list[str]) -> None:
+    code, out, _ = run(*blog, "search", "データセンター", "--explain", "--limit", "2")
+    assert code == 0
+    assert out.count("= score, product of:") == 2
+    assert "= BM25F (every word required), sum of:" in out and "body:データセンター" in out
+    assert "= trigram re-ranking" in out and "= sentence re-ranking" in out and "= coverage" in out
+    code, out, _ = run(*blog, "search", "データセンター", "--explain", "--limit", "2", "--json")
+    data = json.loads(out)
+    assert data["explain"]["query"] == "データセンター(データ+センター)"
+    for hit in data["hits"]:
+        assert hit["explain"]["description"] == "score, product of:"
+        assert round(hit["explain"]["value"], 4) == hit["score"]
+
+
+# --- a closed pipe ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_a_closed_pipe_exits_0_quietly(blog: list[str], as_json: list[str]) -> None:
+    # The reading end is closed before mikke writes a byte: its first write meets a broken pipe,
+    # as it does after `| head -1` when the output is longer than the pipe holds.
+    command = [sys.executable, "-c", "from mikke.cli import main; main()", *blog, "search", "AI", "--limit", "100"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    run(*blog, "index")  # the index exists: the subprocess only searches
+    with subprocess.Popen(command + as_json, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+    assert proc.returncode == 0 and err == b""
+
+
+def test_head_of_a_long_listing_exits_0(blog: list[str]) -> None:
+    script = f"{sys.executable} -c 'from mikke.cli import main; main()' {' '.join(blog)} search AI --limit 100 --json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {script} | head -1"], capture_output=True, env=env, check=False
+    )
+    assert done.returncode == 0 and done.stdout == b"{\n" and done.stderr == b""

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import pytest
 
 from conftest import FUTURE_POST, IMPACT_POST, copy_sample
-from mikke import Config, QueryError, Searcher, update_index
+from mikke import (
+    Config,
+    EmptyQueryError,
+    Explanation,
+    QueryError,
+    QueryTooLongError,
+    Searcher,
+    SearchRequest,
+    update_index,
+)
 
 
 def highlighted(hit) -> list[str]:  # type: ignore[no-untyped-def]
@@ -185,3 +195,177 @@ def test_equal_scores_rank_alike_however_the_index_numbered_the_documents(tmp_pa
         searcher.close()
     assert all(results[0]) and {path for path, _, _ in results[0][1]} >= {FUTURE_POST, copy}
     assert results[0] == results[1]
+
+
+# --- one request type ------------------------------------------------------------------
+
+
+def test_a_request_and_its_keywords_give_the_same_search(searcher: Searcher) -> None:
+    by_keywords = searcher.search("GPU", limit=3, offset=1, tags=["AI"])
+    by_request = searcher.search(SearchRequest("GPU", limit=3, offset=1, tags=("AI",)))
+    assert [h.snippet for h in by_keywords.hits] == [h.snippet for h in by_request.hits]
+    assert by_keywords.hits and by_keywords.total == by_request.total
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"offset": 5000}, "offset must be a whole number from 0 to 1000, not '5000'"),
+        ({"offset": -1}, "offset must be a whole number from 0 to 1000, not '-1'"),
+        ({"limit": 101}, "limit must be a whole number from 1 to 100, not '101'"),
+        ({"group": "posts"}, "group must be one of passage, post, not 'posts'"),
+        ({"tags": [""]}, "each tag must be 1 to 100 characters"),
+        ({"since": "2025-10-01", "until": "2025-09-01"}, "since 2025-10-01 is after until 2025-09-01"),
+    ],
+)
+def test_a_request_checks_its_bounds_on_creation(options: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(QueryError) as raised:
+        SearchRequest("GPU", **options)
+    assert str(raised.value) == message and raised.value.code == "bad_parameter"
+
+
+@pytest.mark.parametrize(
+    ("query", "error", "code"),
+    [
+        ("", EmptyQueryError, "empty_query"),
+        ("の", EmptyQueryError, "empty_query"),
+        ("x" * 501, QueryTooLongError, "query_too_long"),
+    ],
+)
+def test_query_errors_carry_their_code(searcher: Searcher, query: str, error: type, code: str) -> None:
+    with pytest.raises(error) as raised:
+        searcher.search(query)
+    assert raised.value.code == code
+
+
+# --- grouped by post -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["データセンター", "AI", "液体冷却", "Nscaleに出資したノルウェーの会社はどこ？"])
+def test_grouped_results_list_each_post_once_with_its_best_sections(searcher: Searcher, query: str) -> None:
+    grouped = searcher.search(query, group="post", limit=20)
+    flat = searcher.search(query, limit=100)
+    per_post = searcher.search(query, per_post=True, limit=20)
+    assert grouped.group == "post" and grouped.hits
+    assert grouped.total == len({h.path for h in flat.hits}) == per_post.total  # total counts posts
+    assert [h.path for h in grouped.hits] == [h.path for h in per_post.hits]
+    assert [h.rank for h in grouped.hits] == list(range(1, len(grouped.hits) + 1))
+    for hit in grouped.hits:
+        assert 1 <= len(hit.sections) <= 3
+        assert hit.sections[0].snippet == hit.snippet and hit.sections[0].score == hit.score
+        assert all(s.path == hit.path for s in hit.sections)
+        urls = [s.section_url for s in hit.sections]
+        assert len(set(urls)) == len(urls)  # distinct sections
+        assert [s.score for s in hit.sections] == sorted((s.score for s in hit.sections), reverse=True)
+        # The sections are the post's best passages of distinct sections, in the flat ranking's order.
+        mine = [h for h in flat.hits if h.path == hit.path]
+        firsts = list({h.section_url: h for h in reversed(mine)}.values())
+        assert [s.section_url for s in hit.sections] == [h.section_url for h in sorted(firsts, key=lambda h: h.rank)][
+            :3
+        ]
+
+
+def test_a_post_with_many_matching_sections_shows_three(searcher: Searcher) -> None:
+    hits = searcher.search("AI", group="post").hits
+    assert max(len(h.sections) for h in hits) == 3
+
+
+# --- matched all / some -----------------------------------------------------------------
+
+
+def test_a_word_found_only_through_a_part_is_missing(searcher: Searcher) -> None:
+    # ブロックチェーン is ブロック + チェーン; the sample blog has only サプライチェーン.
+    result = searcher.search("ブロックチェーン")
+    assert result.hits and result.matched == "some"
+    assert result.missing_words == ("ブロックチェーン",) and result.matched_words == ("チェーン",)
+    assert all("サプライチェーン" in h.snippet.text for h in result.hits)
+
+
+def test_a_missing_word_beside_a_matched_one(searcher: Searcher) -> None:
+    result = searcher.search("冷却 ブロックチェーン")
+    assert result.hits and result.matched == "some"
+    assert result.matched_words == ("冷却", "チェーン") and result.missing_words == ("ブロックチェーン",)
+    # A longer query (more than STRICT_MAX_WORDS words) ranks by coverage and is not labelled.
+    assert searcher.search("液体冷却 ブロックチェーン").matched == "all"
+
+
+@pytest.mark.parametrize(
+    "query", ["液体冷却", "データセンター 冷却", "サプライチェーン", "Nscaleに出資したノルウェーの会社はどこ？"]
+)
+def test_a_query_whose_hits_hold_every_word_matched_all(searcher: Searcher, query: str) -> None:
+    result = searcher.search(query)
+    assert result.hits and result.matched == "all" and result.missing_words == ()
+
+
+# --- what a hit carries ----------------------------------------------------------------
+
+
+def test_a_heading_match_is_highlighted_in_the_heading(searcher: Searcher) -> None:
+    hits = searcher.search("スキル").hits
+    with_heading = [h for h in hits if "スキル" in h.heading]
+    assert with_heading
+    for hit in with_heading:
+        assert "スキル" in [hit.heading[a:b] for a, b in hit.heading_highlights]
+    assert all(h.heading_highlights == () for h in hits if "スキル" not in h.heading)
+
+
+def test_each_hit_carries_its_passage_kind(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    post = (
+        "---\ntitle: 設定\n---\n\n## 手順\n\n設定ファイルを書きます。\n\n```toml\n[server]\nport = 8080 # 設定\n```\n"
+    )
+    config: Config = make_corpus({"_posts/2025-01-01-setup.md": post})
+    update_index(config)
+    kinds = {h.snippet.text: h.kind for h in Searcher(config).search("設定").hits}
+    assert kinds == {"設定ファイルを書きます。": "text", "[server] port = 8080 # 設定": "code"}
+
+
+# --- explain ---------------------------------------------------------------------------
+
+
+def sums_up(node: Explanation) -> None:
+    """Every node's value is the sum or product of its details', as it says."""
+    if node.description.endswith("sum of:"):
+        assert node.value == pytest.approx(sum(d.value for d in node.details), rel=1e-9)
+    elif node.description.endswith("product of:"):
+        assert node.value == pytest.approx(math.prod(d.value for d in node.details), rel=1e-9)
+    else:
+        assert not node.details
+    for detail in node.details:
+        sums_up(detail)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "液体冷却",
+        "データセンター",
+        "ブロックチェーン",
+        "Nscaleに出資したノルウェーの会社はどこ？",
+        '"閉ループ 直接" OR 液浸',
+    ],
+)
+def test_the_explanation_of_a_hit_multiplies_to_its_score(searcher: Searcher, query: str) -> None:
+    for group in ("passage", "post"):
+        result = searcher.search(query, explain=True, limit=10, group=group)
+        assert result.hits
+        for hit in [s for h in result.hits for s in (h, *h.sections)]:
+            tree = hit.explanation
+            assert tree is not None and round(tree.value, 4) == pytest.approx(hit.score, abs=1e-4)
+            sums_up(tree)
+            bm25f, coverage, trigrams, sentences = tree.details
+            assert bm25f.description.startswith("BM25F") and bm25f.value > 0
+            assert coverage.description.startswith("coverage")
+            assert trigrams.description.startswith("trigram") and sentences.description.startswith("sentence")
+
+
+def test_the_explanation_names_fields_and_compound_parts(searcher: Searcher) -> None:
+    hit = searcher.search("データセンター", explain=True).hits[0]
+    lines = "\n".join(hit.explanation.lines()) if hit.explanation else ""
+    assert "body:データセンター" in lines and "データ+センター (parts)" in lines
+    relaxed = searcher.search("ブロックチェーン", explain=True).hits[0].explanation
+    assert relaxed is not None and "BM25F (any word)" in relaxed.details[0].description
+    assert relaxed.details[1].value < 1  # the coverage of a partial match lowers its score
+
+
+def test_no_explanation_unless_asked(searcher: Searcher) -> None:
+    assert all(h.explanation is None for h in searcher.search("液体冷却").hits)

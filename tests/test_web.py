@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import shutil
@@ -357,3 +358,74 @@ def test_the_jekyll_include_loads_the_box_from_the_served_routes(app: Starlette)
     for route in routes:
         assert call(app, route + ("?q=AI" if route.startswith("/api/") else "")).status_code == 200
     assert "id=\"{{ include.id | default: 'mikke-search'" in include
+
+
+# --- grouped results, partial matches, kinds, headings, explain ----------------------------
+
+
+def test_group_post_has_the_shared_shape(app: Starlette) -> None:
+    data = ok(app, "/api/search?q=AI&group=post&limit=20")
+    flat = ok(app, "/api/search?q=AI&limit=100")
+    assert data["group"] == "post" and data["total"] == len({h["post"]["path"] for h in flat["hits"]}) == 2
+    for rank, hit in enumerate(data["hits"], 1):
+        assert set(hit) == {"rank", "score", "post", "sections"} and hit["rank"] == rank
+        assert set(hit["post"]) == {"path", "title", "url", "date", "tags", "categories"}
+        assert 1 <= len(hit["sections"]) <= 3 and hit["sections"][0]["score"] == hit["score"]
+        for section in hit["sections"]:
+            assert section["kind"] == "text" and section["url"].startswith(hit["post"]["url"])
+            assert set(section["snippet"]) == {"text", "highlights", "html"}
+            assert "<mark>AI</mark>" in section["snippet"]["html"]
+    assert ok(app, "/api/search?q=AI&group=passage")["group"] == "passage"
+
+
+def test_a_partial_match_is_labelled(app: Starlette) -> None:
+    some = ok(app, "/api/search?q=ブロックチェーン&group=post")
+    assert some["hits"] and some["matched"] == "some"
+    assert (some["matched_words"], some["missing_words"]) == (["チェーン"], ["ブロックチェーン"])
+    full = ok(app, "/api/search?q=サプライチェーン")
+    assert full["matched"] == "all" and full["matched_words"] == ["サプライチェーン"] and full["missing_words"] == []
+
+
+def test_the_offset_bound_reads_as_in_the_cli(app: Starlette) -> None:
+    response = call(app, "/api/search?q=AI&offset=5000")
+    assert response.status_code == 400
+    assert response.json()["error"] == "offset must be a whole number from 0 to 1000, not '5000'"
+
+
+def test_explain_adds_a_tree_to_each_hit(app: Starlette) -> None:
+    data = ok(app, "/api/search?q=液体冷却&explain=true&limit=3")
+    assert data["explain"]["query"] == "液体 冷却"
+    for hit in data["hits"]:
+        tree = hit["explain"]
+        assert tree["description"] == "score, product of:" and round(tree["value"], 4) == hit["score"]
+        assert [d["description"].split(" ")[0] for d in tree["details"]] == [
+            "BM25F",
+            "coverage:",
+            "trigram",
+            "sentence",
+        ]
+    grouped = ok(app, "/api/search?q=液体冷却&explain=1&group=post")
+    assert all("explain" in s for h in grouped["hits"] for s in h["sections"])
+    assert "explain" not in ok(app, "/api/search?q=液体冷却")["hits"][0]
+
+
+def test_heading_matches_are_marked_after_escaping(tmp_path: Path) -> None:
+    post = "---\ntitle: 記録\n---\n\n## <b>太字</b>とスキル & 技術\n\n新しいスキルを学ぶ。\n\n```sh\necho スキル\n```\n"
+    config = Config(corpus=tmp_path / "corpus", index=tmp_path / "index")
+    (config.corpus / "_posts").mkdir(parents=True)
+    (config.corpus / "_posts/2025-01-01-skill.md").write_text(post, encoding="utf-8")
+    update_index(config)
+    hits = ok(create_app(config), "/api/search?q=スキル")["hits"]
+    sections = {hit["snippet"]["text"]: hit["section"] for hit in hits}
+    assert {hit["snippet"]["text"]: hit["kind"] for hit in hits} == {
+        "新しいスキルを学ぶ。": "text",
+        "echo スキル": "code",
+    }
+    section = sections["新しいスキルを学ぶ。"]
+    start, end = section["heading_highlights"][0]
+    assert section["heading"][start:end] == "スキル"
+    assert section["heading_html"] == html.escape(section["heading"][:start]) + "<mark>スキル</mark>" + html.escape(
+        section["heading"][end:]
+    )
+    assert "&lt;b&gt;" in section["heading_html"] or "<b>" not in section["heading"]
+    assert "&amp;" in section["heading_html"]

@@ -9,15 +9,18 @@ from ._corpus import iter_post_paths, load_post
 from ._errors import (
     ConfigError,
     CorpusError,
+    EmptyQueryError,
     IndexBusyError,
     IndexMissingError,
     MikkeError,
     PostError,
     QueryError,
+    QueryTooLongError,
 )
 from ._indexing import IndexReport, index_exists, update_index
-from ._models import Hit, Passage, Post, SearchResult, Section, Snippet
+from ._models import Explanation, Hit, Passage, Post, SearchResult, Section, Snippet
 from ._query import ParsedQuery, parse_query
+from ._request import SearchRequest
 from ._search import Searcher
 from ._snippets import make_snippet, to_ansi, to_html
 
@@ -25,6 +28,8 @@ __all__ = [
     "Config",
     "ConfigError",
     "CorpusError",
+    "EmptyQueryError",
+    "Explanation",
     "Hit",
     "IndexBusyError",
     "IndexMissingError",
@@ -35,6 +40,8 @@ __all__ = [
     "Post",
     "PostError",
     "QueryError",
+    "QueryTooLongError",
+    "SearchRequest",
     "SearchResult",
     "Searcher",
     "Section",

@@ -230,14 +230,14 @@ class Searcher:
         def whole(clause: Clause, docnums: Ints) -> Mask:
             return np.asarray(np.logical_and.reduce([held(concept, docnums) for concept in clause.concepts]))
 
-        if not runs_strict_first(parsed):
-            return "all", words, ()
+        if not runs_strict_first(parsed) or (ranked and not is_relaxable(parsed)):
+            return "all", words, ()  # a long query ranks by coverage; a strict-only one matched every word
         if ranked:
             top = np.array([ranked[0][0]], dtype=np.int64)
             if all(whole(clause, top)[0] for clause in parsed.required) and all(
                 any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
             ):
-                return "all", words, ()
+                return "all", words, ()  # the strict query matched: every match holds every word
         matched: list[str] = []
         missing: list[str] = []
         for clause in parsed.clauses():

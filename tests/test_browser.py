@@ -189,12 +189,14 @@ def rewrite(page: Page, api: str, change: Any) -> None:
     page.route(api + "/api/search?**", handle)
 
 
-def screenshot(page: Page, name: str, full_page: bool = False) -> None:
-    """Save a screenshot once no search is running and the list has faded back in."""
+def screenshot(page: Page, name: str) -> None:
+    """Save the window once no search is running and the list has faded back in (at 1280 px, its middle column)."""
     page.wait_for_function("!document.querySelector('.mikke-loading')")
     page.wait_for_timeout(400)
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    clip = {"x": 240, "y": 0, "width": 800, "height": 700} if width == 1280 else None
+    page.screenshot(path=str(ARTIFACTS / name), clip=clip)
 
 
 def type_query(page: Page, query: str) -> None:
@@ -343,6 +345,33 @@ def test_a_text_fragment_on_this_page_is_found_in_the_page_not_the_box(post_page
     start = urllib.parse.unquote(section["url"].split(":~:text=", 1)[1].split(",")[0])
     assert_landed(post_page, start[:12])
     screenshot(post_page, "same-page-text-fragment-1280.png")
+
+
+@pytest.mark.parametrize(
+    ("parts", "landing"),
+    [
+        (["閉ループ直接液体冷却", "-のような最新のデータ"], "最適化するスキルがますます求められる"),
+        (["日本の強みです。-", "閉ループ直接液体冷却", "最先端技術", "-は、日本の産業界"], "冷却技術や精密機械製造"),
+        (["非常に重要です。Nscaleが-", "閉ループ直接液体冷却"], "用コストと持続可能性の観点"),
+    ],
+)
+def test_a_text_directive_finds_its_own_occurrence(
+    post_page: Page, servers: Servers, parts: list[str], landing: str
+) -> None:
+    def encode(part: str) -> str:
+        """A directive's part: its text percent-encoded, the dash of a prefix or suffix kept."""
+        text = urllib.parse.quote(part.strip("-"), safe="")
+        return ("-" if part.startswith("-") else "") + text + ("-" if part.endswith("-") else "")
+
+    fragment = ":~:text=" + ",".join(encode(part) for part in parts)
+
+    def point_the_first_section_here(data: dict[str, Any]) -> None:
+        data["hits"][0]["sections"][0]["url"] = f"{FUTURE_URL}#{fragment}"
+
+    rewrite(post_page, servers.api, point_the_first_section_here)
+    type_query(post_page, "液体冷却")
+    post_page.locator(".mikke-section").first.click()
+    assert_landed(post_page, landing)
 
 
 def test_a_result_on_another_page_navigates_there(page: Page, servers: Servers) -> None:

@@ -212,6 +212,7 @@ class Searcher:
                     heading=section["heading"],
                     anchor=section["anchor"],
                     snippet=make_snippet(fields["text"], terms, offsets=fields.get("offsets")),
+                    fragment=section.get("fragment", ""),
                 )
             )
         took = (time.perf_counter() - started) * 1000

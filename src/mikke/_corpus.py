@@ -26,6 +26,7 @@ import yaml
 
 from ._config import Config
 from ._errors import CorpusError, PostError
+from ._jekyll import escape_path, front_matter, path_categories, slugify
 from ._markdown import inline_text, parse_sections, strip_liquid
 from ._models import Post
 
@@ -67,15 +68,18 @@ def iter_post_paths(config: Config) -> Iterator[str]:
     if not root.is_dir():
         raise CorpusError(f"corpus directory not found: {root} (set --corpus or MIKKE_CORPUS)")
     include = pathspec.GitIgnoreSpec.from_lines(config.include)
-    exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude)
+    excludes = [pathspec.GitIgnoreSpec.from_lines(lines) for lines in (config.exclude, config.site_exclude) if lines]
+
+    def excluded(path: str) -> bool:
+        return any(spec.match_file(path) for spec in excludes)
     found = []
     for directory, subdirs, files in os.walk(root, onerror=None, followlinks=False):
         relative_dir = Path(directory).relative_to(root).as_posix()
         prefix = "" if relative_dir == "." else relative_dir + "/"
-        subdirs[:] = sorted(d for d in subdirs if not exclude.match_file(prefix + d + "/"))
+        subdirs[:] = sorted(d for d in subdirs if not excluded(prefix + d + "/"))
         for name in files:
             path = prefix + name
-            if include.match_file(path) and not exclude.match_file(path):
+            if include.match_file(path) and not excluded(path):
                 found.append(path)
     yield from sorted(found)
 
@@ -217,28 +221,47 @@ def _as_date(value: Any) -> dt.date | None:
         return None
 
 
+def is_post(relpath: str) -> bool:
+    """Whether a file is a Jekyll post (in a ``_posts`` folder)."""
+    return relpath.startswith("_posts/") or "/_posts/" in relpath
+
+
+def url_categories(relpath: str, meta: dict[str, Any]) -> tuple[str, ...]:
+    """A post's categories as Jekyll's ``:categories`` takes them: the folders above ``_posts``,
+    then ``categories`` (a string split at spaces) and ``category``, each once, lower case.
+
+    >>> url_categories("tech/_posts/2025-01-01-a.md", {"categories": "AI 投資", "category": "Tech"})
+    ('tech', 'ai', '投資')
+    """
+    found = list(path_categories(relpath))
+    for key in ("categories", "category"):
+        value = meta.get(key)
+        found += value.split() if isinstance(value, str) and key == "categories" else _as_list(value)
+    return tuple(dict.fromkeys(c.lower() for c in found))
+
+
 def post_url(
     relpath: str, meta: dict[str, Any], date: dt.date | None, categories: tuple[str, ...], config: Config
 ) -> str:
     """The URL Jekyll gives the page: ``permalink`` front matter, else the pattern for posts.
+    ``categories``: as :func:`url_categories` gives them.
 
     >>> post_url("_posts/2025-09-26-hello.md", {}, dt.date(2025, 9, 26), ("投資",), Config())
     '/%E6%8A%95%E8%B3%87/2025/09/26/hello.html'
     """
     stem = Path(relpath).stem
     dated = _DATED_NAME.match(stem)
-    slug = _scalar(meta.get("slug")) or (dated.group(4) if dated else stem)
-    is_post = relpath.startswith("_posts/") or "/_posts/" in relpath
-    pattern = strip_liquid(_scalar(meta.get("permalink"))) or (config.permalink if is_post else "")
+    name = _scalar(meta.get("slug")) or (dated.group(4) if dated else stem)
+    pattern = strip_liquid(_scalar(meta.get("permalink"))) or (config.permalink if is_post(relpath) else "")
     pattern = _PERMALINK_STYLES.get(pattern, pattern)
     if not pattern:  # a page: its path, .md -> .html, index -> directory
         page = Path(relpath).with_suffix(".html").as_posix()
         url = "/" + (page[: -len("index.html")] if Path(page).name == "index.html" else page)
     else:
         values = {
-            "categories": "/".join(quote(c.lower(), safe="") for c in categories),
-            "title": quote(slug, safe=""),
-            "slug": quote(slug, safe=""),
+            "categories": escape_path("/".join(categories)),
+            "title": escape_path(slugify(name)),
+            "slug": escape_path(slugify(name, pretty=False)),
             "path": quote(Path(relpath).with_suffix("").as_posix()),
             "year": f"{date.year:04d}" if date else "",
             "month": f"{date.month:02d}" if date else "",
@@ -266,7 +289,8 @@ def parse_post(relpath: str, text: str, content_hash: str, config: Config) -> Po
     if lines > MAX_POST_LINES:
         raise PostError(f"too many lines: {lines:,}, over the {MAX_POST_LINES:,} line limit (MAX_POST_LINES)")
     meta, body = split_front_matter(text)
-    sections = parse_sections(body, config.anchor_scheme)
+    if config.front_matter_defaults:
+        meta = {**front_matter(config.front_matter_defaults, relpath, is_post(relpath)), **meta}
     stem = Path(relpath).stem
     dated = _DATED_NAME.match(stem)
     date = next((d for key in DATE_KEYS if (d := _as_date(meta.get(key)))), None) or (
@@ -274,12 +298,13 @@ def parse_post(relpath: str, text: str, content_hash: str, config: Config) -> Po
     )
     categories = _as_list(meta.get("categories", meta.get("category")))
     title = inline_text(_scalar(meta.get("title")))
+    sections = parse_sections(body, config.ids, title=f"{_scalar(meta.get('title'))}\n{title}")
     if not title:
         title = next((s.heading for s in sections if s.heading), "") or (dated.group(4) if dated else stem)
     return Post(
         path=relpath,
         title=title,
-        url=post_url(relpath, meta, date, categories, config),
+        url=post_url(relpath, meta, date, url_categories(relpath, meta), config),
         date=date,
         tags=_as_list(meta.get("tags", meta.get("tag"))),
         categories=categories,

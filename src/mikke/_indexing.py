@@ -112,8 +112,9 @@ class IndexReport:
 def index_settings(config: Config) -> dict[str, Any]:
     """What a stored index depends on: when any of it changes, the index is rebuilt.
 
-    Which files are posts (``include``/``exclude``) is not here: an ordinary run
-    adds and deletes posts when those change.
+    The URL and heading id settings come from ``mikke.toml`` or the blog's ``_config.yml``
+    (``Config.with_site``). Which files are posts (``include``/``exclude``) is not here:
+    an ordinary run adds and deletes posts when those change.
 
     >>> index_settings(Config())["schema"] == SCHEMA_VERSION
     True
@@ -124,8 +125,13 @@ def index_settings(config: Config) -> dict[str, Any]:
         "sudachipy": version("sudachipy"),
         "sudachidict-core": version("sudachidict-core"),
         "anchor_scheme": config.anchor_scheme,
+        "auto_ids": config.auto_ids,
+        "auto_id_prefix": config.auto_id_prefix,
+        "auto_id_stripping": config.auto_id_stripping,
+        "transliterated_header_ids": config.transliterated_header_ids,
         "permalink": config.permalink,
         "base_url": config.base_url,
+        "defaults": json.loads(json.dumps(config.front_matter_defaults, ensure_ascii=False, default=str)),
     }
 
 
@@ -198,7 +204,7 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
             "tag": ",".join(post.tags),
             "category": ",".join(post.categories),
             "post": shown,
-            "section": {"heading": section.heading, "anchor": section.anchor},
+            "section": {"heading": section.heading, "anchor": section.anchor, "fragment": passage.fragment},
             "text": passage.text,
             "offsets": pack_offsets(passage.text),  # Sudachi runs here; the body then finds it cached
             "kind": passage.kind,
@@ -351,6 +357,7 @@ def update_index(
     started = time.perf_counter()
     if not config.corpus.is_dir():
         raise CorpusError(f"corpus directory not found: {config.corpus} (set --corpus or MIKKE_CORPUS)")
+    config = config.with_site()
     try:
         config.index.mkdir(parents=True, exist_ok=True)
         with _locked(config.index, wait):

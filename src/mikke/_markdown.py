@@ -20,27 +20,28 @@ document is kept once.
 
 >>> sections = parse_sections("導入。\\n\\n## GPUの話\\n\\n**GPU**は速い。\\n\\n---END---\\n")
 >>> [(s.heading, s.anchor, [p.text for p in s.passages]) for s in sections]
-[('', '', ['導入。']), ('GPUの話', 'gpu', ['GPUは速い。'])]
+[('', '', ['導入。']), ('GPUの話', 'gpuの話', ['GPUは速い。'])]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ._anchors import Anchors
+from ._anchors import HeadingIds, IdSettings
+from ._fragments import Page, fold
 from ._models import Passage, Section
 
 #: Bump when the same file gives other passages: a stored index is then rebuilt.
-PARSER_VERSION = 4
+PARSER_VERSION = 5
 #: Passages longer than this are split at sentence ends.
 MAX_PASSAGE_CHARS = 400
 #: Sentences at least this long are indexed once per document (repeated sections).
@@ -109,12 +110,21 @@ _HTML_CELL = re.compile(r"</?(?:td|th)\b[^<>]*>", re.I)
 _HTML_TAG = re.compile(r"""</?[A-Za-z][\w.:-]*(?:\s(?:[^<>"']|"[^"<>]*"|'[^'<>]*')*)?/?>""")
 
 
+#: In a block's ``shown`` text: where the page's text is not one run (inline HTML, an image),
+#: and where a table cell ends (a boundary between blocks of the page).
+GAP, CELL = "\ue002", "\ue003"
+#: Where a text fragment stops in prose: kramdown shows these as typographic quotes and dashes.
+_TYPOGRAPHIC = re.compile(r"[\"']|--|\.\.\.|<<|>>")
+
+
 @dataclass
 class _Block:
     kind: str  # "heading" | "bold" | "text" | "code" | "ial"
     text: str
     raw: str = ""
     explicit_id: str = ""
+    children: Sequence[Token] = ()  # a heading's inline tokens
+    shown: str = ""  # the text with GAP and CELL marks ("" when the page may show it otherwise)
 
 
 @dataclass
@@ -337,15 +347,28 @@ def html_text(source: str) -> str:
     return "\n".join(_SPACE.sub(" ", line) for line in lines if line)
 
 
-def _plain(children: Sequence[Token]) -> str:
-    """Text of inline tokens: emphasis and links unwrapped, images and HTML dropped."""
+def _plain(children: Sequence[Token], gaps: bool = False) -> str:
+    """Text of inline tokens: emphasis and links unwrapped, images and HTML dropped
+    (marked with ``GAP`` when ``gaps``)."""
     parts = []
     for child in children:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append("\n")
+        elif gaps and child.type in ("html_inline", "image"):
+            parts.append(GAP)
     return "".join(parts)
+
+
+def _shown(children: Sequence[Token], text: str) -> str:
+    """``text`` (the stripped plain text of ``children``) with its ``GAP`` marks, or "" if they do not fit."""
+    shown = _plain(children, gaps=True).strip(" \t\n\r" + GAP)
+    return shown if shown.replace(GAP, "") == text else ""
+
+
+def _unmarked(shown: str) -> str:
+    return shown.replace(CELL, " ").replace(GAP, "")
 
 
 def _is_bold_only(children: Sequence[Token]) -> bool:
@@ -366,8 +389,10 @@ def _heading(content: str, children: Sequence[Token]) -> _Block:
     explicit = (match.group(1) or match.group(2)) if match else ""
     if not explicit and (anchor := _HTML_ANCHOR.search(raw)):
         explicit = anchor.group(1)
-    text = inline_text(raw) if "{" in content else _plain(children).strip()  # nothing for inline_text to strip
-    return _Block("heading", text, raw=raw, explicit_id=explicit)
+    if match or "{" in content:  # the id or template syntax: parse what is left
+        tokens = _MD.parseInline(_IAL_INLINE.sub("", drop_spans(strip_liquid(raw), "{/*", "*/}", MAX_TAG_CHARS)))
+        children = (tokens[0].children or []) if tokens else []
+    return _Block("heading", _plain(children).strip(), raw=raw, explicit_id=explicit, children=children)
 
 
 def _html_block(content: str) -> _Block | None:
@@ -380,9 +405,15 @@ def _html_block(content: str) -> _Block | None:
     return _Block("text", text) if text else None
 
 
+def _gathered(lines: Sequence[str]) -> _Block:
+    """The text block of a list's or table's lines (each kept with its marks)."""
+    shown = "\n".join(line for line in lines if line)
+    return _Block("text", _unmarked(shown), shown=shown)
+
+
 def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
     """Flatten markdown-it block tokens into headings, text blocks and code blocks."""
-    container_depth = 0  # inside lists and tables, lines gather into one block
+    container_depth = 0  # inside lists and tables, lines gather into one block (with their marks)
     lines: list[str] = []
     row: list[str] | None = None  # cells of the table row being read
     heading_next = False
@@ -392,25 +423,26 @@ def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
         elif token.type in ("bullet_list_close", "ordered_list_close", "table_close"):
             container_depth -= 1
             if container_depth == 0 and lines:
-                yield _Block("text", "\n".join(line for line in lines if line))
+                yield _gathered(lines)
                 lines = []
         elif token.type == "tr_open":
             row = []
         elif token.type == "tr_close" and row is not None:
-            lines.append(" ".join(cell for cell in row if cell))
+            lines.append(CELL.join(cell for cell in row if cell))
             row = None
         elif token.type == "heading_open":
             heading_next = True
         elif token.type in ("fence", "code_block"):
             if token.content.strip():
                 if lines:  # the list text before a code block inside the list
-                    yield _Block("text", "\n".join(line for line in lines if line))
+                    yield _gathered(lines)
                     lines = []
-                yield _Block("code", token.content.rstrip("\n"))
+                code = token.content.rstrip("\n")
+                yield _Block("code", code, shown=code)
         elif token.type == "html_block":
             block = _html_block(token.content)
             if block and container_depth and block.kind == "text":
-                lines.append(block.text)
+                lines.append(GAP + block.text)
             elif block:
                 yield block
         elif token.type == "inline":
@@ -418,10 +450,9 @@ def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
             if heading_next:
                 heading_next = False
                 yield _heading(token.content, children)
-            elif row is not None:
-                row.append(_plain(children).strip())
-            elif container_depth:
-                lines.append(_plain(children).strip())
+            elif row is not None or container_depth:
+                text = _plain(children).strip()
+                (row if row is not None else lines).append(_shown(children, text) or (GAP + text if text else ""))
             elif ial := _IAL_LINE.match(token.content.strip()):
                 yield _Block("ial", "", explicit_id=ial.group(1))
             elif _SEPARATOR.match(token.content):
@@ -431,11 +462,11 @@ def _blocks(tokens: Sequence[Token]) -> Iterator[_Block]:
                 if len(text) <= MAX_BOLD_HEADING_CHARS:
                     yield _Block("bold", text, raw=token.content)
                 else:
-                    yield _Block("text", text)
+                    yield _Block("text", text, shown=_shown(children, text))
             else:
                 text = _plain(children).strip()
                 if text:
-                    yield _Block("text", text)
+                    yield _Block("text", text, shown=_shown(children, text))
 
 
 def split_passage(text: str, limit: int = MAX_PASSAGE_CHARS) -> list[str]:
@@ -464,15 +495,6 @@ def split_passage(text: str, limit: int = MAX_PASSAGE_CHARS) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
-def text_fragment(heading: str) -> str:
-    """A text-fragment anchor for a heading the renderer gives no id (a bold line).
-
-    >>> text_fragment("投資家 向け")
-    ':~:text=%E6%8A%95%E8%B3%87%E5%AE%B6%20%E5%90%91%E3%81%91'
-    """
-    return ":~:text=" + quote(heading, safe="")
-
-
 def _unseen_sentences(text: str, seen: set[str]) -> str:
     """``text`` without the sentences already seen in this document (recording the new ones).
 
@@ -496,29 +518,113 @@ def _unseen_sentences(text: str, seen: set[str]) -> str:
     return "".join(kept).strip()
 
 
-def parse_sections(body: str, anchor_scheme: str = "kramdown") -> list[Section]:
-    """Parse a Markdown body (front matter removed) into sections of unique passages."""
-    anchors = Anchors(anchor_scheme)
+@dataclass(frozen=True)
+class _Run:
+    """Text the page shows in one piece, at ``offset`` in its block's text."""
+
+    offset: int
+    text: str
+    boundary: bool  # a boundary follows it (its line, cell or block ends there)
+    after: str = ""  # the text shown right after it, up to the next mark, when a boundary is between
+
+
+def _runs(block: _Block, position: int, length: int) -> list[_Run]:
+    """The runs of text the page shows in one piece on the first line of ``block.text[position:]``
+    (at most ``length`` characters): a run ends at a cell, an inline HTML tag or image, or (in
+    prose) a typographic quote, dash or ellipsis, which kramdown shows as another character."""
+    shown = block.shown
+    at = seen = 0
+    while seen < position and at < len(shown):  # block.text offset -> shown offset
+        seen += shown[at] != GAP
+        at += 1
+    line_end = shown.find("\n", at)
+    end = min(line_end if line_end >= 0 else len(shown), at + length)
+    runs = []
+    while at < end:
+        stop = end
+        for mark in (CELL, GAP):
+            found = shown.find(mark, at, stop)
+            stop = found if found >= 0 else stop
+        typographic = _TYPOGRAPHIC.search(shown, at, stop) if block.kind == "text" else None
+        text = shown[at : typographic.start() if typographic else stop]
+        offset = len(shown[:at].replace(GAP, ""))
+        boundary = not typographic and (stop == len(shown) or shown[stop] in "\n" + CELL)
+        after = ""
+        if boundary and stop < len(shown):
+            rest = shown[stop + 1 :]
+            after = rest[: min((i for i in (rest.find(m) for m in ("\n", CELL, GAP)) if i >= 0), default=len(rest))]
+        if text.strip():
+            runs.append(_Run(offset + len(text) - len(text.lstrip()), text.strip(), boundary, after))
+        if typographic:
+            at = typographic.end()
+        elif stop < end and shown[stop] == CELL:
+            at = stop + 1
+        else:
+            break  # after a tag or image the page may show more than the text: no new run
+    return runs
+
+
+def _first_run(block: _Block) -> str:
+    """The text a block shows first, up to its first line end, cell end, tag or image."""
+    shown = block.shown or block.text
+    ends = [i for i in (shown.find(mark) for mark in ("\n", CELL, GAP)) if i >= 0]
+    return shown[: min(ends, default=len(shown))].strip()
+
+
+def parse_sections(body: str, ids: IdSettings | None = None, title: str = "") -> list[Section]:
+    """Parse a Markdown body (front matter removed) into sections of unique passages.
+
+    A section's anchor is its heading's id (``ids``: how the renderer makes them); a passage
+    in a section without one gets a text fragment, unique after the page's ``title``.
+
+    >>> sections = parse_sections("導入です。\\n\\n**太字の行**\\n\\n本文です。\\n\\n## 見出し\\n\\n続きです。\\n")
+    >>> [(s.anchor, [p.fragment for p in s.passages]) for s in sections]  # doctest: +NORMALIZE_WHITESPACE
+    [('', [':~:text=%E5%B0%8E%E5%85%A5%E3%81%A7%E3%81%99%E3%80%82']),
+     ('', [':~:text=%E6%9C%AC%E6%96%87%E3%81%A7%E3%81%99%E3%80%82']), ('見出し', [''])]
+    """
+    headings = HeadingIds(ids)
+    page = Page(title)
     seen: set[str] = set()
     seen_sentences: set[str] = set()
     sections = [_SectionBuilder("", "")]
-    for block in _blocks(parse_cleaned(body)):
+    pending: list[tuple[list[Passage], int, list[tuple[int, _Run]]]] = []  # passages to give fragments
+    blocks = list(_blocks(parse_cleaned(body)))
+    shown_blocks = [b for b in blocks if b.kind != "ial"]
+    next_text = {id(b): _first_run(c) for b, c in zip(shown_blocks, shown_blocks[1:], strict=False)}
+    for n, block in enumerate(blocks):
         if block.kind == "ial":
-            last = sections[-1]
-            if last.heading and not last.passages and not last.anchor.startswith(":~:"):
-                last.anchor = anchors.claim(block.explicit_id)
-            continue
+            continue  # taken by the heading before it
+        start = page.add(block.text)
         if block.kind == "heading":
-            anchor = anchors.claim(block.explicit_id) if block.explicit_id else anchors.make(block.raw)
+            if n + 1 < len(blocks) and blocks[n + 1].kind == "ial":  # {: #id} on the next line
+                block.explicit_id = blocks[n + 1].explicit_id
+            anchor = block.explicit_id or headings.make(block.raw, block.children)
             sections.append(_SectionBuilder(block.text, anchor))
             continue
-        if block.kind == "bold":
-            sections.append(_SectionBuilder(block.text, text_fragment(block.text)))
+        if block.kind == "bold":  # a paragraph: the page gives it no id
+            sections.append(_SectionBuilder(block.text, ""))
             continue
         text = _unseen_sentences(block.text, seen_sentences) if block.kind == "text" else block.text
+        position = 0
         for piece in split_passage(text) if block.kind == "text" else [text]:
             key = digest(piece)
-            if piece and key not in seen:
-                seen.add(key)
-                sections[-1].passages.append(Passage(piece, key, block.kind))
+            if not piece or key in seen:
+                continue
+            seen.add(key)
+            found = block.text.find(_SENTENCE_END.split(piece, 1)[0][:20], position)
+            passages = sections[-1].passages
+            if found >= 0:
+                position = found
+                if not sections[-1].anchor and block.shown:
+                    runs = _runs(block, found, len(piece))
+                    if runs and runs[-1].boundary and not runs[-1].after:  # the block ends: the next one follows
+                        runs[-1] = dataclasses.replace(runs[-1], after=next_text.get(id(block), ""))
+                    pending.append((passages, len(passages), [(start + len(fold(block.text[: r.offset])), r) for r in runs]))
+            passages.append(Passage(piece, key, block.kind))
+    for passages, index, runs in pending:
+        for offset, run in runs:
+            fragment = page.fragment(offset, run.text, run.boundary, run.after)
+            if fragment:
+                passages[index] = dataclasses.replace(passages[index], fragment=fragment)
+                break
     return [Section(s.heading, s.anchor, tuple(s.passages)) for s in sections if s.passages]

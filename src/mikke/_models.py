@@ -16,17 +16,23 @@ from typing import Any
 class Passage:
     """A paragraph-sized piece of a section, in plain text.
 
-    ``kind`` is ``"text"`` or ``"code"``; ``digest`` identifies its normalized text.
+    ``kind`` is ``"text"`` or ``"code"``; ``digest`` identifies its normalized text;
+    ``fragment`` is the text fragment (``:~:text=…``) that lands on it when its section's
+    heading has no id ("" when it has one, or when no fragment is unique in the page).
     """
 
     text: str
     digest: str
     kind: str = "text"
+    fragment: str = ""
 
 
 @dataclass(frozen=True)
 class Section:
-    """The text under one heading (``heading`` is empty before the first heading)."""
+    """The text under one heading (``heading`` is empty before the first heading).
+
+    ``anchor`` is the heading's id in the page ("" when it has none).
+    """
 
     heading: str
     anchor: str
@@ -111,11 +117,15 @@ class Hit:
     heading_highlights: tuple[tuple[int, int], ...] = ()
     sections: tuple[Hit, ...] = ()
     explanation: Explanation | None = None
+    fragment: str = ""
 
     @property
     def section_url(self) -> str:
-        """The post URL with the section's anchor (the post URL itself before any heading)."""
-        return f"{self.url}#{self.anchor}" if self.anchor else self.url
+        """Where the passage is: the post URL with its heading's id (``anchor``), else with the
+        passage's text fragment, else the post URL itself."""
+        if self.anchor or self.fragment:
+            return f"{self.url}#{self.anchor or self.fragment}"
+        return self.url
 
 
 @dataclass(frozen=True)

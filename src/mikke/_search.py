@@ -325,4 +325,5 @@ def _hit(arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: 
         kind=fields.get("kind") or "text",
         heading_highlights=tuple(highlight_spans(section["heading"], terms)) if section["heading"] else (),
         explanation=tree,
+        fragment=section.get("fragment", ""),
     )

@@ -1,0 +1,213 @@
+"""A real Jekyll site: every URL and fragment mikke returns lands in the built page.
+
+For each of ``jekyll_site.CONFIGURATIONS`` the sample blog plus the fixture posts are
+built with ``jekyll build`` (Debian's jekyll and minima, offline) and indexed by mikke from
+the same source, which mikke reads the site's ``_config.yml`` from. Then:
+
+* every heading id mikke computes is the id kramdown gave that heading (page by page);
+* queries made from every passage's words return hits whose ``url`` is a file in
+  ``_site/`` (``baseurl`` included), and whose ``section_url`` fragment is an id of an
+  element of that page showing the hit's heading, or a text fragment whose text the
+  page shows, first (as a browser searches: block by block, ignoring case) inside the
+  hit's own passage.
+"""
+
+from __future__ import annotations
+
+import html
+import html.parser
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from jekyll_site import CONFIGURATIONS, Site, jekyll_missing, make_site
+
+from mikke import Config, QueryError, Searcher, update_index
+from mikke._corpus import iter_post_paths, load_post
+from mikke._models import Post
+
+pytestmark = pytest.mark.skipif(bool(jekyll_missing()), reason=jekyll_missing() or "jekyll is installed")
+
+#: Elements whose end is a block boundary: a text fragment cannot match across one.
+_BLOCKS = frozenset(
+    "address article aside blockquote br dd details div dl dt figcaption figure footer form h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
+)
+_HIDDEN = frozenset({"head", "script", "style", "template", "noscript", "svg"})
+_BOUNDARY = "\u2029"
+_SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
+
+
+class _Page(html.parser.HTMLParser):
+    """A built page's ids (with the text of their element) and its visible text, blocks
+    separated by ``_BOUNDARY``."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: dict[str, str] = {}
+        self._open: list[tuple[str, str | None, int]] = []  # tag, id, where its text starts
+        self._parts: list[str] = []
+        self._hidden = 0
+        self._content = -1
+        self.feed(source)
+        self.close()
+        self.text = _SPACES.sub(" ", "".join(self._parts))
+        #: Where the post's own text (minima's ``post-content``) starts in ``text``.
+        self.content = len(_SPACES.sub(" ", "".join(self._parts[: self._content])))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in _HIDDEN or "hidden" in values:
+            self._hidden += 1
+        if tag in _BLOCKS:
+            self._parts.append(_BOUNDARY)
+        if "post-content" in (values.get("class") or "").split() and self._content < 0:
+            self._content = len(self._parts)
+        if tag not in ("br", "hr", "img", "input", "meta", "link"):
+            self._open.append((tag, values.get("id"), len(self._parts)))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            name, element_id, start = self._open.pop()
+            if element_id is not None:
+                self.ids[element_id] = _SPACES.sub(" ", "".join(self._parts[start:]).replace(_BOUNDARY, "")).strip()
+            if name in _HIDDEN:
+                self._hidden -= 1
+            if name == tag:
+                break
+        if tag in _BLOCKS:
+            self._parts.append(_BOUNDARY)
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self._parts.append(data)
+
+
+def _directive(fragment: str) -> tuple[str, str]:
+    """The decoded ``textStart`` and suffix of ``:~:text=[prefix-,]start[,end][,-suffix]``."""
+    terms = fragment.removeprefix(":~:text=").split(",")
+    assert not terms[0].endswith("-"), f"mikke makes no prefix: {fragment}"
+    suffix = unquote(terms[-1][1:]) if len(terms) > 1 and terms[-1].startswith("-") else ""
+    return unquote(terms[0]), suffix
+
+
+def _find(page: str, text: str, suffix: str = "") -> int:
+    """Where ``text`` (followed by ``suffix`` past spaces and block ends) first shows in ``page``,
+    as a browser compares (case ignored, spaces collapsed, within one block), or -1."""
+    pattern = re.escape(_SPACES.sub(" ", text).casefold())
+    if suffix:
+        pattern += f"[ {_BOUNDARY}]*" + re.escape(_SPACES.sub(" ", suffix).casefold())
+    found = re.search(pattern, page.casefold())
+    return found.start() if found else -1
+
+
+def _queries(post: Post) -> Iterator[str]:
+    """Queries that should find each passage of the post: the first words of each passage."""
+    for section, passage in post.passages():
+        words = [w for w in re.split(r"[\s、。，．！？「」（）:：*`\"'#|]+", passage.text) if w]
+        if words:
+            yield " ".join(words[:2])[:24]
+        if section.heading:
+            yield section.heading[:24]
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGURATIONS))
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, Config]:
+    built = make_site(tmp_path_factory.mktemp(request.param), request.param)
+    config = Config(corpus=built.source, index=built.source.parent / "index")
+    update_index(config)
+    return built, config.with_site()
+
+
+def _typography(text: str) -> str:
+    """Text with kramdown's typographic symbols written back as typed."""
+    for shown, typed in (("—", "---"), ("–", "--"), ("…", "..."), ("“", '"'), ("”", '"'), ("‘", "'"), ("’", "'")):
+        text = text.replace(shown, typed)
+    return _SPACES.sub(" ", text).strip()
+
+
+def test_every_heading_id_is_kramdowns(site: tuple[Site, Config]) -> None:
+    built, config = site
+    checked = 0
+    for relpath in iter_post_paths(config):
+        post = load_post(relpath, config)
+        file = built.file_for(post.url)
+        assert file, f"{relpath}: {post.url} is not in _site"
+        source = file.read_text(encoding="utf-8")
+        content = source[source.index('class="post-content') if 'class="post-content' in source else 0 :]
+        rendered = [
+            (element_id or "", _typography(html.unescape(re.sub(r"<[^>]+>", "", inner))))
+            for element_id, inner in re.findall(r'<h[2-6](?: id="([^"]*)")?>(.*?)</h[2-6]>', content, re.S)
+        ]
+        at = 0
+        for section in post.sections:
+            if not section.heading:
+                continue
+            texts = [text for _, text in rendered[at:]]
+            if _typography(section.heading) not in texts:  # a bold line: no heading, no id
+                assert section.anchor == "", (relpath, section.heading)
+                continue
+            at += texts.index(_typography(section.heading))
+            assert section.anchor == rendered[at][0], (relpath, section.heading, rendered[at])
+            at += 1
+            checked += 1
+    print(f"\n{built.source.parent.name}: {checked} heading ids equal kramdown's")
+    assert checked >= 25
+
+
+def test_every_url_and_fragment_lands_on_its_passage(site: tuple[Site, Config]) -> None:
+    built, config = site
+    posts = {relpath: load_post(relpath, config) for relpath in iter_post_paths(config)}
+    pages: dict[str, _Page] = {}
+    seen: set[tuple[str, str]] = set()
+    counts: Counter[str] = Counter()
+    searcher = Searcher(config)
+    try:
+        for post in posts.values():
+            for query in dict.fromkeys(_queries(post)):
+                try:
+                    hits = searcher.search(query, limit=50).hits
+                except QueryError:  # a heading of symbols only: its passage is found by its words
+                    continue
+                for hit in hits:
+                    passage = next(
+                        p
+                        for s, p in posts[hit.path].passages()
+                        if hit.snippet.text.strip("…").replace(" ", "") in p.text.replace("\n", "").replace(" ", "")
+                    )
+                    if (hit.path, passage.text) in seen:
+                        continue
+                    seen.add((hit.path, passage.text))
+                    file = built.file_for(hit.url)
+                    assert file, f"{hit.url} ({hit.path}) is not in _site"
+                    counts["urls"] += 1
+                    page = pages.get(hit.path) or pages.setdefault(hit.path, _Page(file.read_text(encoding="utf-8")))
+                    fragment = unquote(hit.section_url.partition("#")[2])
+                    if not fragment:
+                        counts["post URL only"] += 1
+                    elif fragment.startswith(":~:text="):
+                        start, suffix = _directive(hit.section_url.partition("#")[2])
+                        found = _find(page.text, start, suffix)
+                        assert found >= 0, f"{hit.section_url}: {start!r} is not shown in {file}"
+                        # It lands in the post's text (not its title), in the block showing the passage.
+                        assert found >= page.content, f"{hit.section_url}: {start!r} shows first before the post's text"
+                        end = page.text.find(_BOUNDARY, found)
+                        block = _typography(page.text[page.text.rfind(_BOUNDARY, 0, found) + 1 : end]).casefold()
+                        own = _typography(passage.text.replace("\n", " ")).casefold()
+                        assert block and (block in own or own[:12] in block), (
+                            f"{hit.section_url}: {start!r} shows first in {block[:60]!r}, not in its passage {own[:60]!r}"
+                        )
+                        counts["text fragments with a suffix" if suffix else "text fragments"] += 1
+                    else:
+                        assert fragment in page.ids, f"{hit.section_url}: no id {fragment!r} in {file}"
+                        assert _typography(page.ids[fragment]) == _typography(hit.heading), fragment
+                        counts["ids"] += 1
+    finally:
+        searcher.close()
+    total = sum(len(p.passages()) for p in posts.values())
+    print(f"\n{built.source.parent.name}: {dict(counts)} over {len(seen)} of {total} passages")
+    assert len(seen) == total
+    assert counts["post URL only"] == 0

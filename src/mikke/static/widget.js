@@ -115,10 +115,10 @@
 
   // Scroll to an element of the page and make it light up for a moment.
   const flash = (target) => {
-    target.scrollIntoView({ block: 'start' });
     target.classList.remove('mikke-flash');
     void target.offsetWidth; // restart the animation
     target.classList.add('mikke-flash');
+    target.scrollIntoView({ block: 'start' });
     target.addEventListener('animationend', () => target.classList.remove('mikke-flash'), { once: true });
   };
 

@@ -260,6 +260,7 @@ def test_code_is_shown_in_a_monospace_font(page: Page, servers: Servers) -> None
     expect(code).to_contain_text("print")
     family = code.evaluate("node => getComputedStyle(node).fontFamily")
     assert "monospace" in family
+    screenshot(page, "code-1280.png")
     text = page.locator(".mikke-kind-text .mikke-snippet").first
     if text.count():
         assert "monospace" not in text.evaluate("node => getComputedStyle(node).fontFamily")

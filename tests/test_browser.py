@@ -53,7 +53,7 @@ if not CHROMIUM.exists():
 if jekyll_missing():
     pytest.skip(f"browser tests need a built site: {jekyll_missing()}", allow_module_level=True)
 
-from playwright.sync_api import Browser, Dialog, Page, Request, Route, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Dialog, FloatRect, Page, Request, Route, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 
@@ -195,7 +195,7 @@ def screenshot(page: Page, name: str) -> None:
     page.wait_for_timeout(400)
     ARTIFACTS.mkdir(exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 1280
-    clip = {"x": 240, "y": 0, "width": 800, "height": 700} if width == 1280 else None
+    clip: FloatRect | None = {"x": 240, "y": 0, "width": 800, "height": 700} if width == 1280 else None
     page.screenshot(path=str(ARTIFACTS / name), clip=clip)
 
 

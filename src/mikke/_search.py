@@ -10,7 +10,11 @@ Either way the best passages are then re-ranked by the query's character
 trigrams they hold (``_scoring.by_trigrams``), and by the share of the query's
 words their best sentence holds (``_scoring.by_sentences``). Passages with identical text are
 collapsed (and, with ``per_post``, all but the best passage of each post).
-Stored fields are read for the re-ranked passages and the hits of the page only.
+Grouped by post (``group="post"``), each post of the page comes once with its
+best passages of distinct sections. A short query that ran relaxed says which
+of its words its matches miss (``SearchResult.matched``). Stored fields are read
+for the re-ranked passages and the hits of the page only (and, grouped, at most
+:data:`SECTION_READS` passages of each post of the page).
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, update_index

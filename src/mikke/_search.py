@@ -327,6 +327,8 @@ def _hit(arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: 
         anchor=section["anchor"],
         snippet=make_snippet(fields["text"], terms, offsets=fields.get("offsets")),
         kind=fields.get("kind") or "text",
-        heading_highlights=tuple(highlight_spans(section["heading"], terms)) if section["heading"] else (),
+        heading_highlights=tuple(highlight_spans(section["heading"], terms, section.get("offsets")))
+        if section["heading"]
+        else (),
         explanation=tree,
     )

@@ -153,6 +153,8 @@ def _clause(
     if not matched:
         return None
     kept = tuple(concept for concept in concepts if concept.value > 0)
+    if len(clause.concepts) == 1:
+        return kept[0]  # a one-word item is its word
     return Explanation(sum(c.value for c in kept), f"{clause.text!r}, sum of:", kept)
 
 

@@ -204,7 +204,13 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
             "tag": ",".join(post.tags),
             "category": ",".join(post.categories),
             "post": shown,
-            "section": {"heading": section.heading, "anchor": section.anchor, "fragment": passage.fragment},
+            "section": {
+                "heading": section.heading,
+                "anchor": section.anchor,
+                "fragment": passage.fragment,
+                # The heading's term offsets: its highlights without Sudachi (analysed once: cached).
+                "offsets": pack_offsets(section.heading) if section.heading else None,
+            },
             "text": passage.text,
             "offsets": pack_offsets(passage.text),  # Sudachi runs here; the body then finds it cached
             "kind": passage.kind,

@@ -69,7 +69,7 @@ class SearchRequest:
         default=DEFAULT_LIMIT, metadata=_param("whole", "limit", "Hits per page.", low=1, high=MAX_LIMIT)
     )
     offset: int = field(
-        default=0, metadata=_param("whole", "offset", "Hits to skip (for paging).", low=0, high=MAX_OFFSET)
+        default=0, metadata=_param("whole", "offset", "Hits to skip, for paging.", low=0, high=MAX_OFFSET)
     )
     tags: tuple[str, ...] = field(
         default=(), metadata=_param("list", "tag", "Only posts with this tag (repeat for any of several).")

@@ -10,7 +10,11 @@ Either way the best passages are then re-ranked by the query's character
 trigrams they hold (``_scoring.by_trigrams``), and by the share of the query's
 words their best sentence holds (``_scoring.by_sentences``). Passages with identical text are
 collapsed (and, with ``per_post``, all but the best passage of each post).
-Stored fields are read for the re-ranked passages and the hits of the page only.
+Grouped by post (``group="post"``), each post of the page comes once with its
+best passages of distinct sections. A short query that ran relaxed says which
+of its words its matches miss (``SearchResult.matched``). Stored fields are read
+for the re-ranked passages and the hits of the page only (and, grouped, at most
+:data:`SECTION_READS` passages of each post of the page).
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, update_index
@@ -174,7 +178,7 @@ class Searcher:
         total = int(np.count_nonzero(counted))
         ranked = _best(arrays, candidates, scores, keys, request.offset + request.limit)[request.offset :]
         terms = parsed.terms()
-        shown = [(docnum, score) for docnum, score in ranked]
+        shown = list(ranked)
         sections: dict[int, list[tuple[int, float]]] = {}
         if grouped and ranked:
             sections = _sections(arrays, candidates, scores, [docnum for docnum, _ in ranked])
@@ -193,12 +197,13 @@ class Searcher:
                 (POST_COVERAGE_WEIGHT, COVERAGE_POWER),
                 [docnum for docnum, _ in shown],
             )
-        made = {docnum: _hit(arrays, docnum, score, terms, trees.get(docnum)) for docnum, score in shown}
         hits = []
-        for rank, (docnum, _) in enumerate(ranked, request.offset + 1):
-            hit = made[docnum]
-            below = tuple(made[d] for d, _ in sections.get(docnum, ()))
-            hits.append(replace(hit, rank=rank, sections=below))
+        for rank, (docnum, score) in enumerate(ranked, request.offset + 1):
+            if grouped:  # the post's best passage, its first section, with the others under it
+                below = tuple(_hit(arrays, d, s, terms, trees.get(d)) for d, s in sections[docnum])
+                hits.append(replace(below[0], rank=rank, sections=below))
+            else:
+                hits.append(_hit(arrays, docnum, score, terms, trees.get(docnum), rank))
         took = (time.perf_counter() - started) * 1000
         return SearchResult(
             parsed.text,
@@ -306,12 +311,14 @@ def _sections(
     return found
 
 
-def _hit(arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: Explanation | None) -> Hit:
-    """A passage as a hit (ranked later), with its snippet and heading highlights."""
+def _hit(
+    arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: Explanation | None, rank: int = 0
+) -> Hit:
+    """A passage as a hit (a section of a grouped hit: no rank), with its snippet and heading highlights."""
     fields = arrays.stored_fields(docnum)
     post, section = fields["post"], fields["section"]
     return Hit(
-        rank=0,
+        rank=rank,
         score=round(score, 4),
         path=fields["path"],
         title=post["title"],
@@ -323,7 +330,9 @@ def _hit(arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: 
         anchor=section["anchor"],
         snippet=make_snippet(fields["text"], terms, offsets=fields.get("offsets")),
         kind=fields.get("kind") or "text",
-        heading_highlights=tuple(highlight_spans(section["heading"], terms)) if section["heading"] else (),
+        heading_highlights=tuple(highlight_spans(section["heading"], terms, section.get("offsets")))
+        if section["heading"]
+        else (),
         explanation=tree,
         fragment=section.get("fragment", ""),
     )

@@ -136,7 +136,7 @@ def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
             command = click.option(meta["cli"], field.name, multiple=True, help=help)(command)
         else:
             if meta["kind"] == "whole":
-                help += f" ({meta['low']}-{meta['high']}) [default: {field.default}]"
+                help = f"{help.rstrip('.')} ({meta['low']}-{meta['high']}). [default: {field.default}]"
                 metavar = "N"
             elif meta["kind"] == "choice":
                 help += f" [default: {field.default}]"

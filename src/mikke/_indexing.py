@@ -33,6 +33,7 @@ Safety beside searches and other jobs:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -55,7 +56,7 @@ from whoosh.index import TOC, Index, LockError
 
 from ._analysis import fold
 from ._config import Config
-from ._corpus import iter_post_paths, parse_post, read_text
+from ._corpus import CorpusScan, parse_post, read_text, scan_corpus
 from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError
 from ._markdown import PARSER_VERSION
 from ._models import Post
@@ -75,6 +76,8 @@ DEFAULT_WAIT = 60.0
 WRITER_LIMIT_MB = 128
 #: How often opening the index is retried when a concurrent commit removed a file.
 OPEN_ATTEMPTS = 20
+#: A run that would delete more than this share of the posts in the index refuses (``--allow-mass-delete``).
+MASS_DELETE_SHARE = 0.5
 
 _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
 _TEMP_TOC = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.")
@@ -329,19 +332,36 @@ class _Writer:
         return True
 
     def cancel(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
+        """Drop what was written and release whoosh's lock, even when closing fails too (a full disk)."""
+        writer = self._writer
+        if writer is None or writer.is_closed:
+            return
+        try:
+            writer.cancel()
+        except Exception:  # the first failure is the one to report
+            if writer.writelock:
+                writer.writelock.release()
+            writer.is_closed = True
 
 
 def update_index(
-    config: Config, *, full: bool = False, wait: float = DEFAULT_WAIT, progress: Progress | None = None
+    config: Config,
+    *,
+    full: bool = False,
+    wait: float = DEFAULT_WAIT,
+    progress: Progress | None = None,
+    allow_mass_delete: bool = False,
 ) -> IndexReport:
     """Bring the index at ``config.index`` up to date with the corpus.
 
-    Malformed posts are reported in ``skipped`` and left out; the rest is indexed.
-    Raises ``CorpusError`` for a missing corpus, ``IndexBusyError`` when another
-    job holds the lock for longer than ``wait`` seconds, and ``MikkeError`` when
-    the index directory cannot be written (the previous index stays usable).
+    Malformed posts, files whose names are not UTF-8 and directories that cannot be
+    read are reported in ``skipped``; the posts indexed under such a directory stay.
+    Raises ``CorpusError`` for a missing corpus, or when the run would delete more than
+    half of the posts in the index (``MASS_DELETE_SHARE``) or, in a rebuild, posts under a
+    directory that cannot be read, unless ``allow_mass_delete``; ``IndexBusyError`` when
+    another job holds the lock for longer than ``wait`` seconds; and ``MikkeError`` when
+    the index directory cannot be written (a full disk): the previous index stays usable
+    and the failed job's files are deleted.
 
     >>> import tempfile
     >>> config = Config(index=Path(tempfile.mkdtemp()))
@@ -354,25 +374,35 @@ def update_index(
     try:
         config.index.mkdir(parents=True, exist_ok=True)
         with _locked(config.index, wait):
-            report = _update(config, full, progress)
+            try:
+                report = _update(config, full, progress, allow_mass_delete)
+            except OSError:
+                with contextlib.suppress(OSError, MikkeError):
+                    clean_leftovers(config.index)  # a full disk: free what the failed job wrote
+                raise
     except OSError as error:  # unwritable directory, disk full...: the old index is still in place
         raise MikkeError(f"cannot update the index in {config.index}: {error.strerror or error}") from error
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _update(config: Config, full: bool, progress: Progress | None) -> IndexReport:
+def _update(config: Config, full: bool, progress: Progress | None, allow_mass_delete: bool) -> IndexReport:
     """The job itself, with the lock held."""
     clean_leftovers(config.index)
     report = IndexReport()
     settings = index_settings(config)
-    if not index_exists(config.index):
+    exists = index_exists(config.index)
+    if not exists:
         full = True
     elif not full:
         report.rebuilt = rebuild_reason(_read_meta(config.index), settings)
         full = bool(report.rebuilt)
-    paths = list(iter_post_paths(config))
+    scan = scan_corpus(config)
+    paths = scan.paths
     stored = {} if full else stored_hashes(config.index)
+    kept = {relpath for relpath in stored if scan.unread(relpath)}  # not read, so not deleted
+    if not allow_mass_delete:
+        _check_deletions(config, scan, stored if not full else _indexed(config.index) if exists else {}, full)
     parallel = full and len(paths) >= PARALLEL_MIN_POSTS
     writer = _Writer(config.index, full, expand=functools.partial(post_documents_of, config) if parallel else None)
     try:
@@ -381,11 +411,11 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
         if parallel:
             _hand_out(writer.get(), paths, report, progress)
         else:
-            _apply_changes(writer, config, paths, stored, report, progress)
+            _apply_changes(writer, config, paths, {p: h for p, h in stored.items() if p not in kept}, report, progress)
+        published = writer.commit()
     except BaseException:
         writer.cancel()
         raise
-    published = writer.commit()
     if parallel:
         skipped = sorted(writer.get().skipped)
         report.skipped = [{"path": relpath, "reason": reason} for relpath, reason in skipped]
@@ -393,10 +423,48 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
     if published or _read_meta(config.index) != settings:
         _write_meta(config.index, settings)
     with open_index(config.index).searcher() as searcher:
-        report.passages = searcher.doc_count() - (len(paths) - len(report.skipped))
+        report.passages = searcher.doc_count() - (len(paths) - len(report.skipped) + len(kept))
         # whoosh's own writer (updates, merges) writes no postings file, nor did older builds
         write_missing(config.index, [leaf for leaf, _ in searcher.reader().leaf_readers()])
+    report.skipped += [{"path": name, "reason": "file name is not valid UTF-8"} for name in scan.bad_names]
+    for directory, reason in sorted(scan.unreadable.items()):
+        held = sum(relpath.startswith(directory + "/") or not directory for relpath in kept)
+        report.skipped.append(
+            {"path": (directory or str(config.corpus)) + "/", "reason": f"cannot read directory: {reason}"
+             + (f" ({held} indexed posts under it kept)" if held else "")}
+        )
     return report
+
+
+def _indexed(path: Path) -> dict[str, str]:
+    """``stored_hashes``, or nothing when the index cannot be read (a rebuild then has nothing to compare)."""
+    try:
+        return stored_hashes(path)
+    except Exception:  # a corrupt index is rebuilt, whatever its damage
+        return {}
+
+
+def _check_deletions(config: Config, scan: CorpusScan, indexed: dict[str, str], full: bool) -> None:
+    """Refuse (``CorpusError``) a run that would delete more than ``MASS_DELETE_SHARE`` of the
+    ``indexed`` posts, or, in a rebuild (``full``), posts under a directory that cannot be read."""
+    found = set(scan.paths)
+    deleting = [relpath for relpath in indexed if relpath not in found and (full or not scan.unread(relpath))]
+    unread = [relpath for relpath in deleting if scan.unread(relpath)]
+    if not (unread or len(deleting) > MASS_DELETE_SHARE * len(indexed)):
+        return
+    if "" in scan.unreadable:
+        why = f"the corpus directory {config.corpus} cannot be read ({scan.unreadable['']})"
+    elif unread:
+        names = ", ".join(f"{d}/ ({reason})" for d, reason in sorted(scan.unreadable.items()))
+        why = f"a rebuild cannot keep the posts under directories that cannot be read: {names}"
+    elif not scan.paths:
+        why = f"the corpus directory {config.corpus} has no posts (empty, or a mount point not mounted?)"
+    else:
+        why = f"they are no longer in {config.corpus} ({len(scan.paths)} posts found there)"
+    raise CorpusError(
+        f"refusing to delete {len(deleting)} of the {len(indexed)} posts in the index: {why}; "
+        "check the corpus, or pass --allow-mass-delete to delete them"
+    )
 
 
 def _apply_changes(

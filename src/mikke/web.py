@@ -35,6 +35,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from importlib import resources
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -57,6 +58,9 @@ MAX_OFFSET = 1000
 #: Most ``tag`` (or ``category``) values in one request, and the longest value.
 MAX_FILTER_VALUES = 20
 MAX_FILTER_CHARS = 100
+#: Worker threads that run requests (anyio's default is 40): searches take turns on the one
+#: ``Searcher`` anyway, and each thread holds its own Sudachi tokenizer and buffers.
+SERVER_THREADS = 4
 #: How long browsers and proxies may keep the search box files.
 STATIC_CACHE = "public, max-age=3600"
 
@@ -254,6 +258,7 @@ def create_app(config: Config, allow_origins: Iterable[str] = ()) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = SERVER_THREADS
         await run_in_threadpool(warm_up)
         yield
         searcher.close()

@@ -151,7 +151,8 @@ def main() -> None:
         print(json.dumps({"corpus": str(args.corpus), "started_mib": started, "runs": rows}, indent=2))
         return
     print(f"corpus {args.corpus}: {len(questions)} questions; RSS after start (warm-up query) {started} MiB")
-    print(f"{'clients':>7} {'before':>8} {'peak':>8} {'after':>8} {'threads':>7} {'requests':>8} {'errors':>6} {'s':>6}")
+    header = ("clients", 7), ("before", 8), ("peak", 8), ("after", 8), ("threads", 7), ("requests", 8), ("errors", 6)
+    print(" ".join(f"{name:>{width}}" for name, width in header) + f" {'s':>6}")
     for row in rows:
         print(
             f"{row['clients']:>7} {row['before_mib']:>8} {row['peak_mib']:>8} {row['after_mib']:>8} "

@@ -171,8 +171,9 @@ def test_an_empty_corpus_root_needs_allow_mass_delete(tmp_path: Path) -> None:
         refused = mikke(config, *args)
         assert refused.returncode == 1
         assert refused.stderr == (
-            f"Error: refusing to delete 6 of the 6 posts in the index: the corpus directory {config.corpus} has no "
-            "posts (empty, or a mount point not mounted?); check the corpus, or pass --allow-mass-delete to delete them\n"
+            f"Error: refusing to delete 6 of the 6 posts in the index: the corpus directory {config.corpus} has "
+            "no posts (empty, or a mount point not mounted?); check the corpus, or pass --allow-mass-delete to "
+            "delete them\n"
         )
         assert len(indexed(config)) == 6
     allowed = mikke(config, "index", "--allow-mass-delete")
@@ -367,7 +368,8 @@ def test_an_oversized_url_gets_414(uvicorn_port: int) -> None:
     url = "/api/search?q=" + "a" * 2**20
     status, body = error_of(exchange(uvicorn_port, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
     assert status == 414
-    assert body == {"ok": False, "code": "uri_too_long", "error": f"URL too long: the request line is over {MAX_HEAD_BYTES} bytes"}
+    message = f"URL too long: the request line is over {MAX_HEAD_BYTES} bytes"
+    assert body == {"ok": False, "code": "uri_too_long", "error": message}
 
 
 def test_oversized_headers_get_431(uvicorn_port: int) -> None:

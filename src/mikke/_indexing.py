@@ -430,8 +430,11 @@ def _update(config: Config, full: bool, progress: Progress | None, allow_mass_de
     for directory, reason in sorted(scan.unreadable.items()):
         held = sum(relpath.startswith(directory + "/") or not directory for relpath in kept)
         report.skipped.append(
-            {"path": (directory or str(config.corpus)) + "/", "reason": f"cannot read directory: {reason}"
-             + (f" ({held} indexed posts under it kept)" if held else "")}
+            {
+                "path": (directory or str(config.corpus)) + "/",
+                "reason": f"cannot read directory: {reason}"
+                + (f" ({held} indexed posts under it kept)" if held else ""),
+            }
         )
     return report
 

@@ -72,9 +72,7 @@ def _run_index(
     config: Config, full: bool, wait: float, quiet: bool, bar: bool = True, allow_mass_delete: bool = False
 ) -> IndexReport:
     with _progress("Indexing", quiet or not bar) as progress:
-        report = update_index(
-            config, full=full, wait=wait, progress=progress, allow_mass_delete=allow_mass_delete
-        )
+        report = update_index(config, full=full, wait=wait, progress=progress, allow_mass_delete=allow_mass_delete)
     if report.rebuilt and not quiet:
         click.echo(f"Full rebuild: {report.rebuilt}.", err=True)
     for skipped in report.skipped:
@@ -219,9 +217,7 @@ def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool, a
       mikke --corpus ~/blog --index ~/blog/.mikke index --full --quiet
       mikke index --json --wait 0
     """
-    report = _run_index(
-        config, full=full, wait=wait, quiet=quiet, bar=not as_json, allow_mass_delete=allow_mass_delete
-    )
+    report = _run_index(config, full=full, wait=wait, quiet=quiet, bar=not as_json, allow_mass_delete=allow_mass_delete)
     if as_json:
         _dump(report.to_dict())
     elif not quiet:

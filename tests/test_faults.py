@@ -411,3 +411,24 @@ def test_idle_and_half_sent_connections_are_closed(uvicorn_port: int, sent: byte
         else:
             raise AssertionError("the connection was still open after 30 s")
     assert answer.count(b"HTTP/1.1 200 ") == sent.count(b"/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+def test_threads_share_one_dictionary_and_analyse_at_once() -> None:
+    from mikke._analysis import _dictionary, _units
+
+    texts = [f"東京都{n}区のデータセンターで液体冷却を試験した" for n in range(40)]
+    expected = {text: _units.__wrapped__(text) for text in texts}
+    dictionaries, results = set(), {}
+
+    def work(n: int) -> None:
+        dictionaries.add(id(_dictionary()))
+        for text in texts[n::8] * 20:
+            results[text] = _units.__wrapped__(text)  # uncached: Sudachi runs in every call
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == expected
+    assert len(dictionaries) == 1

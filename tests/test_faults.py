@@ -8,6 +8,7 @@ root can mount.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
 import os
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -26,8 +28,9 @@ import pytest
 import uvicorn
 
 from conftest import copy_sample
-from mikke import Config, Searcher, update_index
+from mikke import Config, MikkeError, Searcher, update_index
 from mikke._parallel import PARALLEL_MIN_POSTS
+from mikke._postings import TEMPORARY_SUFFIX, PostingsWriter
 from mikke._server import MAX_HEAD_BYTES, LimitedProtocol
 from mikke.web import create_app
 
@@ -244,6 +247,40 @@ def test_a_full_disk_gives_one_line_and_leaves_no_files(tmp_path: Path, small_di
         assert (failed.returncode, failed.stderr) == (1, error), args
         assert sorted(os.listdir(config.index)) == before, args
     assert len(indexed(config)) == 100  # the index before the failed jobs, intact
+
+
+@pytest.mark.parametrize("where", ["postings copy", "mikke.json"])
+def test_a_full_disk_at_each_file_leaves_no_temporary_files(
+    tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """ENOSPC injected where mikke writes its own files: in the parallel workers' postings
+    copies (a first build of many posts), and in ``mikke.json``, each half-written first."""
+    config = corpus(tmp_path, PARALLEL_MIN_POSTS)
+
+    def full_disk(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    if where == "postings copy":
+        monkeypatch.setattr(
+            PostingsWriter, "write", lambda self, path: full_disk(path.with_name(path.stem + TEMPORARY_SUFFIX))
+        )
+    else:
+        write_text = Path.write_text
+
+        def write_meta(path: Path, *args: Any, **kwargs: Any) -> int:
+            if path.name == "mikke.json.tmp":
+                full_disk(path)
+            return write_text(path, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "write_text", write_meta)
+    with pytest.raises(MikkeError) as failed:
+        update_index(config)
+    assert str(failed.value) == f"cannot update the index in {config.index}: No space left on device"
+    assert not any(name.endswith(".tmp") or name == ".mikke-new" for name in os.listdir(config.index))
+    assert "Traceback" not in capfd.readouterr().err  # none from the workers either
+    monkeypatch.undo()
+    assert update_index(config).added == PARALLEL_MIN_POSTS
 
 
 # --- the server -----------------------------------------------------------------------------

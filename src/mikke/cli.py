@@ -245,7 +245,8 @@ def serve(config: Config, host: str, port: int, origins: tuple[str, ...], access
     """Serve the HTTP search API and the search box (GET /api/search, /api/facets, /widget.js).
 
     The index is built first if missing; a later `mikke index` is picked up
-    without a restart.
+    without a restart. A request head over 64 KiB gets 414 or 431, a client
+    gets 10 s to send one, and idle connections are closed after 5 s.
 
     \b
     Example:

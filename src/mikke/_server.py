@@ -50,7 +50,7 @@ _LIMITS = {
 def limit_response(status: int) -> bytes:
     """The whole HTTP response for an oversized request head (414 or 431), connection closed."""
     reason, code, message = _LIMITS[status]
-    body = json.dumps({"ok": False, "code": code, "error": message}).encode()
+    body = json.dumps({"ok": False, "code": code, "error": message}, separators=(",", ":")).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
         "cache-control: no-store\r\nconnection: close\r\n\r\n"

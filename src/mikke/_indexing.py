@@ -402,7 +402,7 @@ def _update(config: Config, full: bool, progress: Progress | None, allow_mass_de
     stored = {} if full else stored_hashes(config.index)
     kept = {relpath for relpath in stored if scan.unread(relpath)}  # not read, so not deleted
     if not allow_mass_delete:
-        _check_deletions(config, scan, stored if not full else _indexed(config.index) if exists else {}, full)
+        _check_deletions(config, scan, _indexed(config.index) if full and exists else stored, full)
     parallel = full and len(paths) >= PARALLEL_MIN_POSTS
     writer = _Writer(config.index, full, expand=functools.partial(post_documents_of, config) if parallel else None)
     try:
@@ -426,17 +426,20 @@ def _update(config: Config, full: bool, progress: Progress | None, allow_mass_de
         report.passages = searcher.doc_count() - (len(paths) - len(report.skipped) + len(kept))
         # whoosh's own writer (updates, merges) writes no postings file, nor did older builds
         write_missing(config.index, [leaf for leaf, _ in searcher.reader().leaf_readers()])
-    report.skipped += [{"path": name, "reason": "file name is not valid UTF-8"} for name in scan.bad_names]
-    for directory, reason in sorted(scan.unreadable.items()):
-        held = sum(relpath.startswith(directory + "/") or not directory for relpath in kept)
-        report.skipped.append(
-            {
-                "path": (directory or str(config.corpus)) + "/",
-                "reason": f"cannot read directory: {reason}"
-                + (f" ({held} indexed posts under it kept)" if held else ""),
-            }
-        )
+    report.skipped += _not_read(config, scan, kept)
     return report
+
+
+def _not_read(config: Config, scan: CorpusScan, kept: set[str]) -> list[dict[str, str]]:
+    """The report's entries for the names that are not UTF-8 and the directories that could not be
+    read (saying how many of the ``kept`` posts are under each)."""
+    entries = [{"path": name, "reason": "file name is not valid UTF-8"} for name in scan.bad_names]
+    for directory, reason in sorted(scan.unreadable.items()):
+        held = sum(not directory or relpath.startswith(directory + "/") for relpath in kept)
+        if held:
+            reason += f" ({held} indexed posts under it kept)"
+        entries.append({"path": (directory or str(config.corpus)) + "/", "reason": f"cannot read directory: {reason}"})
+    return entries
 
 
 def _indexed(path: Path) -> dict[str, str]:

@@ -147,6 +147,24 @@ def test_posts_under_an_unreadable_directory_stay(tmp_path: Path, no_read_rights
     assert len(indexed(config)) == 10
 
 
+def test_an_indexed_post_whose_file_cannot_be_read_stays(tmp_path: Path, no_read_rights: list[str]) -> None:
+    config = corpus(tmp_path, 4)
+    assert mikke(config, "index").returncode == 3
+    locked = config.corpus / "post001.md"
+    locked.chmod(0)
+    try:
+        run = mikke(config, "index", "--json", user=no_read_rights)
+    finally:
+        locked.chmod(0o644)
+    assert run.returncode == 3, run.stderr
+    report = json.loads(run.stdout)
+    assert (report["deleted"], report["unchanged"], report["passages"]) == (0, 3, 4)
+    assert {"path": "post001.md", "reason": "cannot read file: Permission denied (its indexed version kept)"} in (
+        report["skipped"]
+    )
+    assert "post001.md" in indexed(config)
+
+
 def test_an_unreadable_corpus_root_deletes_nothing(tmp_path: Path, no_read_rights: list[str]) -> None:
     config = corpus(tmp_path, 6)
     assert mikke(config, "index").returncode == 3

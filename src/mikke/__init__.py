@@ -13,6 +13,7 @@ from ._errors import (
     IndexMissingError,
     MikkeError,
     PostError,
+    PostUnreadableError,
     QueryError,
 )
 from ._indexing import IndexReport, index_exists, update_index
@@ -34,6 +35,7 @@ __all__ = [
     "Passage",
     "Post",
     "PostError",
+    "PostUnreadableError",
     "QueryError",
     "SearchResult",
     "Searcher",

@@ -12,6 +12,7 @@ the indexer reports it and goes on.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
@@ -26,7 +27,7 @@ import pathspec
 import yaml
 
 from ._config import Config
-from ._errors import CorpusError, PostError
+from ._errors import CorpusError, PostError, PostUnreadableError
 from ._markdown import inline_text, parse_sections, strip_liquid
 from ._models import Post
 
@@ -133,7 +134,8 @@ def read_text(path: Path) -> tuple[str, str]:
 
     UTF-8 (with or without BOM) and UTF-16/32 with a BOM are accepted; anything else
     (another encoding, a binary file, a file too large, a FIFO, a link loop, a file
-    that vanished) raises ``PostError`` naming the problem.
+    that vanished) raises ``PostError`` naming the problem; ``PostUnreadableError`` when the
+    file is there but cannot be read (permissions, I/O errors).
     """
     try:
         info = path.stat()  # before opening: opening a FIFO would block
@@ -144,7 +146,8 @@ def read_text(path: Path) -> tuple[str, str]:
         with path.open("rb") as file:
             data = file.read(MAX_POST_BYTES + 1)
     except OSError as error:
-        raise PostError(f"cannot read file: {error.strerror or error}") from None
+        kind = PostUnreadableError if error.errno in (errno.EACCES, errno.EPERM, errno.EIO) else PostError
+        raise kind(f"cannot read file: {error.strerror or error}") from None
     if len(data) > MAX_POST_BYTES:  # it grew after the size check
         raise PostError(_too_large(len(data)))
     return _decode(data), hashlib.sha256(data).hexdigest()

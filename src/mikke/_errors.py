@@ -4,6 +4,7 @@ MikkeError                  base: a one-line message meant for the user
 ├── ConfigError             bad mikke.toml, environment variable or option
 ├── CorpusError             the corpus directory is missing or unreadable
 ├── PostError               one post cannot be read or parsed (it is skipped)
+│   └── PostUnreadableError   its file is there but cannot be read now (its indexed version is kept)
 ├── QueryError              empty, all-stopword, too long or malformed query
 ├── IndexMissingError       no index yet where one is expected
 └── IndexBusyError          another reindex job holds the lock
@@ -26,6 +27,10 @@ class CorpusError(MikkeError):
 
 class PostError(MikkeError):
     """A single post is malformed; the indexer reports it and goes on."""
+
+
+class PostUnreadableError(PostError):
+    """A post's file is there but cannot be read now (permissions, I/O): the index keeps its last version."""
 
 
 class QueryError(MikkeError):

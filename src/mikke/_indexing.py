@@ -57,7 +57,7 @@ from whoosh.index import TOC, Index, LockError
 from ._analysis import fold
 from ._config import Config
 from ._corpus import CorpusScan, parse_post, read_text, scan_corpus
-from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError
+from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError, PostUnreadableError
 from ._markdown import PARSER_VERSION
 from ._models import Post
 from ._parallel import PARALLEL_MIN_POSTS, Expand, ParallelWriter
@@ -411,7 +411,8 @@ def _update(config: Config, full: bool, progress: Progress | None, allow_mass_de
         if parallel:
             _hand_out(writer.get(), paths, report, progress)
         else:
-            _apply_changes(writer, config, paths, {p: h for p, h in stored.items() if p not in kept}, report, progress)
+            changes = {relpath: digest for relpath, digest in stored.items() if relpath not in kept}
+            _apply_changes(writer, config, paths, changes, report, progress, kept)
         published = writer.commit()
     except BaseException:
         writer.cancel()
@@ -480,7 +481,10 @@ def _apply_changes(
     stored: dict[str, str],
     report: IndexReport,
     progress: Progress | None,
+    kept: set[str],
 ) -> None:
+    """Add, update and delete posts by their content hash; an indexed post whose file cannot
+    be read now is kept (added to ``kept``), not deleted."""
     for removed in sorted(set(stored) - set(paths)):
         writer.get().delete_by_term("path", removed)
         report.deleted += 1
@@ -495,10 +499,14 @@ def _apply_changes(
                 continue
             post = _parse(relpath, text, content_hash, config)
         except PostError as error:
-            report.skipped.append({"path": relpath, "reason": str(error)})
-            if previous is not None:
+            reason = str(error)
+            if previous is not None and isinstance(error, PostUnreadableError):
+                kept.add(relpath)
+                reason += " (its indexed version kept)"
+            elif previous is not None:
                 writer.get().delete_by_term("path", relpath)
                 report.deleted += 1
+            report.skipped.append({"path": relpath, "reason": reason})
             continue
         if previous is None:
             report.added += 1

@@ -18,7 +18,12 @@ Safety beside searches and other jobs:
   and its table of contents moved in last, so no one sees a half-built index.
 * **Crash-safe.** Until that rename, the old generation is untouched; a job
   killed at any point leaves it readable. The next run deletes the leftovers
-  (unreferenced segments, temporary files, the staging directory) and redoes the work.
+  (unreferenced segments, temporary files, the staging directory) and redoes the work;
+  a job that fails on an ``OSError`` (a full disk) deletes them at once.
+* **Deletes only what it read.** A post is deleted when the walk of its directory
+  found it gone, never because a directory or file could not be read (those are
+  reported); a run that would delete more than half of the index refuses
+  (``allow_mass_delete``).
 * **Postings copies.** Each segment gets a copy of its postings that searches read
   (``_postings``): written beside it before the commit (parallel build) or after
   it (whoosh's writer), and again by the next run if a job was killed first.

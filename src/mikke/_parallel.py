@@ -17,7 +17,8 @@ starts a new segment when its postings reach the memory budget (``limitmb``).
 Over whoosh's ``MpWriter`` this adds: workers index with the writer's schema (a
 full rebuild may change it), items that raise ``PostError`` are reported in
 ``skipped``, a worker that dies fails the commit instead of its segment being
-silently left out, and workers exit when the parent dies.
+silently left out, a worker's ``OSError`` (a full disk) is raised in the parent
+instead of printed as a traceback, and workers exit when the parent dies.
 
 >>> import tempfile
 >>> from whoosh import index

@@ -14,6 +14,7 @@ from ._errors import (
     IndexMissingError,
     MikkeError,
     PostError,
+    PostUnreadableError,
     QueryError,
     QueryTooLongError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Passage",
     "Post",
     "PostError",
+    "PostUnreadableError",
     "QueryError",
     "QueryTooLongError",
     "SearchRequest",

@@ -70,15 +70,29 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
         yield start, text[start:]
 
 
+_DICTIONARY_LOCK = threading.Lock()
+
+
+@functools.cache
+def _load_dictionary() -> Any:
+    return Dictionary(dict="core")
+
+
+def _dictionary() -> Any:
+    """The process's one Sudachi dictionary (75 MB), loaded on first use."""
+    with _DICTIONARY_LOCK:  # two threads starting at once must not load two
+        return _load_dictionary()
+
+
 class _Sudachi(threading.local):
-    """One Sudachi tokenizer per thread, created on first use (never pickled)."""
+    """One Sudachi tokenizer per thread (a tokenizer refuses to be used by two threads
+    at once), all over the one dictionary, created on first use (never pickled)."""
 
     tokenizer: Any = None
 
     def get(self) -> Any:
         if self.tokenizer is None:
-            dictionary = Dictionary(dict="core")
-            self.tokenizer = dictionary.tokenizer(mode=SplitMode.C, fields={"pos", "normalized_form", "split_a"})
+            self.tokenizer = _dictionary().tokenizer(mode=SplitMode.C, fields={"pos", "normalized_form", "split_a"})
         return self.tokenizer
 
 

@@ -12,11 +12,13 @@ the indexer reports it and goes on.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +27,7 @@ import pathspec
 import yaml
 
 from ._config import Config
-from ._errors import CorpusError, PostError
+from ._errors import CorpusError, PostError, PostUnreadableError
 from ._jekyll import escape_path, front_matter, path_categories, slugify
 from ._markdown import inline_text, parse_sections, strip_liquid
 from ._models import Post
@@ -59,29 +61,76 @@ _PERMALINK_STYLES = {
 }
 
 
-def iter_post_paths(config: Config) -> Iterator[str]:
-    """Relative paths (``/``-separated, sorted) of the corpus files that are posts.
+@dataclass(frozen=True)
+class CorpusScan:
+    """What a walk of the corpus found: the posts, and what it could not take.
+
+    ``bad_names``: files whose names are not valid UTF-8 (shown with ``\\xNN`` escapes), skipped;
+    ``unreadable``: directories that could not be listed (``""`` for the root) -> the reason.
+    """
+
+    paths: list[str] = field(default_factory=list)
+    bad_names: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    def unread(self, relpath: str) -> bool:
+        """True when ``relpath`` lies under a directory that could not be read.
+
+        >>> CorpusScan(unreadable={"docs": "Permission denied"}).unread("docs/a.md")
+        True
+        """
+        return any(not d or relpath.startswith(d + "/") for d in self.unreadable)
+
+
+def scan_corpus(config: Config) -> CorpusScan:
+    """The posts of the corpus (relative ``/``-separated paths, sorted) and what could not be read.
 
     Symbolic links to directories are not followed, so a link loop cannot trap the walk.
+    A name that is not valid UTF-8 (a Shift_JIS zip from Windows) and a directory that
+    cannot be listed are reported, never fatal.
     """
     root = config.corpus
     if not root.is_dir():
         raise CorpusError(f"corpus directory not found: {root} (set --corpus or MIKKE_CORPUS)")
     include = pathspec.GitIgnoreSpec.from_lines(config.include)
     excludes = [pathspec.GitIgnoreSpec.from_lines(lines) for lines in (config.exclude, config.site_exclude) if lines]
+    scan = CorpusScan()
 
     def excluded(path: str) -> bool:
         return any(spec.match_file(path) for spec in excludes)
-    found = []
-    for directory, subdirs, files in os.walk(root, onerror=None, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        where = Path(error.filename or root).relative_to(root).as_posix()
+        scan.unreadable[shown_name("" if where == "." else where)] = error.strerror or str(error)
+
+    for directory, subdirs, files in os.walk(root, onerror=unreadable, followlinks=False):
         relative_dir = Path(directory).relative_to(root).as_posix()
         prefix = "" if relative_dir == "." else relative_dir + "/"
         subdirs[:] = sorted(d for d in subdirs if not excluded(prefix + d + "/"))
         for name in files:
             path = prefix + name
             if include.match_file(path) and not excluded(path):
-                found.append(path)
-    yield from sorted(found)
+                if shown_name(path) == path:
+                    scan.paths.append(path)
+                else:
+                    scan.bad_names.append(shown_name(path))
+    scan.paths.sort()
+    scan.bad_names.sort()
+    return scan
+
+
+def shown_name(path: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (surrogates from the file system) as ``\\xNN``.
+
+    >>> shown_name(os.fsdecode(b"bad\\xff.md")), shown_name("記事.md")
+    ('bad\\\\xff.md', '記事.md')
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def iter_post_paths(config: Config) -> Iterator[str]:
+    """Relative paths (``/``-separated, sorted) of the corpus files that are posts (see :func:`scan_corpus`)."""
+    yield from scan_corpus(config).paths
 
 
 def read_text(path: Path) -> tuple[str, str]:
@@ -89,7 +138,8 @@ def read_text(path: Path) -> tuple[str, str]:
 
     UTF-8 (with or without BOM) and UTF-16/32 with a BOM are accepted; anything else
     (another encoding, a binary file, a file too large, a FIFO, a link loop, a file
-    that vanished) raises ``PostError`` naming the problem.
+    that vanished) raises ``PostError`` naming the problem; ``PostUnreadableError`` when the
+    file is there but cannot be read (permissions, I/O errors).
     """
     try:
         info = path.stat()  # before opening: opening a FIFO would block
@@ -100,7 +150,8 @@ def read_text(path: Path) -> tuple[str, str]:
         with path.open("rb") as file:
             data = file.read(MAX_POST_BYTES + 1)
     except OSError as error:
-        raise PostError(f"cannot read file: {error.strerror or error}") from None
+        kind = PostUnreadableError if error.errno in (errno.EACCES, errno.EPERM, errno.EIO) else PostError
+        raise kind(f"cannot read file: {error.strerror or error}") from None
     if len(data) > MAX_POST_BYTES:  # it grew after the size check
         raise PostError(_too_large(len(data)))
     return _decode(data), hashlib.sha256(data).hexdigest()

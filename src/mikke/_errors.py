@@ -7,6 +7,7 @@ MikkeError                  base: a one-line message meant for the user        (
 ├── ConfigError             bad mikke.toml, environment variable or option     (bad_parameter)
 ├── CorpusError             the corpus directory is missing or unreadable      (internal)
 ├── PostError               one post cannot be read or parsed (it is skipped)  (internal)
+│   └── PostUnreadableError its file is there but cannot be read now (kept)    (internal)
 ├── QueryError              malformed query or parameter                       (bad_parameter)
 │   ├── EmptyQueryError     nothing to search for: empty, or only stopwords    (empty_query)
 │   └── QueryTooLongError   too many characters or words                      (query_too_long)
@@ -38,6 +39,10 @@ class CorpusError(MikkeError):
 
 class PostError(MikkeError):
     """A single post is malformed; the indexer reports it and goes on."""
+
+
+class PostUnreadableError(PostError):
+    """A post's file is there but cannot be read now (permissions, I/O): the index keeps its last version."""
 
 
 class QueryError(MikkeError):

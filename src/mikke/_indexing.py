@@ -18,7 +18,12 @@ Safety beside searches and other jobs:
   and its table of contents moved in last, so no one sees a half-built index.
 * **Crash-safe.** Until that rename, the old generation is untouched; a job
   killed at any point leaves it readable. The next run deletes the leftovers
-  (unreferenced segments, temporary files, the staging directory) and redoes the work.
+  (unreferenced segments, temporary files, the staging directory) and redoes the work;
+  a job that fails on an ``OSError`` (a full disk) deletes them at once.
+* **Deletes only what it read.** A post is deleted when the walk of its directory
+  found it gone, never because a directory or file could not be read (those are
+  reported); a run that would delete more than half of the index refuses
+  (``allow_mass_delete``).
 * **Postings copies.** Each segment gets a copy of its postings that searches read
   (``_postings``): written beside it before the commit (parallel build) or after
   it (whoosh's writer), and again by the next run if a job was killed first.
@@ -33,6 +38,7 @@ Safety beside searches and other jobs:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -55,8 +61,8 @@ from whoosh.index import TOC, Index, LockError
 
 from ._analysis import fold
 from ._config import Config
-from ._corpus import iter_post_paths, parse_post, read_text
-from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError
+from ._corpus import CorpusScan, parse_post, read_text, scan_corpus
+from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError, PostUnreadableError
 from ._markdown import PARSER_VERSION
 from ._models import Post
 from ._parallel import PARALLEL_MIN_POSTS, Expand, ParallelWriter
@@ -75,6 +81,8 @@ DEFAULT_WAIT = 60.0
 WRITER_LIMIT_MB = 128
 #: How often opening the index is retried when a concurrent commit removed a file.
 OPEN_ATTEMPTS = 20
+#: A run that would delete more than this share of the posts in the index refuses (``--allow-mass-delete``).
+MASS_DELETE_SHARE = 0.5
 
 _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
 _TEMP_TOC = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.")
@@ -341,19 +349,36 @@ class _Writer:
         return True
 
     def cancel(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
+        """Drop what was written and release whoosh's lock, even when closing fails too (a full disk)."""
+        writer = self._writer
+        if writer is None or writer.is_closed:
+            return
+        try:
+            writer.cancel()
+        except Exception:  # the first failure is the one to report
+            if writer.writelock:
+                writer.writelock.release()
+            writer.is_closed = True
 
 
 def update_index(
-    config: Config, *, full: bool = False, wait: float = DEFAULT_WAIT, progress: Progress | None = None
+    config: Config,
+    *,
+    full: bool = False,
+    wait: float = DEFAULT_WAIT,
+    progress: Progress | None = None,
+    allow_mass_delete: bool = False,
 ) -> IndexReport:
     """Bring the index at ``config.index`` up to date with the corpus.
 
-    Malformed posts are reported in ``skipped`` and left out; the rest is indexed.
-    Raises ``CorpusError`` for a missing corpus, ``IndexBusyError`` when another
-    job holds the lock for longer than ``wait`` seconds, and ``MikkeError`` when
-    the index directory cannot be written (the previous index stays usable).
+    Malformed posts, files whose names are not UTF-8 and directories that cannot be
+    read are reported in ``skipped``; the posts indexed under such a directory stay.
+    Raises ``CorpusError`` for a missing corpus, or when the run would delete more than
+    half of the posts in the index (``MASS_DELETE_SHARE``) or, in a rebuild, posts under a
+    directory that cannot be read, unless ``allow_mass_delete``; ``IndexBusyError`` when
+    another job holds the lock for longer than ``wait`` seconds; and ``MikkeError`` when
+    the index directory cannot be written (a full disk): the previous index stays usable
+    and the failed job's files are deleted.
 
     >>> import tempfile
     >>> config = Config(index=Path(tempfile.mkdtemp()))
@@ -367,25 +392,35 @@ def update_index(
     try:
         config.index.mkdir(parents=True, exist_ok=True)
         with _locked(config.index, wait):
-            report = _update(config, full, progress)
+            try:
+                report = _update(config, full, progress, allow_mass_delete)
+            except OSError:
+                with contextlib.suppress(OSError, MikkeError):
+                    clean_leftovers(config.index)  # a full disk: free what the failed job wrote
+                raise
     except OSError as error:  # unwritable directory, disk full...: the old index is still in place
         raise MikkeError(f"cannot update the index in {config.index}: {error.strerror or error}") from error
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _update(config: Config, full: bool, progress: Progress | None) -> IndexReport:
+def _update(config: Config, full: bool, progress: Progress | None, allow_mass_delete: bool) -> IndexReport:
     """The job itself, with the lock held."""
     clean_leftovers(config.index)
     report = IndexReport()
     settings = index_settings(config)
-    if not index_exists(config.index):
+    exists = index_exists(config.index)
+    if not exists:
         full = True
     elif not full:
         report.rebuilt = rebuild_reason(_read_meta(config.index), settings)
         full = bool(report.rebuilt)
-    paths = list(iter_post_paths(config))
+    scan = scan_corpus(config)
+    paths = scan.paths
     stored = {} if full else stored_hashes(config.index)
+    kept = {relpath for relpath in stored if scan.unread(relpath)}  # not read, so not deleted
+    if not allow_mass_delete:
+        _check_deletions(config, scan, _indexed(config.index) if full and exists else stored, full)
     parallel = full and len(paths) >= PARALLEL_MIN_POSTS
     writer = _Writer(config.index, full, expand=functools.partial(post_documents_of, config) if parallel else None)
     try:
@@ -394,11 +429,12 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
         if parallel:
             _hand_out(writer.get(), paths, report, progress)
         else:
-            _apply_changes(writer, config, paths, stored, report, progress)
+            changes = {relpath: digest for relpath, digest in stored.items() if relpath not in kept}
+            _apply_changes(writer, config, paths, changes, report, progress, kept)
+        published = writer.commit()
     except BaseException:
         writer.cancel()
         raise
-    published = writer.commit()
     if parallel:
         skipped = sorted(writer.get().skipped)
         report.skipped = [{"path": relpath, "reason": reason} for relpath, reason in skipped]
@@ -406,10 +442,54 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
     if published or _read_meta(config.index) != settings:
         _write_meta(config.index, settings)
     with open_index(config.index).searcher() as searcher:
-        report.passages = searcher.doc_count() - (len(paths) - len(report.skipped))
+        report.passages = searcher.doc_count() - (len(paths) - len(report.skipped) + len(kept))
         # whoosh's own writer (updates, merges) writes no postings file, nor did older builds
         write_missing(config.index, [leaf for leaf, _ in searcher.reader().leaf_readers()])
+    report.skipped += _not_read(config, scan, kept)
     return report
+
+
+def _not_read(config: Config, scan: CorpusScan, kept: set[str]) -> list[dict[str, str]]:
+    """The report's entries for the names that are not UTF-8 and the directories that could not be
+    read (saying how many of the ``kept`` posts are under each)."""
+    entries = [{"path": name, "reason": "file name is not valid UTF-8"} for name in scan.bad_names]
+    for directory, reason in sorted(scan.unreadable.items()):
+        held = sum(not directory or relpath.startswith(directory + "/") for relpath in kept)
+        if held:
+            reason += f" ({held} indexed posts under it kept)"
+        entries.append({"path": (directory or str(config.corpus)) + "/", "reason": f"cannot read directory: {reason}"})
+    return entries
+
+
+def _indexed(path: Path) -> dict[str, str]:
+    """``stored_hashes``, or nothing when the index cannot be read (a rebuild then has nothing to compare)."""
+    try:
+        return stored_hashes(path)
+    except Exception:  # a corrupt index is rebuilt, whatever its damage
+        return {}
+
+
+def _check_deletions(config: Config, scan: CorpusScan, indexed: dict[str, str], full: bool) -> None:
+    """Refuse (``CorpusError``) a run that would delete more than ``MASS_DELETE_SHARE`` of the
+    ``indexed`` posts, or, in a rebuild (``full``), posts under a directory that cannot be read."""
+    found = set(scan.paths)
+    deleting = [relpath for relpath in indexed if relpath not in found and (full or not scan.unread(relpath))]
+    unread = [relpath for relpath in deleting if scan.unread(relpath)]
+    if not (unread or len(deleting) > MASS_DELETE_SHARE * len(indexed)):
+        return
+    if "" in scan.unreadable:
+        why = f"the corpus directory {config.corpus} cannot be read ({scan.unreadable['']})"
+    elif unread:
+        names = ", ".join(f"{d}/ ({reason})" for d, reason in sorted(scan.unreadable.items()))
+        why = f"a rebuild cannot keep the posts under directories that cannot be read: {names}"
+    elif not scan.paths:
+        why = f"the corpus directory {config.corpus} has no posts (empty, or a mount point not mounted?)"
+    else:
+        why = f"they are no longer in {config.corpus} ({len(scan.paths)} posts found there)"
+    raise CorpusError(
+        f"refusing to delete {len(deleting)} of the {len(indexed)} posts in the index: {why}; "
+        "check the corpus, or pass --allow-mass-delete to delete them"
+    )
 
 
 def _apply_changes(
@@ -419,7 +499,10 @@ def _apply_changes(
     stored: dict[str, str],
     report: IndexReport,
     progress: Progress | None,
+    kept: set[str],
 ) -> None:
+    """Add, update and delete posts by their content hash; an indexed post whose file cannot
+    be read now is kept (added to ``kept``), not deleted."""
     for removed in sorted(set(stored) - set(paths)):
         writer.get().delete_by_term("path", removed)
         report.deleted += 1
@@ -434,10 +517,14 @@ def _apply_changes(
                 continue
             post = _parse(relpath, text, content_hash, config)
         except PostError as error:
-            report.skipped.append({"path": relpath, "reason": str(error)})
-            if previous is not None:
+            reason = str(error)
+            if previous is not None and isinstance(error, PostUnreadableError):
+                kept.add(relpath)
+                reason += " (its indexed version kept)"
+            elif previous is not None:
                 writer.get().delete_by_term("path", relpath)
                 report.deleted += 1
+            report.skipped.append({"path": relpath, "reason": reason})
             continue
         if previous is None:
             report.added += 1

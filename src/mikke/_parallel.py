@@ -17,7 +17,8 @@ starts a new segment when its postings reach the memory budget (``limitmb``).
 Over whoosh's ``MpWriter`` this adds: workers index with the writer's schema (a
 full rebuild may change it), items that raise ``PostError`` are reported in
 ``skipped``, a worker that dies fails the commit instead of its segment being
-silently left out, and workers exit when the parent dies.
+silently left out, a worker's ``OSError`` (a full disk) is raised in the parent
+instead of printed as a traceback, and workers exit when the parent dies.
 
 >>> import tempfile
 >>> from whoosh import index
@@ -33,6 +34,7 @@ silently left out, and workers exit when the parent dies.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -367,6 +369,13 @@ class _Task(SubWriterTask):  # type: ignore[misc]
         threading.Thread(target=self._watch_parent, daemon=True).start()
         gc.freeze()  # the parent's objects: never garbage here, so never traversed again
         gc.set_threshold(*GC_THRESHOLDS)
+        try:
+            self.resultqueue.put((*self._build(), None))
+        except OSError as error:  # a full disk: reported by the parent in one line, not as a traceback
+            self.resultqueue.put(([], [], OSError(error.errno, error.strerror)))
+
+    def _build(self) -> tuple[list[Any], list[tuple[Any, str]]]:
+        """Index the batches from the job queue until ``None``; the segments written and the items skipped."""
         ix = self.storage.open_index(self.indexname, schema=self.schema)
         builder = SegmentBuilder(ix, **self.kwargs)
         segments, skipped = [], []
@@ -386,7 +395,7 @@ class _Task(SubWriterTask):  # type: ignore[misc]
             segments.append(builder._finalize_segment())
         else:
             builder._close_segment()
-        self.resultqueue.put((segments, skipped))
+        return segments, skipped
 
     def _watch_parent(self) -> None:
         while os.getppid() == self.parent:
@@ -462,10 +471,17 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]
         super().cancel()
 
     def _check_alive(self) -> None:
-        """Raise ``MikkeError`` (and cancel) when no worker is left alive."""
+        """Raise (and cancel) when no worker is left alive: the ``OSError`` a worker
+        reported (a full disk), else ``MikkeError``."""
         if not any(task.is_alive() for task in self.tasks):
             codes = [task.exitcode for task in self.tasks]
+            errors = []
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    errors.append(self.resultqueue.get_nowait()[2])
             self.cancel()
+            for error in filter(None, errors):
+                raise error
             raise MikkeError(f"an indexing worker process failed (exit codes {codes})")
 
     def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
@@ -477,7 +493,10 @@ class ParallelWriter(MpWriter):  # type: ignore[misc]
         results = self._results()
         for task in self.tasks:
             task.join()
-        for task_segments, skipped in results:
+        for error in (error for _, _, error in results if error):
+            self.cancel()
+            raise error
+        for task_segments, skipped, _ in results:
             segments += task_segments
             self.skipped += skipped
         if self._added:

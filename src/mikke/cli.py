@@ -1,7 +1,8 @@
 """The ``mikke`` command: a thin click wrapper over the library.
 
 Exit codes: 0 success; 1 error (message on stderr); 2 bad usage;
-3 ``index`` finished but skipped malformed files; 4 another index job holds the lock.
+3 ``index`` finished but skipped malformed files, names that are not UTF-8 or
+unreadable directories; 4 another index job holds the lock.
 """
 
 from __future__ import annotations
@@ -78,9 +79,11 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | 
             bar.__exit__(None, None, None)
 
 
-def _run_index(config: Config, full: bool, wait: float, quiet: bool, bar: bool = True) -> IndexReport:
+def _run_index(
+    config: Config, full: bool, wait: float, quiet: bool, bar: bool = True, allow_mass_delete: bool = False
+) -> IndexReport:
     with _progress("Indexing", quiet or not bar) as progress:
-        report = update_index(config, full=full, wait=wait, progress=progress)
+        report = update_index(config, full=full, wait=wait, progress=progress, allow_mass_delete=allow_mass_delete)
     if report.rebuilt and not quiet:
         click.echo(f"Full rebuild: {report.rebuilt}.", err=True)
     for skipped in report.skipped:
@@ -231,12 +234,21 @@ def _echo_hit(hit: Hit, color: bool, grouped: bool) -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (skipped files are still listed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Delete the posts gone from the corpus even when they are more than half of the index.",
+)
 @click.pass_obj
-def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool) -> None:
+def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool, allow_mass_delete: bool) -> None:
     """Build or update the index from the corpus (only changed posts are re-analysed).
 
     Searches keep working during the job and see the update once it commits.
-    Exit codes: 0 done, 3 done but some posts were skipped, 4 another job holds the lock.
+    Posts under a directory that cannot be read stay in the index. A run that
+    would delete more than half of the index (an empty or unmounted corpus)
+    stops with exit 1 unless --allow-mass-delete is given.
+    Exit codes: 0 done; 1 error (nothing changed); 3 done, but some files or
+    directories were skipped (listed on stderr); 4 another job holds the lock.
 
     \b
     Example:
@@ -244,7 +256,7 @@ def index(config: Config, full: bool, wait: float, quiet: bool, as_json: bool) -
       mikke --corpus ~/blog --index ~/blog/.mikke index --full --quiet
       mikke index --json --wait 0
     """
-    report = _run_index(config, full=full, wait=wait, quiet=quiet, bar=not as_json)
+    report = _run_index(config, full=full, wait=wait, quiet=quiet, bar=not as_json, allow_mass_delete=allow_mass_delete)
     if as_json:
         _dump(report.to_dict())
     elif not quiet:
@@ -272,20 +284,20 @@ def serve(config: Config, host: str, port: int, origins: tuple[str, ...], access
     """Serve the HTTP search API and the search box (GET /api/search, /api/facets, /widget.js).
 
     The index is built first if missing; a later `mikke index` is picked up
-    without a restart.
+    without a restart. A request head over 64 KiB gets 414 or 431, a client
+    gets 10 s to send one, and idle connections are closed after 5 s.
 
     \b
     Example:
       mikke serve --allow-origin https://blog.example.jp
       mikke --index /srv/blog/index serve --port 8080 --no-access-log
     """
-    import uvicorn
-
+    from ._server import serve as run_server
     from .web import create_app
 
     _ensure_index(config, quiet=False)
     app = create_app(config, origins)
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+    run_server(app, host=host, port=port, access_log=access_log)
 
 
 @main.command("analyze")

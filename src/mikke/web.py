@@ -39,6 +39,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from importlib import resources
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -56,6 +57,9 @@ from ._render import result_to_dict
 from ._request import API_PARAMS, SearchRequest, fields
 from ._search import Searcher
 
+#: Worker threads that run requests (anyio's default is 40): searches take turns on the one
+#: ``Searcher`` anyway, and each thread holds its own Sudachi tokenizer and buffers.
+SERVER_THREADS = 4
 #: How long browsers and proxies may keep the search box files.
 STATIC_CACHE = "public, max-age=3600"
 
@@ -244,6 +248,7 @@ def create_app(config: Config, allow_origins: Iterable[str] = ()) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = SERVER_THREADS
         await run_in_threadpool(warm_up)
         yield
         searcher.close()

@@ -1,5 +1,6 @@
 """Each segment's postings copy: it holds what whoosh holds, searches read it, and without it
-(missing, unreadable) they read whoosh and find the same."""
+(a generation whose copies are not written yet) they read whoosh and find the same; a recorded
+copy that is missing or damaged is reported, and the next run writes it again."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import FUTURE_POST, copy_sample
-from mikke import Config, Searcher, update_index
+from mikke import Config, IndexCorruptError, Searcher, update_index
 from mikke._postings import PostingsWriter, SegmentPostings, postings_path, read_matcher
 from mikke._schema import SEARCH_FIELDS
 
@@ -63,14 +64,22 @@ def test_searches_find_the_same_without_the_copies(updated: Config, tmp_path: Pa
     assert len(copies) == 2
     with_copies = results(updated)
     assert all(with_copies)
+    searcher = Searcher(updated)
+    arrays = searcher.current()
+    arrays._copies = [None, None]  # as a generation committed before its copies are written: whoosh is read
+    try:
+        hits = [searcher.search(q, limit=50).hits for q in QUERIES]
+    finally:
+        searcher.close()
+    assert [[(h.path, h.anchor, h.score, h.snippet.text, h.snippet.highlights) for h in found] for found in hits] == (
+        with_copies
+    )
     shutil.copy(copies[0], tmp_path / "kept")
-    copies[0].write_bytes(copies[0].read_bytes()[:-7])  # truncated: unreadable, so whoosh is read instead
+    copies[0].write_bytes(copies[0].read_bytes()[:-7])  # truncated: unreadable
     copies[1].unlink()
     assert SegmentPostings.open(copies[0]) is None
-    searcher = Searcher(updated)
-    assert searcher.current()._copies == [None, None]
-    searcher.close()
-    assert results(updated) == with_copies
+    with pytest.raises(IndexCorruptError, match=r"\.postings"):  # recorded, so reported, never read around
+        Searcher(updated).current()
     report = update_index(updated)  # the next run writes both copies again
     assert report.unchanged == 2 and copies[0].read_bytes() == (tmp_path / "kept").read_bytes()
     searcher = Searcher(updated)

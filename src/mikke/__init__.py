@@ -10,16 +10,18 @@ from ._errors import (
     ConfigError,
     CorpusError,
     IndexBusyError,
+    IndexCorruptError,
     IndexMissingError,
     MikkeError,
     PostError,
     QueryError,
 )
-from ._indexing import IndexReport, index_exists, update_index
+from ._indexing import IndexReport, update_index
 from ._models import Hit, Passage, Post, SearchResult, Section, Snippet
 from ._query import ParsedQuery, parse_query
 from ._search import Searcher
 from ._snippets import make_snippet, to_ansi, to_html
+from ._store import index_exists
 
 __all__ = [
     "Config",
@@ -27,6 +29,7 @@ __all__ = [
     "CorpusError",
     "Hit",
     "IndexBusyError",
+    "IndexCorruptError",
     "IndexMissingError",
     "IndexReport",
     "MikkeError",

@@ -6,6 +6,7 @@ MikkeError                  base: a one-line message meant for the user
 ├── PostError               one post cannot be read or parsed (it is skipped)
 ├── QueryError              empty, all-stopword, too long or malformed query
 ├── IndexMissingError       no index yet where one is expected
+├── IndexCorruptError       an index file is damaged, missing or not what was written
 └── IndexBusyError          another reindex job holds the lock
 """
 
@@ -34,6 +35,20 @@ class QueryError(MikkeError):
 
 class IndexMissingError(MikkeError):
     """There is no index at the configured location."""
+
+
+class IndexCorruptError(MikkeError):
+    """A file of the index is damaged, missing or not the one written; ``mikke index`` repairs it.
+
+    >>> str(IndexCorruptError("index/MAIN_x.postings", "fails its checksum"))
+    'the index file index/MAIN_x.postings fails its checksum: run `mikke index` to repair it'
+    """
+
+    code = "index_corrupt"
+
+    def __init__(self, file: object, reason: str) -> None:
+        super().__init__(f"the index file {file} {reason}: run `mikke index` to repair it")
+        self.file, self.reason = str(file), reason
 
 
 class IndexBusyError(MikkeError):

@@ -29,7 +29,6 @@ same results. whoosh deletes it with its segment (the name matches its segment f
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import pickle
 import sys
@@ -99,11 +98,13 @@ class PostingsWriter:
 
 
 class SegmentPostings:
-    """One segment's postings file, mapped into memory."""
+    """One segment's postings file, read into memory (not mapped: a file truncated under a
+    running server must give an error, not SIGBUS)."""
 
-    def __init__(self, buffer: mmap.mmap) -> None:
+    def __init__(self, buffer: bytes) -> None:
         header, offset = _header(buffer)
         terms, postings = header["terms"], header["postings"]
+        self.terms = terms
         key_ends = np.frombuffer(buffer, np.int64, terms, offset)
         self._starts = np.frombuffer(buffer, np.int64, terms + 1, offset + 8 * terms)
         offset += 8 * (2 * terms + 1)
@@ -117,7 +118,7 @@ class SegmentPostings:
     def open(cls, path: Path) -> SegmentPostings | None:
         """The file at ``path``; None when it is missing or does not read (whoosh is read instead)."""
         try:
-            return cls(_mapped(path))
+            return cls(path.read_bytes())
         except _UNREADABLE:
             return None
 
@@ -168,21 +169,20 @@ def _key(field: str, term: bytes) -> bytes:
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError)
 
 
-def _mapped(path: Path) -> mmap.mmap:
-    """The file at ``path`` mapped into memory, read-only (an empty file raises ``ValueError``)."""
-    with open(path, "rb") as file:
-        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+#: The longest header a postings file may have.
+_MAX_HEADER = 4096
 
 
-def _header(buffer: mmap.mmap) -> tuple[dict[str, int], int]:
-    """A postings file's header and where its arrays start; raises ``ValueError`` for a file
-    that is not one, or not whole."""
+def _header(buffer: bytes, file_size: int | None = None) -> tuple[dict[str, int], int]:
+    """A postings file's header and where its arrays start, from the file's first bytes (and its
+    size, when not all of it); raises ``ValueError`` for a file that is not one, or not whole."""
     if buffer[: len(MAGIC)] != MAGIC:
         raise ValueError("not a mikke postings file")
     size = int.from_bytes(buffer[len(MAGIC) : len(MAGIC) + 8], sys.byteorder)
     start = len(MAGIC) + 8 + size
     header = json.loads(buffer[len(MAGIC) + 8 : start])
-    if start + 8 * (2 * header["terms"] + 1) + 8 * header["postings"] + header["keys"] != len(buffer):
+    total = len(buffer) if file_size is None else file_size
+    if start + 8 * (2 * header["terms"] + 1) + 8 * header["postings"] + header["keys"] != total:
         raise ValueError("a mikke postings file of the wrong size")
     return header, start
 
@@ -190,8 +190,8 @@ def _header(buffer: mmap.mmap) -> tuple[dict[str, int], int]:
 def readable(path: Path) -> bool:
     """Whether ``path`` is a whole postings file (checked without reading its terms)."""
     try:
-        with _mapped(path) as buffer:
-            _header(buffer)
+        with open(path, "rb") as file:
+            _header(file.read(len(MAGIC) + 8 + _MAX_HEADER), os.fstat(file.fileno()).st_size)
     except _UNREADABLE:
         return False
     return True

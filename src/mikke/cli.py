@@ -1,6 +1,6 @@
 """The ``mikke`` command: a thin click wrapper over the library.
 
-Exit codes: 0 success; 1 error (message on stderr); 2 bad usage;
+Exit codes: 0 success; 1 error (message on stderr; a damaged index for ``check``); 2 bad usage;
 3 ``index`` finished but skipped malformed files; 4 another index job holds the lock.
 """
 
@@ -18,11 +18,12 @@ import click
 
 from ._analysis import analyze
 from ._config import Config, load_config
-from ._errors import IndexBusyError, MikkeError
-from ._indexing import DEFAULT_WAIT, IndexReport, index_exists, update_index
+from ._errors import IndexBusyError, IndexCorruptError, MikkeError
+from ._indexing import DEFAULT_WAIT, IndexReport, update_index
 from ._render import result_to_dict
 from ._search import DEFAULT_LIMIT, Searcher
 from ._snippets import to_ansi
+from ._store import check, index_exists
 
 EXIT_SKIPPED = 3
 EXIT_BUSY = 4
@@ -72,6 +73,8 @@ def _run_index(config: Config, full: bool, wait: float, quiet: bool, bar: bool =
         report = update_index(config, full=full, wait=wait, progress=progress)
     if report.rebuilt and not quiet:
         click.echo(f"Full rebuild: {report.rebuilt}.", err=True)
+    if report.repaired and not quiet:
+        click.echo(f"Repaired: {report.repaired}.", err=True)
     for skipped in report.skipped:
         click.echo(f"skipped {skipped['path']}: {skipped['reason']}", err=True)
     return report
@@ -247,6 +250,26 @@ def serve(config: Config, host: str, port: int, origins: tuple[str, ...], access
     _ensure_index(config, quiet=False)
     app = create_app(config, origins)
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+
+
+@main.command("check")
+@click.pass_obj
+def check_command(config: Config) -> None:
+    """Verify the index: every file's checksum, and that every segment decodes.
+
+    Prints one line: clean (exit 0) or the damaged file (exit 1; `mikke index` repairs it).
+
+    \b
+    Example:
+      mikke check
+      mikke --index /srv/blog/index check
+    """
+    try:
+        verdict = check(config.index)
+    except IndexCorruptError as error:
+        click.echo(f"corrupt: {error}")
+        sys.exit(1)
+    click.echo(verdict)
 
 
 @main.command("analyze")

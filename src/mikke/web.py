@@ -5,11 +5,13 @@ Routes:
 * ``GET /api/search?q=&limit=&offset=&tag=&category=&since=&until=&per_post=``:
   the JSON of ``mikke search --json`` (``tag`` and ``category`` may repeat).
 * ``GET /api/facets?q=``: tags and categories of the matching posts, with counts.
-* ``GET /healthz``: ``{"ok": true}`` while the index can be searched.
+* ``GET /healthz``: ``{"ok": true}`` while the index can be searched, else the 503 error.
 * ``GET /widget.js``, ``GET /widget.css``: the search box; ``GET /``: a demo page.
 
 Every error is ``{"ok": false, "error": "..."}`` with a real status code: 400
-for bad parameters, 404, 405, 503 when the index is gone. One ``Searcher`` is
+for bad parameters, 404, 405, 503 when the index is gone (``code``
+``index_unavailable``) or damaged (``index_corrupt``, until ``mikke index``
+repairs it: no restart is needed). One ``Searcher`` is
 shared by all requests of a process and picks up a committed reindex by itself;
 searches take turns on it (refreshing the reader closes files another search
 could be reading, and the GIL runs one at a time anyway); for more cores, run
@@ -47,7 +49,7 @@ from starlette.routing import Route
 from whoosh.index import EmptyIndexError
 
 from ._config import Config
-from ._errors import ConfigError, IndexMissingError, MikkeError, QueryError
+from ._errors import ConfigError, IndexCorruptError, IndexMissingError, MikkeError, QueryError
 from ._facets import facets
 from ._render import result_to_dict
 from ._search import DEFAULT_LIMIT, MAX_LIMIT, Searcher
@@ -75,15 +77,17 @@ _TRUE, _FALSE = {"", "1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 log = logging.getLogger("mikke.web")
 
 
-def error_body(message: str) -> dict[str, Any]:
+def error_body(message: str, code: str | None = None) -> dict[str, Any]:
     """The one error shape of the API."""
-    return {"ok": False, "error": message}
+    return {"ok": False, **({"code": code} if code else {}), "error": message}
 
 
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None, code: str | None = None
+) -> JSONResponse:
     """An error with its status code (never cached)."""
     headers = {**(headers or {}), "Cache-Control": "no-store"}
-    return JSONResponse(error_body(message), status_code=status, headers=headers)
+    return JSONResponse(error_body(message, code), status_code=status, headers=headers)
 
 
 def cors_headers(origin: str | None, allowed: frozenset[str]) -> dict[str, str]:
@@ -163,7 +167,9 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             data = await run_in_threadpool(handler, request)
         except (IndexMissingError, EmptyIndexError):
-            return error_response(503, "the index is not available: run `mikke index`")
+            return error_response(503, "the index is not available: run `mikke index`", code="index_unavailable")
+        except IndexCorruptError as error:
+            return error_response(503, str(error), code=IndexCorruptError.code)
         except MikkeError as error:
             return error_response(400, str(error))
         except Exception:

@@ -68,9 +68,9 @@ from ._store import (
     META_FILE,
     STAGING_DIR,
     clean_leftovers,
-    diagnose,
+    damage,
     discard,
-    drop_segment,
+    drop_segments,
     index_exists,
     open_index,
     read_meta,
@@ -316,7 +316,7 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
     clean_leftovers(config.index)
     report = IndexReport()
     settings = index_settings(config)
-    if index_exists(config.index):
+    if index_exists(config.index) or (config.index / META_FILE).exists():
         _repair(config.index, full, report)
     if not index_exists(config.index):
         full = True
@@ -362,27 +362,35 @@ def _seal(path: Path, fresh: bool, settings: dict[str, Any]) -> None:
 
 
 def _repair(path: Path, full: bool, report: IndexReport) -> None:
-    """Verify every file of the index (``_store.diagnose``) and repair what is damaged, saying
-    how in ``report``: a postings copy is written again from its segment, a segment is dropped
-    and its posts indexed again, a damaged ``mikke.json`` means a full rebuild, and anything else
-    (the table of contents, or any damage before a ``--full`` run) is deleted for a rebuild from
-    scratch."""
+    """Verify every file of the index (``_store.damage``) and repair what is damaged, saying how in
+    ``report``: a postings copy is written again from its segment, a segment is dropped and its
+    posts indexed again, a damaged ``mikke.json`` means a full rebuild, and a damaged table of
+    contents (or any damage before a ``--full`` run) a rebuild from scratch."""
     meta = _read_meta(path)
     if meta and "files" not in meta:  # recorded by an older mikke: nothing to verify against yet
         return
-    problem = diagnose(path)
-    if problem is None:
+    problems = damage(path)
+    if not problems:
         return
-    name = Path(problem.file).name
-    if name.endswith(SUFFIX):
-        Path(problem.file).unlink(missing_ok=True)
-        report.repaired = f"{name} {problem.reason}: written again from its segment"
-    elif name.endswith(".seg") and not full and drop_segment(path, name):
-        report.repaired = f"{name} {problem.reason}: its posts are indexed again"
-    else:
-        if name != META_FILE or full:  # without mikke.json, a rebuild over the same table of contents
+    names = [Path(problem.file).name for problem in problems]
+    if full or names[0] == META_FILE or not names[0].startswith(f"{INDEX_NAME}_"):
+        if names[0] != META_FILE or full:  # without mikke.json, a rebuild over the same table of contents
             discard(path)
-        report.rebuilt = f"{name} {problem.reason}"
+        report.rebuilt = "; ".join(f"{name} {problem.reason}" for name, problem in zip(names, problems, strict=True))
+        return
+    dropped = {name.split(".")[0] for name in names if not name.endswith(SUFFIX)}
+    said = []
+    for problem, name in zip(problems, names, strict=True):
+        if not name.endswith(SUFFIX):
+            said.append(f"{name} {problem.reason}: its posts are indexed again")
+        elif name.split(".")[0] in dropped:
+            said.append(f"{name} {problem.reason}: dropped with its segment")
+        else:
+            (path / name).unlink(missing_ok=True)
+            said.append(f"{name} {problem.reason}: written again from its segment")
+    if dropped:
+        drop_segments(path, sorted(dropped))
+    report.repaired = "; ".join(said)
 
 
 def _apply_changes(

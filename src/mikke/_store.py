@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import TOC, FileIndex, Index
 
 from ._errors import IndexBusyError, IndexCorruptError, IndexMissingError
@@ -121,6 +121,17 @@ def open_index(path: Path) -> Index:
             raise IndexCorruptError(path / toc_name(latest_generation(os.listdir(path))), _garbled(error)) from None
 
 
+def read_toc(path: Path, generation: int | None = None) -> TOC:
+    """The table of contents of ``generation`` (the newest when None), read from a copy in memory:
+    whoosh leaves the file open when it does not decode. Raises ``FileNotFoundError`` when it is
+    gone, anything pickle can when it is damaged."""
+    if generation is None:
+        generation = latest_generation(os.listdir(path))
+    memory = RamStorage()
+    memory.files[toc_name(generation)] = (path / toc_name(generation)).read_bytes()
+    return TOC.read(memory, INDEX_NAME, generation)
+
+
 def file_checksum(path: Path) -> tuple[int, int]:
     """The size and CRC-32 of the file at ``path``, read in chunks.
 
@@ -186,7 +197,7 @@ def generation_files(path: Path, toc: TOC) -> list[str]:
 def record(path: Path, settings: dict[str, Any], *, new_identity: bool = False) -> dict[str, Any]:
     """Record the newest generation in ``mikke.json``: the settings, the index's identity (kept,
     or a new one for a build from scratch), the generation and each of its files' size and CRC-32."""
-    toc = TOC.read(FileStorage(str(path)), INDEX_NAME)
+    toc = read_toc(path)
     try:
         previous = read_meta(path)
     except IndexCorruptError:
@@ -206,9 +217,9 @@ def recorded(path: Path) -> bool:
     """Whether ``mikke.json`` records the newest generation's files as they are now (sizes only)."""
     try:
         meta = read_meta(path)
-        toc = TOC.read(FileStorage(str(path)), INDEX_NAME)
+        toc = read_toc(path)
         files = generation_files(path, toc)
-    except (IndexCorruptError, *DECODE_ERRORS):
+    except Exception:  # damaged: a damaged table of contents can raise anything pickle can
         return False
     listed = meta.get("files", {})
     return (
@@ -242,13 +253,17 @@ def _stat(file: Path) -> FileStat:
 def stamp(path: Path, files: list[str] | None = None) -> Stamp:
     """What changes when the index at ``path`` does: the newest table of contents, and the stats
     of ``mikke.json`` and of ``files`` (all the index's files when None). Raises
-    ``IndexMissingError`` when there is no index."""
+    ``IndexMissingError`` when there is no index, ``IndexCorruptError`` when its table of
+    contents is gone but ``mikke.json`` is there."""
     try:
         names = os.listdir(path)
     except OSError:
         raise IndexMissingError(f"no index at {path}: run `mikke index` first") from None
     generation = latest_generation(names)
     if generation < 0:
+        if META_FILE in names:  # a generation was recorded: its table of contents is gone
+            recorded_generation = read_meta(path).get("generation")
+            raise IndexCorruptError(path / toc_name(recorded_generation or 1), "is missing")
         raise IndexMissingError(f"no index at {path}: run `mikke index` first")
     if files is None:
         files = sorted(name for name in names if _TOC.match(name) or _SEGMENT_FILE.match(name))
@@ -273,43 +288,10 @@ def open_generation(path: Path, *, verify: bool = True) -> Generation:
 
 
 def _open_generation(path: Path, verify: bool) -> Generation:
-    number = latest_generation(os.listdir(path))
-    meta = read_meta(path)
-    if not meta:
-        raise IndexCorruptError(path / META_FILE, "is missing")
-    listed: dict[str, list[int]] = meta.get("files", {})
-    if "checksum" not in meta or "files" not in meta:
-        raise IndexCorruptError(path / META_FILE, "records no checksums (an older mikke wrote it)")
-    storage = FileStorage(str(path), supports_mmap=False)
-    toc_file = path / toc_name(number)
-    if toc_name(number) in listed:
-        _verify(toc_file, listed[toc_name(number)], verify)
-    elif meta.get("generation") == number:
-        raise IndexCorruptError(toc_file, f"is not recorded in {META_FILE}")
-    if isinstance(meta.get("generation"), int) and meta["generation"] > number:
-        raise IndexCorruptError(path / toc_name(meta["generation"]), "is missing")
-    try:
-        toc = TOC.read(storage, INDEX_NAME, number)
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # a damaged table of contents can raise anything pickle can
-        raise IndexCorruptError(toc_file, _garbled(error)) from None
-    files = generation_files(path, toc)
-    seen = stamp(path, files)  # before the files are read: a change made while they are is seen next time
-    current = meta.get("generation") == number
-    for segment in toc.segments:
-        main = segment.make_filename(".seg") if segment.is_compound() else None
-        if main and main not in files:
-            raise IndexCorruptError(path / main, "is missing")
-    missing = sorted(set(listed) - set(files)) if current else []
-    if missing:
-        raise IndexCorruptError(path / missing[0], "is missing")
-    for name in files[1:]:
-        if name in listed:
-            _verify(path / name, listed[name], verify)
-        elif current:
-            raise IndexCorruptError(path / name, f"is not recorded in {META_FILE}")
-    index = FileIndex(storage, indexname=INDEX_NAME)
+    number, meta, files, seen, problems = _check_files(path, verify)
+    if problems:
+        raise problems[0]
+    index = FileIndex(FileStorage(str(path), supports_mmap=False), indexname=INDEX_NAME)
     try:
         searcher = index.searcher()
     except FileNotFoundError:
@@ -320,6 +302,50 @@ def _open_generation(path: Path, verify: bool) -> Generation:
         searcher.close()
         raise FileNotFoundError("a new generation was committed meanwhile")
     return Generation(path, number, str(meta.get("index_id", "")), index, searcher, files, seen)
+
+
+def _check_files(path: Path, verify: bool) -> tuple[int, dict[str, Any], list[str], Stamp, list[IndexCorruptError]]:
+    """The newest generation's number, ``mikke.json``, files and stamp, and what is wrong with each
+    of its segments' files; raises ``IndexCorruptError`` for ``mikke.json`` or the table of contents."""
+    number = latest_generation(os.listdir(path))
+    meta = read_meta(path)
+    if not meta:
+        raise IndexCorruptError(path / META_FILE, "is missing")
+    listed: dict[str, list[int]] = meta.get("files", {})
+    if "checksum" not in meta or "files" not in meta:
+        raise IndexCorruptError(path / META_FILE, "records no checksums (an older mikke wrote it)")
+    toc_file = path / toc_name(number)
+    if toc_name(number) in listed:
+        _verify(toc_file, listed[toc_name(number)], verify)
+    elif meta.get("generation") == number:
+        raise IndexCorruptError(toc_file, f"is not recorded in {META_FILE}")
+    if isinstance(meta.get("generation"), int) and meta["generation"] > number:
+        raise IndexCorruptError(path / toc_name(meta["generation"]), "is missing")
+    try:
+        toc = read_toc(path, number)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # a damaged table of contents can raise anything pickle can
+        raise IndexCorruptError(toc_file, _garbled(error)) from None
+    files = generation_files(path, toc)
+    seen = stamp(path, files)  # before the files are read: a change made while they are is seen next time
+    current = meta.get("generation") == number
+    problems = []
+    for segment in toc.segments:
+        main = segment.make_filename(".seg") if segment.is_compound() else None
+        if main and main not in files:
+            problems.append(IndexCorruptError(path / main, "is missing"))
+    for name in sorted(set(listed) - set(files)) if current else []:
+        problems.append(IndexCorruptError(path / name, "is missing"))
+    for name in files[1:]:
+        try:
+            if name in listed:
+                _verify(path / name, listed[name], verify)
+            elif current:
+                raise IndexCorruptError(path / name, f"is not recorded in {META_FILE}")
+        except IndexCorruptError as error:
+            problems.append(error)
+    return number, meta, files, seen, problems
 
 
 def _verify(file: Path, expected: list[int], checksum: bool) -> None:
@@ -337,15 +363,16 @@ def _garbled(error: BaseException) -> str:
     return f"does not decode ({type(error).__name__})"
 
 
-def diagnose(path: Path) -> IndexCorruptError | None:
-    """What is wrong with the index at ``path``, checksums included (None when nothing is)."""
+def damage(path: Path) -> list[IndexCorruptError]:
+    """What is wrong with the index at ``path``, checksums included: one error for ``mikke.json``
+    or the table of contents, else one per damaged, missing or unrecorded segment file ([] when
+    nothing is, or there is no index)."""
     try:
-        open_generation(path).searcher.close()
+        return _check_files(path, verify=True)[4]
     except IndexCorruptError as error:
-        return error
-    except IndexMissingError:
-        return None
-    return None
+        return [error]
+    except (IndexMissingError, FileNotFoundError):
+        return []
 
 
 def check(path: Path) -> str:
@@ -356,7 +383,7 @@ def check(path: Path) -> str:
     bad file, or ``IndexMissingError``.
     """
     generation = open_generation(path)
-    documents = 0
+    documents = segments = 0
     try:
         for leaf, _ in generation.searcher.reader().leaf_readers():
             if not leaf.doc_count_all():
@@ -371,12 +398,13 @@ def check(path: Path) -> str:
             if copy.exists() and not _same_postings(copy, leaf):
                 raise IndexCorruptError(copy, "differs from its segment's postings")
             documents += leaf.doc_count_all()
+            segments += 1
     finally:
         generation.searcher.close()
     size = sum((path / name).stat().st_size for name in generation.files) + (path / META_FILE).stat().st_size
     return (
-        f"clean: {path} generation {generation.number}, {len(generation.files) - 1} segment files, "
-        f"{documents:,} documents, {len(generation.files) + 1} files ({size / 1e6:.1f} MB) verified"
+        f"clean: {path}: generation {generation.number}, {segments} segments, {documents:,} documents; "
+        f"{len(generation.files) + 1} files ({size / 1e6:.1f} MB) verified"
     )
 
 
@@ -406,24 +434,18 @@ def _same_postings(copy: Path, leaf: Any) -> bool:
     return count == postings.terms
 
 
-def drop_segment(path: Path, segment_file: str) -> bool:
-    """Publish a generation without the segment of ``segment_file`` (its posts are then missing
-    from the index and indexed again); False when the table of contents cannot be read."""
+def drop_segments(path: Path, segment_files: list[str]) -> None:
+    """Publish a generation without the segments of ``segment_files`` (their posts are then missing
+    from the index, and indexed again) and delete their files."""
     storage = FileStorage(str(path))
-    try:
-        toc = TOC.read(storage, INDEX_NAME)
-    except Exception:  # a damaged table of contents can raise anything pickle can
-        return False
-    segment_id = segment_file.split(".")[0]
-    kept = [segment for segment in toc.segments if segment.segment_id() != segment_id]
-    if len(kept) == len(toc.segments):
-        return False
+    toc = read_toc(path)
+    dropped = {name.split(".")[0] for name in segment_files}
+    kept = [segment for segment in toc.segments if segment.segment_id() not in dropped]
     TOC(toc.schema, kept, toc.generation + 1).write(storage, INDEX_NAME)
     whoosh_index.clean_files(storage, INDEX_NAME, toc.generation + 1, kept)
     for name in os.listdir(path):
-        if name.startswith(segment_id + "."):
+        if name.split(".")[0] in dropped:
             (path / name).unlink(missing_ok=True)
-    return True
 
 
 def discard(path: Path) -> None:
@@ -450,7 +472,7 @@ def clean_leftovers(path: Path) -> list[str]:
         exists = index_exists(path)
         if exists:
             try:
-                toc = TOC.read(storage, INDEX_NAME)
+                toc = read_toc(path)
             except Exception:  # a damaged table of contents can raise anything pickle can
                 toc = None
             if toc is not None:

@@ -23,7 +23,7 @@ from ._indexing import DEFAULT_WAIT, IndexReport, update_index
 from ._render import result_to_dict
 from ._search import DEFAULT_LIMIT, Searcher
 from ._snippets import to_ansi
-from ._store import check, index_exists
+from ._store import META_FILE, check, index_exists
 
 EXIT_SKIPPED = 3
 EXIT_BUSY = 4
@@ -81,8 +81,9 @@ def _run_index(config: Config, full: bool, wait: float, quiet: bool, bar: bool =
 
 
 def _ensure_index(config: Config, quiet: bool) -> None:
-    """Build the index when there is none yet (a job started meanwhile is waited for, not repeated)."""
-    if not index_exists(config.index):
+    """Build the index when there is none yet (a job started meanwhile is waited for, not repeated);
+    one whose table of contents is gone is reported as damaged instead."""
+    if not index_exists(config.index) and not (config.index / META_FILE).exists():
         click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
         _run_index(config, full=False, wait=DEFAULT_WAIT, quiet=quiet)
 

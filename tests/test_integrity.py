@@ -195,7 +195,7 @@ def test_zeroed_postings_never_give_different_results(copy: Config) -> None:
 def test_garbage_table_of_contents_and_index_full(copy: Config, pristine: tuple[Config, Any]) -> None:
     _, before = pristine
     garbage(next(copy.index.glob("_MAIN_*.toc")))
-    code, out, err = cli(copy, "search", "GPU")
+    code, _, err = cli(copy, "search", "GPU")
     assert code == 1 and err.count("\n") == 1 and ".toc" in err, err
     code, _, err = cli(copy, "index", "--full")
     assert code == 0 and "Full rebuild: _MAIN_" in err, err

@@ -12,8 +12,9 @@ import pytest
 
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, IndexCorruptError, Searcher, update_index
-from mikke._postings import PostingsWriter, SegmentPostings, postings_path, read_matcher
+from mikke._postings import PostingsWriter, SegmentPostings, postings_path
 from mikke._schema import SEARCH_FIELDS
+from mikke._whoosh_codec import read_matcher, term_matcher
 
 QUERIES = ["液体冷却", "nScaleの資金調達", "データセンター", "GPU", "サーバー", "AIインフラの将来はどうなるのか"]
 
@@ -48,7 +49,7 @@ def test_each_segment_has_a_copy_holding_what_whoosh_holds(updated: Config) -> N
         assert copy is not None
         for field in SEARCH_FIELDS:
             for term in leaf.lexicon(field):
-                ids, weights = read_matcher(leaf._terms.matcher(field, term, leaf.schema[field].format))
+                ids, weights = read_matcher(term_matcher(leaf, field, term))
                 found = copy.get(field, term.decode())
                 assert found is not None
                 assert found[0].tolist() == ids.tolist() and found[1].tolist() == weights.tolist(), (field, term)

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import sys
-import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
@@ -41,9 +39,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from ._schema import SEARCH_FIELDS
+from ._whoosh_codec import read_matcher, term_matcher
 
 #: The start of every postings file; a new layout gets a new one.
 MAGIC = b"mikke-postings-1"
@@ -156,9 +154,8 @@ def whoosh_postings(leaf: Any) -> Iterator[tuple[str, bytes, NDArray[np.int64], 
     for field in sorted(SEARCH_FIELDS):
         if field not in leaf.schema:
             continue
-        fmt = leaf.schema[field].format
         for term in leaf.lexicon(field):
-            yield (field, term, *read_matcher(leaf._terms.matcher(field, term, fmt)))
+            yield (field, term, *read_matcher(term_matcher(leaf, field, term)))
 
 
 def _key(field: str, term: bytes) -> bytes:
@@ -195,72 +192,3 @@ def readable(path: Path) -> bool:
     except _UNREADABLE:
         return False
     return True
-
-
-def read_matcher(matcher: Any) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """A term's document numbers and frequencies, a block at a time where whoosh allows.
-
-    A block of whoosh's postings holds its document numbers as deltas and its weights as
-    numbers (or one number for all, or none for 1.0); they are decoded here with numpy.
-    """
-    ids: list[NDArray[np.int64]] = []
-    frequencies: list[NDArray[np.float64]] = []
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        while matcher.is_active():
-            deltas, weights = _deltas_and_weights(matcher)
-            ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-            if weights is None or isinstance(weights, float):
-                frequencies.append(np.full(len(deltas), 1.0 if weights is None else weights))
-            else:
-                frequencies.append(np.asarray(weights, dtype=np.float64))
-            matcher._next_block()
-        return np.concatenate(ids), np.concatenate(frequencies)
-    found: list[int] = []
-    weights_found: list[float] = []
-    while matcher.is_active():
-        found.append(matcher.id())
-        weights_found.append(matcher.weight())
-        matcher.next()
-    return np.asarray(found, dtype=np.int64), np.asarray(weights_found, dtype=np.float64)
-
-
-#: How pickle's protocol 2 starts a bytes object (``_codecs.encode(text, "latin1")``): where a block's values begin.
-_BYTES_GLOBAL = b"c_codecs\nencode\n"
-
-
-def _deltas_and_weights(matcher: Any) -> tuple[Any, Any]:
-    """The current block's document-number deltas and weights, without unpickling its values.
-
-    A block is a pickled ``(deltas, weights, values)``; the values (each posting's positions,
-    a bytes object each) are most of the unpickling. So the pickle is cut where they begin (at
-    the MARK of a tuple of more than three) and closed as a pair; whoosh's own decoding is the
-    fallback when that does not give a pair of the block's length.
-
-    >>> from types import SimpleNamespace as Fake
-    >>> block = pickle.dumps(((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0), (b"a", b"b", b"c", b"d")), 2)
-    >>> _deltas_and_weights(Fake(_postfile=Fake(get=lambda start, length: block[start : start + length]),
-    ...     _dataoffset=0, _nextoffset=len(block), _compression=0, _blocklength=4, _fixedsize=None))
-    ((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0))
-    """
-    count = matcher._blocklength
-    data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-    if matcher._compression:
-        data = zlib.decompress(data)
-    start = data.find(_BYTES_GLOBAL)
-    if start > 0:
-        values_tuple = matcher._fixedsize is None or matcher._fixedsize < 0
-        cut = start - 1 if values_tuple and count > 3 else start
-        try:
-            pair = pickle.loads(data[:cut] + b"\x86.")  # TUPLE2, STOP
-        except (pickle.UnpicklingError, EOFError, ValueError, IndexError):
-            pair = None
-        if (
-            isinstance(pair, tuple)
-            and len(pair) == 2
-            and isinstance(pair[0], tuple)
-            and len(pair[0]) == count
-            and (pair[1] is None or isinstance(pair[1], float) or len(pair[1]) == count)
-        ):
-            return pair
-    deltas, weights, _ = pickle.loads(data)
-    return deltas, weights

@@ -30,11 +30,13 @@ import functools
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import ReaderClosed
 
 from ._config import Config
 from ._errors import IndexCorruptError, QueryError
@@ -109,6 +111,12 @@ def runs_strict_first(parsed: ParsedQuery) -> bool:
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 
+def _close(searcher: Any) -> None:
+    """Close a whoosh searcher that may be closed already."""
+    with contextlib.suppress(ReaderClosed):
+        searcher.close()
+
+
 def _reading(method: Method) -> Method:
     """A :class:`Searcher` method that reads the index: a failure that a file changed or damaged
     since it was verified explains becomes ``IndexCorruptError``."""
@@ -147,15 +155,11 @@ class Searcher:
             self.current()
 
     def close(self) -> None:
-        """Release the index files (also done when the searcher is garbage collected)."""
+        """Release the index files (also done when a generation's arrays are garbage collected)."""
         for arrays in (self._arrays, self._retired):
             if arrays is not None:
                 arrays.searcher.close()
         self._arrays = self._retired = None
-
-    def __del__(self) -> None:
-        with contextlib.suppress(AttributeError):  # __init__ failed
-            self.close()
 
     def current(self) -> IndexArrays:
         """The newest committed index generation (its whoosh searcher is ``.searcher``); raises
@@ -177,6 +181,7 @@ class Searcher:
             except DECODE_ERRORS as error:
                 generation.searcher.close()
                 raise IndexCorruptError(self.config.index / generation.files[-1], "does not decode") from error
+            weakref.finalize(arrays, _close, generation.searcher)
         except IndexCorruptError as error:
             # Tried again when any file of the index changes (a repair).
             self._error, self._files = error, None

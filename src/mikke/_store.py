@@ -43,10 +43,11 @@ from typing import Any
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage, RamStorage
-from whoosh.index import TOC, FileIndex, Index
+from whoosh.index import TOC, Index
 
 from ._errors import IndexBusyError, IndexCorruptError, IndexMissingError
 from ._postings import TEMPORARY_SUFFIX, SegmentPostings, postings_path, whoosh_postings
+from ._whoosh_codec import open_searcher
 
 INDEX_NAME = "MAIN"
 LOCK_FILE = ".mikke.lock"
@@ -236,7 +237,6 @@ class Generation:
     path: Path
     number: int
     identity: str
-    index: Index
     searcher: Any
     files: list[str]
     stamp: Stamp
@@ -261,7 +261,7 @@ def stamp(path: Path, files: list[str] | None = None) -> Stamp:
         raise IndexMissingError(f"no index at {path}: run `mikke index` first") from None
     generation = latest_generation(names)
     if generation < 0:
-        if META_FILE in names:  # a generation was recorded: its table of contents is gone
+        if META_FILE in names and STAGING_DIR not in names:  # recorded, not being built: the table of contents is gone
             recorded_generation = read_meta(path).get("generation")
             raise IndexCorruptError(path / toc_name(recorded_generation or 1), "is missing")
         raise IndexMissingError(f"no index at {path}: run `mikke index` first")
@@ -288,23 +288,22 @@ def open_generation(path: Path, *, verify: bool = True) -> Generation:
 
 
 def _open_generation(path: Path, verify: bool) -> Generation:
-    number, meta, files, seen, problems = _check_files(path, verify)
+    number, meta, toc, files, seen, problems = _check_files(path, verify)
     if problems:
         raise problems[0]
-    index = FileIndex(FileStorage(str(path), supports_mmap=False), indexname=INDEX_NAME)
+    storage = FileStorage(str(path), supports_mmap=False)
     try:
-        searcher = index.searcher()
+        searcher = open_searcher(storage, toc)  # the segments verified, not those of a newer table of contents
     except FileNotFoundError:
         raise
     except Exception as error:
         raise IndexCorruptError(path / (files[1] if len(files) > 1 else files[0]), _garbled(error)) from None
-    if searcher.reader().generation() != number:
-        searcher.close()
-        raise FileNotFoundError("a new generation was committed meanwhile")
-    return Generation(path, number, str(meta.get("index_id", "")), index, searcher, files, seen)
+    return Generation(path, number, str(meta.get("index_id", "")), searcher, files, seen)
 
 
-def _check_files(path: Path, verify: bool) -> tuple[int, dict[str, Any], list[str], Stamp, list[IndexCorruptError]]:
+def _check_files(
+    path: Path, verify: bool
+) -> tuple[int, dict[str, Any], TOC, list[str], Stamp, list[IndexCorruptError]]:
     """The newest generation's number, ``mikke.json``, files and stamp, and what is wrong with each
     of its segments' files; raises ``IndexCorruptError`` for ``mikke.json`` or the table of contents."""
     number = latest_generation(os.listdir(path))
@@ -345,7 +344,7 @@ def _check_files(path: Path, verify: bool) -> tuple[int, dict[str, Any], list[st
                 raise IndexCorruptError(path / name, f"is not recorded in {META_FILE}")
         except IndexCorruptError as error:
             problems.append(error)
-    return number, meta, files, seen, problems
+    return number, meta, toc, files, seen, problems
 
 
 def _verify(file: Path, expected: list[int], checksum: bool) -> None:
@@ -368,7 +367,7 @@ def damage(path: Path) -> list[IndexCorruptError]:
     or the table of contents, else one per damaged, missing or unrecorded segment file ([] when
     nothing is, or there is no index)."""
     try:
-        return _check_files(path, verify=True)[4]
+        return _check_files(path, verify=True)[-1]
     except IndexCorruptError as error:
         return [error]
     except (IndexMissingError, FileNotFoundError):

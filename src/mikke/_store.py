@@ -242,7 +242,7 @@ class Generation:
     stamp: Stamp
 
 
-def _stat(file: Path) -> FileStat:
+def _stat(file: str | Path) -> FileStat:
     try:
         stat = os.stat(file)
     except OSError:
@@ -267,7 +267,8 @@ def stamp(path: Path, files: list[str] | None = None) -> Stamp:
         raise IndexMissingError(f"no index at {path}: run `mikke index` first")
     if files is None:
         files = sorted(name for name in names if _TOC.match(name) or _SEGMENT_FILE.match(name))
-    return toc_name(generation), tuple(_stat(path / name) for name in (META_FILE, *files))
+    folder = os.fspath(path)  # joined as strings: every search calls this
+    return toc_name(generation), tuple(_stat(f"{folder}/{name}") for name in (META_FILE, *files))
 
 
 def open_generation(path: Path, *, verify: bool = True) -> Generation:

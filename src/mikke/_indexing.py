@@ -13,16 +13,20 @@ Safety beside searches and other jobs:
   contents (``_MAIN_<generation>.toc``) into place, then deletes the files the
   old one used. A reader sees the old generation or the new one, never a mix. A
   reader in another process that read the old table of contents just before the
-  deletion finds a file gone: :func:`open_index` (and whoosh's ``Index.reader``)
-  then retry with the new one. A first build is written in a staging directory
-  and its table of contents moved in last, so no one sees a half-built index.
+  deletion finds a file gone: ``_store.open_generation`` then retries with the new
+  one. A first build is written in a staging directory, its postings copies and
+  ``mikke.json`` too, and its table of contents moved in last, so no one sees a
+  half-built index.
 * **Crash-safe.** Until that rename, the old generation is untouched; a job
   killed at any point leaves it readable. The next run deletes the leftovers
   (unreferenced segments, temporary files, the staging directory) and redoes the work.
 * **Postings copies.** Each segment gets a copy of its postings that searches read
   (``_postings``): written beside it before the commit (parallel build) or after
   it (whoosh's writer), and again by the next run if a job was killed first.
-  Searches read whoosh's own postings where a segment has no copy.
+  Searches read whoosh's own postings where a segment has no copy yet.
+* **Recorded and verified.** After each commit, ``mikke.json`` records the size and
+  CRC-32 of every file of the new generation (``_store.record``); each run first
+  verifies them all and repairs what is damaged (:func:`_repair`).
 * **One job at a time.** ``.mikke.lock`` in the index directory (an OS lock,
   released if the job dies); a second job waits up to ``wait`` seconds, then
   raises ``IndexBusyError``.

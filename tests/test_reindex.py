@@ -26,7 +26,8 @@ from whoosh.index import TOC
 
 import mikke._indexing as indexing
 from mikke import Config, IndexMissingError, Searcher, update_index
-from mikke._indexing import INDEX_NAME, LOCK_FILE, META_FILE, stored_hashes
+from mikke._indexing import stored_hashes
+from mikke._store import INDEX_NAME, LOCK_FILE, META_FILE
 from mikke.cli import EXIT_BUSY, EXIT_SKIPPED, main
 
 COOLING = "_posts/2025-01-10-cooling.md"
@@ -489,7 +490,7 @@ def test_killed_first_build_leaves_no_index_and_the_next_run_builds_it(
 SEARCHER = r"""
 import json, pathlib, sys, traceback
 from mikke import Config, Searcher
-from mikke._indexing import index_exists
+from mikke._store import index_exists
 corpus, index, ready, stop = map(pathlib.Path, sys.argv[1:5])
 queries = json.loads(sys.argv[5])
 config = Config(corpus=corpus, index=index)

@@ -26,7 +26,7 @@ Safety beside searches and other jobs:
   Searches read whoosh's own postings where a segment has no copy yet.
 * **Recorded and verified.** After each commit, ``mikke.json`` records the size and
   CRC-32 of every file of the new generation (``_store.record``); each run first
-  verifies them all and repairs what is damaged (:func:`_repair`).
+  verifies them all and repairs what is damaged (``_store.repair``).
 * **One job at a time.** ``.mikke.lock`` in the index directory (an OS lock,
   released if the job dies); a second job waits up to ``wait`` seconds, then
   raises ``IndexBusyError``.
@@ -39,18 +39,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
-import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import filelock
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.index import LockError
@@ -62,32 +57,29 @@ from ._errors import CorpusError, IndexBusyError, IndexCorruptError, MikkeError,
 from ._markdown import PARSER_VERSION
 from ._models import Post
 from ._parallel import PARALLEL_MIN_POSTS, Expand, ParallelWriter
-from ._postings import SUFFIX, write_missing
+from ._postings import write_missing
 from ._schema import SCHEMA_VERSION, build_schema
 from ._snippets import pack_offsets
 from ._store import (
     FOREIGN_WRITER,
     INDEX_NAME,
-    LOCK_FILE,
     META_FILE,
     STAGING_DIR,
     clean_leftovers,
-    damage,
-    discard,
-    drop_segments,
     index_exists,
+    locked,
     open_index,
+    publish_staged,
     read_meta,
     record,
     recorded,
+    repair,
 )
 
 #: Seconds a second job waits for the lock before giving up.
 DEFAULT_WAIT = 60.0
 #: Memory whoosh may use for postings before it spills to temporary files.
 WRITER_LIMIT_MB = 128
-
-_TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
 
 Progress = Callable[[int, int], None]
 
@@ -216,19 +208,6 @@ def _read_meta(path: Path) -> dict[str, Any]:
         return {}
 
 
-@contextmanager
-def _locked(path: Path, wait: float) -> Iterator[None]:
-    lock = filelock.FileLock(str(path / LOCK_FILE))
-    try:
-        lock.acquire(timeout=wait)
-    except filelock.Timeout:
-        raise IndexBusyError(f"another `mikke index` job is running on {path} (waited {wait:g}s; see --wait)") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 class _Writer:
     """Opens the whoosh writer on the first change, so a run with nothing to do writes nothing.
 
@@ -275,11 +254,7 @@ class _Writer:
         self._writer.commit(mergetype=writing.CLEAR if self.full else writing.MERGE_SMALL)
         seal(self._staging or self.path, self.fresh)
         if self._staging is not None:
-            names = sorted(os.listdir(self._staging), key=lambda name: bool(_TOC.match(name)))
-            for name in names:
-                if not name.endswith("WRITELOCK"):
-                    (self._staging / name).replace(self.path / name)
-            shutil.rmtree(self._staging)
+            publish_staged(self._staging, self.path)
         return True
 
     def cancel(self) -> None:
@@ -307,7 +282,7 @@ def update_index(
         raise CorpusError(f"corpus directory not found: {config.corpus} (set --corpus or MIKKE_CORPUS)")
     try:
         config.index.mkdir(parents=True, exist_ok=True)
-        with _locked(config.index, wait):
+        with locked(config.index, wait):
             report = _update(config, full, progress)
     except OSError as error:  # unwritable directory, disk full...: the old index is still in place
         raise MikkeError(f"cannot update the index in {config.index}: {error.strerror or error}") from error
@@ -321,7 +296,7 @@ def _update(config: Config, full: bool, progress: Progress | None) -> IndexRepor
     report = IndexReport()
     settings = index_settings(config)
     if index_exists(config.index) or (config.index / META_FILE).exists():
-        _repair(config.index, full, report)
+        report.rebuilt, report.repaired = repair(config.index, full)
     if not index_exists(config.index):
         full = True
     elif not full:
@@ -363,38 +338,6 @@ def _seal(path: Path, fresh: bool, settings: dict[str, Any]) -> None:
     meta = _read_meta(path)
     if written or fresh or {key: meta.get(key) for key in settings} != settings or not recorded(path):
         record(path, settings, new_identity=fresh)
-
-
-def _repair(path: Path, full: bool, report: IndexReport) -> None:
-    """Verify every file of the index (``_store.damage``) and repair what is damaged, saying how in
-    ``report``: a postings copy is written again from its segment, a segment is dropped and its
-    posts indexed again, a damaged ``mikke.json`` means a full rebuild, and a damaged table of
-    contents (or any damage before a ``--full`` run) a rebuild from scratch."""
-    meta = _read_meta(path)
-    if meta and "files" not in meta:  # recorded by an older mikke: nothing to verify against yet
-        return
-    problems = damage(path)
-    if not problems:
-        return
-    names = [Path(problem.file).name for problem in problems]
-    if full or names[0] == META_FILE or not names[0].startswith(f"{INDEX_NAME}_"):
-        if names[0] != META_FILE or full:  # without mikke.json, a rebuild over the same table of contents
-            discard(path)
-        report.rebuilt = "; ".join(f"{name} {problem.reason}" for name, problem in zip(names, problems, strict=True))
-        return
-    dropped = {name.split(".")[0] for name in names if not name.endswith(SUFFIX)}
-    said = []
-    for problem, name in zip(problems, names, strict=True):
-        if not name.endswith(SUFFIX):
-            said.append(f"{name} {problem.reason}: its posts are indexed again")
-        elif name.split(".")[0] in dropped:
-            said.append(f"{name} {problem.reason}: dropped with its segment")
-        else:
-            (path / name).unlink(missing_ok=True)
-            said.append(f"{name} {problem.reason}: written again from its segment")
-    if dropped:
-        drop_segments(path, sorted(dropped))
-    report.repaired = "; ".join(said)
 
 
 def _apply_changes(

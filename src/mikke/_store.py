@@ -36,16 +36,20 @@ import shutil
 import time
 import uuid
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import filelock
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import TOC, Index
 
 from ._errors import IndexBusyError, IndexCorruptError, IndexMissingError
+from ._postings import SUFFIX as POSTINGS_SUFFIX
 from ._postings import TEMPORARY_SUFFIX, SegmentPostings, postings_path, whoosh_postings
 from ._whoosh_codec import open_searcher
 
@@ -454,6 +458,64 @@ def discard(path: Path) -> None:
         index_file = _TOC.match(name) or _TEMP_TOC.match(name) or _SEGMENT_FILE.match(name) or name == META_FILE
         if index_file and not name.endswith("WRITELOCK"):
             (path / name).unlink(missing_ok=True)
+
+
+@contextmanager
+def locked(path: Path, wait: float) -> Iterator[None]:
+    """The job lock, ``.mikke.lock`` in the index directory; ``IndexBusyError`` after ``wait`` seconds."""
+    lock = filelock.FileLock(str(path / LOCK_FILE))
+    try:
+        lock.acquire(timeout=wait)
+    except filelock.Timeout:
+        raise IndexBusyError(f"another `mikke index` job is running on {path} (waited {wait:g}s; see --wait)") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def publish_staged(staging: Path, path: Path) -> None:
+    """Move a first build from the staging directory into place: its table of contents last."""
+    names = sorted(os.listdir(staging), key=lambda name: bool(_TOC.match(name)))
+    for name in names:
+        if not name.endswith("WRITELOCK"):
+            (staging / name).replace(path / name)
+    shutil.rmtree(staging)
+
+
+def repair(path: Path, full: bool) -> tuple[str, str]:
+    """Verify every file of the index (:func:`damage`) and repair what is damaged; returns why the
+    caller must rebuild ("" when it need not) and what was repaired. A postings copy is written
+    again from its segment (deleted here, written by :func:`~mikke._postings.write_missing`), a
+    segment is dropped and its posts indexed again, a damaged ``mikke.json`` means a full rebuild,
+    and a damaged table of contents (or any damage before a ``--full`` run) a rebuild from scratch."""
+    try:
+        meta = read_meta(path)
+    except IndexCorruptError:
+        meta = {}
+    if meta and "files" not in meta:  # recorded by an older mikke: nothing to verify against yet
+        return "", ""
+    problems = damage(path)
+    if not problems:
+        return "", ""
+    names = [Path(problem.file).name for problem in problems]
+    if full or names[0] == META_FILE or not names[0].startswith(f"{INDEX_NAME}_"):
+        if names[0] != META_FILE or full:  # without mikke.json, a rebuild over the same table of contents
+            discard(path)
+        return "; ".join(f"{name} {problem.reason}" for name, problem in zip(names, problems, strict=True)), ""
+    dropped = {name.split(".")[0] for name in names if not name.endswith(POSTINGS_SUFFIX)}
+    said = []
+    for problem, name in zip(problems, names, strict=True):
+        if not name.endswith(POSTINGS_SUFFIX):
+            said.append(f"{name} {problem.reason}: its posts are indexed again")
+        elif name.split(".")[0] in dropped:
+            said.append(f"{name} {problem.reason}: dropped with its segment")
+        else:
+            (path / name).unlink(missing_ok=True)
+            said.append(f"{name} {problem.reason}: written again from its segment")
+    if dropped:
+        drop_segments(path, sorted(dropped))
+    return "", "; ".join(said)
 
 
 def clean_leftovers(path: Path) -> list[str]:

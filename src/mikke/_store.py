@@ -238,7 +238,6 @@ def recorded(path: Path) -> bool:
 class Generation:
     """One verified generation of the index, open for reading."""
 
-    path: Path
     number: int
     identity: str
     searcher: Any
@@ -303,7 +302,7 @@ def _open_generation(path: Path, verify: bool) -> Generation:
         raise
     except Exception as error:
         raise IndexCorruptError(path / (files[1] if len(files) > 1 else files[0]), _garbled(error)) from None
-    return Generation(path, number, str(meta.get("index_id", "")), searcher, files, seen)
+    return Generation(number, str(meta.get("index_id", "")), searcher, files, seen)
 
 
 def _check_files(
@@ -407,7 +406,8 @@ def check(path: Path) -> str:
         generation.searcher.close()
     size = sum((path / name).stat().st_size for name in generation.files) + (path / META_FILE).stat().st_size
     return (
-        f"clean: {path}: generation {generation.number}, {segments} segments, {documents:,} documents; "
+        f"clean: {path}: index {generation.identity[:8]}, generation {generation.number}, {segments} segment{'s' * (segments != 1)}, "
+        f"{documents:,} documents; "
         f"{len(generation.files) + 1} files ({size / 1e6:.1f} MB) verified"
     )
 

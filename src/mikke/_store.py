@@ -405,8 +405,9 @@ def check(path: Path) -> str:
     finally:
         generation.searcher.close()
     size = sum((path / name).stat().st_size for name in generation.files) + (path / META_FILE).stat().st_size
+    plural = "s" * (segments != 1)
     return (
-        f"clean: {path}: index {generation.identity[:8]}, generation {generation.number}, {segments} segment{'s' * (segments != 1)}, "
+        f"clean: {path}: index {generation.identity[:8]}, generation {generation.number}, {segments} segment{plural}, "
         f"{documents:,} documents; "
         f"{len(generation.files) + 1} files ({size / 1e6:.1f} MB) verified"
     )

@@ -160,6 +160,7 @@ class Searcher:
             if arrays is not None:
                 arrays.searcher.close()
         self._arrays = self._retired = None
+        self._stamp = None  # a later search opens the index again
 
     def current(self) -> IndexArrays:
         """The newest committed index generation (its whoosh searcher is ``.searcher``); raises
@@ -167,13 +168,13 @@ class Searcher:
         with self._lock:
             now = stamp(self.config.index, self._files)
             if now != self._stamp:
-                self._open(now)
+                self._open()
             if self._error is not None:
                 raise self._error
             assert self._arrays is not None
             return self._arrays
 
-    def _open(self, now: Stamp) -> None:
+    def _open(self) -> None:
         try:
             generation = open_generation(self.config.index)
             try:

@@ -199,7 +199,7 @@ def generation_files(path: Path, toc: TOC) -> list[str]:
     return files
 
 
-def record(path: Path, settings: dict[str, Any], *, new_identity: bool = False) -> dict[str, Any]:
+def record(path: Path, settings: dict[str, Any], *, new_identity: bool = False) -> None:
     """Record the newest generation in ``mikke.json``: the settings, the index's identity (kept,
     or a new one for a build from scratch), the generation and each of its files' size and CRC-32."""
     toc = read_toc(path)
@@ -215,7 +215,6 @@ def record(path: Path, settings: dict[str, Any], *, new_identity: bool = False) 
         "files": {name: list(file_checksum(path / name)) for name in generation_files(path, toc)},
     }
     write_meta(path, meta)
-    return meta
 
 
 def recorded(path: Path) -> bool:

@@ -232,6 +232,25 @@ def test_the_checksums_cover_mikke_json_itself(copy: Config) -> None:
         check(copy.index)
 
 
+def test_a_damaged_new_generation_is_503_everywhere_until_repaired(copy: Config) -> None:
+    app = create_app(copy)
+    assert call(app, "/healthz").status_code == 200
+    post = copy.corpus / FUTURE_POST
+    post.write_text(post.read_text(encoding="utf-8") + "\n\n液浸冷却の追記。\n", encoding="utf-8")
+    before = {path.name for path in copy.index.glob("*.seg")}
+    update_index(copy)
+    new = next(path for path in copy.index.glob("*.seg") if path.name not in before)
+    flip_middle(new)
+    for url in ("/api/search?q=液浸冷却", "/api/facets?q=GPU", "/healthz"):
+        response = call(app, url)
+        assert response.status_code == 503 and response.json()["code"] == "index_corrupt", response.text
+        assert new.name in response.json()["error"]
+    update_index(copy)
+    assert call(app, "/healthz").status_code == 200
+    hits = call(app, "/api/search?q=液浸冷却").json()["hits"]
+    assert {hit["post"]["path"] for hit in hits} == {FUTURE_POST}
+
+
 # --- a live server (a real uvicorn process) ------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Each segment's postings copy: it holds what whoosh holds, searches read it, and without it
-(missing, unreadable) they read whoosh and find the same."""
+(a generation whose copies are not written yet) they read whoosh and find the same; a recorded
+copy that is missing or damaged is reported, and the next run writes it again."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import FUTURE_POST, copy_sample
-from mikke import Config, Searcher, update_index
-from mikke._postings import PostingsWriter, SegmentPostings, postings_path, read_matcher
+from mikke import Config, IndexCorruptError, Searcher, update_index
+from mikke._postings import PostingsWriter, SegmentPostings, postings_path
 from mikke._schema import SEARCH_FIELDS
+from mikke._whoosh_codec import read_matcher, term_matcher
 
 QUERIES = ["液体冷却", "nScaleの資金調達", "データセンター", "GPU", "サーバー", "AIインフラの将来はどうなるのか"]
 
@@ -47,7 +49,7 @@ def test_each_segment_has_a_copy_holding_what_whoosh_holds(updated: Config) -> N
         assert copy is not None
         for field in SEARCH_FIELDS:
             for term in leaf.lexicon(field):
-                ids, weights = read_matcher(leaf._terms.matcher(field, term, leaf.schema[field].format))
+                ids, weights = read_matcher(term_matcher(leaf, field, term))
                 found = copy.get(field, term.decode())
                 assert found is not None
                 assert found[0].tolist() == ids.tolist() and found[1].tolist() == weights.tolist(), (field, term)
@@ -63,14 +65,22 @@ def test_searches_find_the_same_without_the_copies(updated: Config, tmp_path: Pa
     assert len(copies) == 2
     with_copies = results(updated)
     assert all(with_copies)
+    searcher = Searcher(updated)
+    arrays = searcher.current()
+    arrays._copies = [None, None]  # as a generation committed before its copies are written: whoosh is read
+    try:
+        hits = [searcher.search(q, limit=50).hits for q in QUERIES]
+    finally:
+        searcher.close()
+    assert [[(h.path, h.anchor, h.score, h.snippet.text, h.snippet.highlights) for h in found] for found in hits] == (
+        with_copies
+    )
     shutil.copy(copies[0], tmp_path / "kept")
-    copies[0].write_bytes(copies[0].read_bytes()[:-7])  # truncated: unreadable, so whoosh is read instead
+    copies[0].write_bytes(copies[0].read_bytes()[:-7])  # truncated: unreadable
     copies[1].unlink()
     assert SegmentPostings.open(copies[0]) is None
-    searcher = Searcher(updated)
-    assert searcher.current()._copies == [None, None]
-    searcher.close()
-    assert results(updated) == with_copies
+    with pytest.raises(IndexCorruptError, match=r"\.postings"):  # recorded, so reported, never read around
+        Searcher(updated).current()
     report = update_index(updated)  # the next run writes both copies again
     assert report.unchanged == 2 and copies[0].read_bytes() == (tmp_path / "kept").read_bytes()
     searcher = Searcher(updated)

@@ -1,25 +1,20 @@
-"""numpy scoring over whoosh's postings: whoosh's own BM25F numbers, postings decoding, scores over the query's
+"""numpy scoring over whoosh's postings: whoosh's own BM25F numbers, scores over the query's
 documents against a whole-index reference (deletions, two segments), trigram re-ranking."""
 
 from __future__ import annotations
 
-import pickle
 from collections import defaultdict
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching import ListMatcher
 from whoosh.searching import Searcher as WhooshSearcher
 
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
-from mikke._postings import _deltas_and_weights, read_matcher
 from mikke._query import parse_query
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import (
@@ -66,11 +61,6 @@ def test_reindexed_post_shows_only_its_new_passages(make_corpus) -> None:  # typ
         whoosh_scores(arrays.searcher, "body", "試験")
     )
     assert [h.snippet.text for h in Searcher(config).search("試験").hits] == ["空冷の試験です。"]
-
-
-def test_matchers_without_blocks_are_read_one_posting_at_a_time() -> None:
-    ids, frequencies = read_matcher(ListMatcher([3, 8], [2.0, 1.0]))
-    assert ids.tolist() == [3, 8] and frequencies.tolist() == [2.0, 1.0]
 
 
 def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus) -> None:  # type: ignore[no-untyped-def]
@@ -235,42 +225,6 @@ def test_kept_word_scores_are_told_apart_by_the_boosts(searcher: Searcher) -> No
     once = QueryScorer(arrays, parsed, {"body": 1.0}).score(strict=False)[0]
     twice = QueryScorer(arrays, parsed, {"body": 2.0}).score(strict=False)[0]
     assert once.any() and twice.tolist() == pytest.approx((2 * once).tolist())
-
-
-def whoosh_postings(matcher) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
-    """One posting at a time through whoosh's matcher, which unpickles each block whole."""
-    found = []
-    while matcher.is_active():
-        found.append((matcher.id(), matcher.weight()))
-        matcher.next()
-    return found
-
-
-def test_postings_decoded_without_their_positions_equal_whooshs(searcher: Searcher) -> None:
-    sizes = set()
-    for leaf, _ in searcher.current()._leaves:
-        for field in SEARCH_FIELDS:
-            for term in leaf.lexicon(field):
-                read = leaf._terms.matcher(field, term, leaf.schema[field].format)
-                expected = whoosh_postings(leaf._terms.matcher(field, term, leaf.schema[field].format))
-                if isinstance(read, W3LeafMatcher):
-                    sizes.add(min(len(expected), 4))
-                ids, frequencies = read_matcher(read)
-                assert list(zip(ids.tolist(), frequencies.tolist(), strict=True)) == expected, (field, term)
-    assert sizes == {1, 2, 3, 4}  # blocks of up to three values (no MARK) and of more
-
-
-def test_a_block_that_does_not_cut_cleanly_is_unpickled_whole() -> None:
-    block = pickle.dumps(((3, 1, 250, 7), None, (b"", b"b", b"c", b"d")), 2)  # b"" pickles otherwise
-    fake = SimpleNamespace(
-        _postfile=SimpleNamespace(get=lambda start, length: block[start : start + length]),
-        _dataoffset=0,
-        _nextoffset=len(block),
-        _compression=0,
-        _blocklength=4,
-        _fixedsize=None,
-    )
-    assert _deltas_and_weights(fake) == ((3, 1, 250, 7), None)
 
 
 def test_held_in_tells_which_titles_and_headings_hold_a_word(searcher: Searcher) -> None:

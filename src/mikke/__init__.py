@@ -11,6 +11,7 @@ from ._errors import (
     CorpusError,
     EmptyQueryError,
     IndexBusyError,
+    IndexCorruptError,
     IndexMissingError,
     MikkeError,
     PostError,
@@ -18,12 +19,13 @@ from ._errors import (
     QueryError,
     QueryTooLongError,
 )
-from ._indexing import IndexReport, index_exists, update_index
+from ._indexing import IndexReport, update_index
 from ._models import Explanation, Hit, Passage, Post, SearchResult, Section, Snippet
 from ._query import ParsedQuery, parse_query
 from ._request import SearchRequest
 from ._search import Searcher
 from ._snippets import make_snippet, to_ansi, to_html
+from ._store import index_exists
 
 __all__ = [
     "Config",
@@ -33,6 +35,7 @@ __all__ = [
     "Explanation",
     "Hit",
     "IndexBusyError",
+    "IndexCorruptError",
     "IndexMissingError",
     "IndexReport",
     "MikkeError",

@@ -12,6 +12,7 @@ MikkeError                  base: a one-line message meant for the user        (
 │   ├── EmptyQueryError     nothing to search for: empty, or only stopwords    (empty_query)
 │   └── QueryTooLongError   too many characters or words                      (query_too_long)
 ├── IndexMissingError       no index yet where one is expected                 (index_unavailable)
+├── IndexCorruptError       an index file is damaged, missing or not as written (index_corrupt)
 └── IndexBusyError          another reindex job holds the lock                 (internal)
 
 >>> EmptyQueryError("empty query").code
@@ -67,6 +68,20 @@ class IndexMissingError(MikkeError):
     """There is no index at the configured location."""
 
     code = "index_unavailable"
+
+
+class IndexCorruptError(MikkeError):
+    """A file of the index is damaged, missing or not the one written; ``mikke index`` repairs it.
+
+    >>> str(IndexCorruptError("index/MAIN_x.postings", "fails its checksum"))
+    'the index file index/MAIN_x.postings fails its checksum: run `mikke index` to repair it'
+    """
+
+    code = "index_corrupt"
+
+    def __init__(self, file: object, reason: str) -> None:
+        super().__init__(f"the index file {file} {reason}: run `mikke index` to repair it")
+        self.file, self.reason = str(file), reason
 
 
 class IndexBusyError(MikkeError):

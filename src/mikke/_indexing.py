@@ -13,9 +13,10 @@ Safety beside searches and other jobs:
   contents (``_MAIN_<generation>.toc``) into place, then deletes the files the
   old one used. A reader sees the old generation or the new one, never a mix. A
   reader in another process that read the old table of contents just before the
-  deletion finds a file gone: :func:`open_index` (and whoosh's ``Index.reader``)
-  then retry with the new one. A first build is written in a staging directory
-  and its table of contents moved in last, so no one sees a half-built index.
+  deletion finds a file gone: ``_store.open_generation`` then retries with the new
+  one. A first build is written in a staging directory, its postings copies and
+  ``mikke.json`` too, and its table of contents moved in last, so no one sees a
+  half-built index.
 * **Crash-safe.** Until that rename, the old generation is untouched; a job
   killed at any point leaves it readable. The next run deletes the leftovers
   (unreferenced segments, temporary files, the staging directory) and redoes the work;
@@ -27,7 +28,10 @@ Safety beside searches and other jobs:
 * **Postings copies.** Each segment gets a copy of its postings that searches read
   (``_postings``): written beside it before the commit (parallel build) or after
   it (whoosh's writer), and again by the next run if a job was killed first.
-  Searches read whoosh's own postings where a segment has no copy.
+  Searches read whoosh's own postings where a segment has no copy yet.
+* **Recorded and verified.** After each commit, ``mikke.json`` records the size and
+  CRC-32 of every file of the new generation (``_store.record``); each run first
+  verifies them all and repairs what is damaged (``_store.repair``).
 * **One job at a time.** ``.mikke.lock`` in the index directory (an OS lock,
   released if the job dies); a second job waits up to ``wait`` seconds, then
   raises ``IndexBusyError``.
@@ -41,54 +45,49 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
-import os
-import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import filelock
 from whoosh import index as whoosh_index
 from whoosh import writing
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC, Index, LockError
+from whoosh.index import LockError
 
 from ._analysis import fold
 from ._config import Config
 from ._corpus import CorpusScan, parse_post, read_text, scan_corpus
-from ._errors import CorpusError, IndexBusyError, IndexMissingError, MikkeError, PostError, PostUnreadableError
+from ._errors import CorpusError, IndexBusyError, IndexCorruptError, MikkeError, PostError, PostUnreadableError
 from ._markdown import PARSER_VERSION
 from ._models import Post
 from ._parallel import PARALLEL_MIN_POSTS, Expand, ParallelWriter
-from ._postings import TEMPORARY_SUFFIX, write_missing
+from ._postings import write_missing
 from ._schema import SCHEMA_VERSION, build_schema
 from ._snippets import pack_offsets
+from ._store import (
+    FOREIGN_WRITER,
+    INDEX_NAME,
+    META_FILE,
+    STAGING_DIR,
+    clean_leftovers,
+    index_exists,
+    locked,
+    open_index,
+    publish_staged,
+    read_meta,
+    record,
+    recorded,
+    repair,
+)
 
-INDEX_NAME = "MAIN"
-LOCK_FILE = ".mikke.lock"
-META_FILE = "mikke.json"
-#: A first build is written here, inside the index directory, then moved into place.
-STAGING_DIR = ".mikke-new"
 #: Seconds a second job waits for the lock before giving up.
 DEFAULT_WAIT = 60.0
 #: Memory whoosh may use for postings before it spills to temporary files.
 WRITER_LIMIT_MB = 128
-#: How often opening the index is retried when a concurrent commit removed a file.
-OPEN_ATTEMPTS = 20
 #: A run that would delete more than this share of the posts in the index refuses (``--allow-mass-delete``).
 MASS_DELETE_SHARE = 0.5
-
-_TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
-_TEMP_TOC = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.")
-_SEGMENT_FILE = re.compile(rf"^{INDEX_NAME}_[0-9a-z]+\.")
-
-_FOREIGN_WRITER = "another program is writing the whoosh index in {path}"
 
 Progress = Callable[[int, int], None]
 
@@ -105,15 +104,17 @@ class IndexReport:
     passages: int = 0
     seconds: float = 0.0
     rebuilt: str = ""
+    repaired: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape (``rebuilt`` is left out: it goes to the message).
+        """The ``--json`` shape (``rebuilt`` and ``repaired`` are left out: they go to the message).
 
         >>> list(IndexReport().to_dict())
         ['added', 'updated', 'deleted', 'unchanged', 'skipped', 'passages', 'seconds']
         """
         data = asdict(self)
         data.pop("rebuilt")
+        data.pop("repaired")
         return data
 
 
@@ -159,33 +160,6 @@ def rebuild_reason(stored: dict[str, Any], current: dict[str, Any]) -> str:
         if stored.get(key) != value
     ]
     return "; ".join(changes)
-
-
-def index_exists(path: Path) -> bool:
-    """True when ``path`` holds a committed mikke index (it lists the directory, opens nothing)."""
-    try:
-        return any(_TOC.match(name) for name in os.listdir(path))
-    except OSError:
-        return False
-
-
-def open_index(path: Path) -> Index:
-    """Open the index for reading; raises ``IndexMissingError`` when there is none.
-
-    A job committing in another process deletes the previous table of contents;
-    opening then retries with the new one.
-    """
-    attempt = 0
-    while True:
-        if not index_exists(path):
-            raise IndexMissingError(f"no index at {path}: run `mikke index` first")
-        try:
-            return whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
-        except FileNotFoundError:
-            attempt += 1
-            if attempt == OPEN_ATTEMPTS:
-                raise
-            time.sleep(0.01)
 
 
 def post_documents(post: Post) -> Iterator[dict[str, Any]]:
@@ -247,60 +221,11 @@ def stored_hashes(path: Path) -> dict[str, str]:
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
+    """``mikke.json``, or {} when it is missing or damaged (the index is then rebuilt)."""
     try:
-        return dict(json.loads((path / META_FILE).read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        return read_meta(path)
+    except IndexCorruptError:
         return {}
-
-
-def _write_meta(path: Path, settings: dict[str, Any]) -> None:
-    tmp = path / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(settings, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path / META_FILE)
-
-
-@contextmanager
-def _locked(path: Path, wait: float) -> Iterator[None]:
-    lock = filelock.FileLock(str(path / LOCK_FILE))
-    try:
-        lock.acquire(timeout=wait)
-    except filelock.Timeout:
-        raise IndexBusyError(f"another `mikke index` job is running on {path} (waited {wait:g}s; see --wait)") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def clean_leftovers(path: Path) -> list[str]:
-    """Delete what a killed job left behind; returns the names deleted.
-
-    Call with the lock held: the staging directory, temporary files, and the
-    tables of contents and segment files the current generation does not use.
-    """
-    storage = FileStorage(str(path))
-    writelock = storage.lock(f"{INDEX_NAME}_WRITELOCK")  # whoosh's own lock, which a live writer holds
-    if not writelock.acquire(blocking=False):
-        raise IndexBusyError(_FOREIGN_WRITER.format(path=path))
-    try:
-        before = set(os.listdir(path))
-        exists = index_exists(path)
-        if exists:
-            toc = TOC.read(storage, INDEX_NAME)
-            whoosh_index.clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
-        for name in before:
-            if name in (STAGING_DIR, f"{INDEX_NAME}.tmp"):
-                shutil.rmtree(path / name, ignore_errors=True)
-            elif (
-                _TEMP_TOC.match(name)
-                or name == META_FILE + ".tmp"
-                or name.endswith(TEMPORARY_SUFFIX)
-                or (_SEGMENT_FILE.match(name) and not exists)
-            ):
-                (path / name).unlink(missing_ok=True)
-        return sorted(before - set(os.listdir(path)))
-    finally:
-        writelock.release()
 
 
 class _Writer:
@@ -314,6 +239,11 @@ class _Writer:
         self.path, self.full, self.expand = path, full, expand  # expand: a parallel build's workers' job
         self._writer: writing.IndexWriter | None = None
         self._staging: Path | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """Whether this is a build from scratch (the index gets a new identity)."""
+        return self._staging is not None
 
     def get(self) -> writing.IndexWriter:
         if self._writer is None:
@@ -329,23 +259,22 @@ class _Writer:
                 else:
                     self._writer = ix.writer(limitmb=WRITER_LIMIT_MB)
             except LockError:
-                raise IndexBusyError(_FOREIGN_WRITER.format(path=self.path)) from None
+                raise IndexBusyError(FOREIGN_WRITER.format(path=self.path)) from None
             if self.full:
                 # Every old segment is dropped (CLEAR), so the new generation may use a new schema.
                 self._writer.schema = build_schema()
         return self._writer
 
-    def commit(self) -> bool:
-        """Commit if anything was written; True when a new generation was published."""
+    def commit(self, seal: Callable[[Path, bool], None]) -> bool:
+        """Commit if anything was written, then ``seal(folder, fresh)`` the generation where it was
+        written (a first build: in the staging directory, so it arrives whole); True when a new
+        generation was published."""
         if self._writer is None:
             return False
         self._writer.commit(mergetype=writing.CLEAR if self.full else writing.MERGE_SMALL)
+        seal(self._staging or self.path, self.fresh)
         if self._staging is not None:
-            names = sorted(os.listdir(self._staging), key=lambda name: bool(_TOC.match(name)))
-            for name in names:
-                if not name.endswith("WRITELOCK"):
-                    (self._staging / name).replace(self.path / name)
-            shutil.rmtree(self._staging)
+            publish_staged(self._staging, self.path)
         return True
 
     def cancel(self) -> None:
@@ -391,7 +320,7 @@ def update_index(
     config = config.with_site()
     try:
         config.index.mkdir(parents=True, exist_ok=True)
-        with _locked(config.index, wait):
+        with locked(config.index, wait):
             try:
                 report = _update(config, full, progress, allow_mass_delete)
             except OSError:
@@ -409,11 +338,13 @@ def _update(config: Config, full: bool, progress: Progress | None, allow_mass_de
     clean_leftovers(config.index)
     report = IndexReport()
     settings = index_settings(config)
+    if index_exists(config.index) or (config.index / META_FILE).exists():
+        report.rebuilt, report.repaired = repair(config.index, full)
     exists = index_exists(config.index)
     if not exists:
         full = True
     elif not full:
-        report.rebuilt = rebuild_reason(_read_meta(config.index), settings)
+        report.rebuilt = report.rebuilt or rebuild_reason(_read_meta(config.index), settings)
         full = bool(report.rebuilt)
     scan = scan_corpus(config)
     paths = scan.paths
@@ -431,20 +362,19 @@ def _update(config: Config, full: bool, progress: Progress | None, allow_mass_de
         else:
             changes = {relpath: digest for relpath, digest in stored.items() if relpath not in kept}
             _apply_changes(writer, config, paths, changes, report, progress, kept)
-        published = writer.commit()
+        seal = functools.partial(_seal, settings=settings)
+        published = writer.commit(seal)
     except BaseException:
         writer.cancel()
         raise
+    if not published:
+        seal(config.index, False)
     if parallel:
         skipped = sorted(writer.get().skipped)
         report.skipped = [{"path": relpath, "reason": reason} for relpath, reason in skipped]
         report.added -= len(skipped)
-    if published or _read_meta(config.index) != settings:
-        _write_meta(config.index, settings)
     with open_index(config.index).searcher() as searcher:
         report.passages = searcher.doc_count() - (len(paths) - len(report.skipped) + len(kept))
-        # whoosh's own writer (updates, merges) writes no postings file, nor did older builds
-        write_missing(config.index, [leaf for leaf, _ in searcher.reader().leaf_readers()])
     report.skipped += _not_read(config, scan, kept)
     return report
 
@@ -490,6 +420,18 @@ def _check_deletions(config: Config, scan: CorpusScan, indexed: dict[str, str], 
         f"refusing to delete {len(deleting)} of the {len(indexed)} posts in the index: {why}; "
         "check the corpus, or pass --allow-mass-delete to delete them"
     )
+
+
+def _seal(path: Path, fresh: bool, settings: dict[str, Any]) -> None:
+    """Complete the newest generation: a postings copy for each segment without one, then its record
+    in ``mikke.json`` (sizes and checksums; a new identity when ``fresh``). Writes nothing when
+    both are already there."""
+    with open_index(path).searcher() as searcher:
+        # whoosh's own writer (updates, merges) writes no postings file, nor did older builds
+        written = write_missing(path, [leaf for leaf, _ in searcher.reader().leaf_readers()])
+    meta = _read_meta(path)
+    if written or fresh or {key: meta.get(key) for key in settings} != settings or not recorded(path):
+        record(path, settings, new_identity=fresh)
 
 
 def _apply_changes(

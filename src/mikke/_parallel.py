@@ -37,30 +37,25 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import queue
-import struct
 import threading
-import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import pairwise, repeat
-from operator import sub
-from typing import Any, TypeAlias
+from itertools import repeat
+from typing import Any
 
 from whoosh.analysis import IDTokenizer
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.index import Index
 from whoosh.multiproc import MpWriter, SubWriterTask
-from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from ._analysis import analyzer, index_terms
 from ._errors import MikkeError, PostError
 from ._postings import PostingsWriter, postings_path
+from ._whoosh_codec import Postings, encode_frequency, encode_positions, write_term
 
 #: Worker processes for a large build.
 PROCS = min(2, os.cpu_count() or 1)
@@ -80,12 +75,6 @@ GC_THRESHOLDS = (50_000, 50, 100)
 
 #: Turns one work item into documents (which may come lazily), or raises ``PostError`` when called.
 Expand = Callable[[Any], Iterable[dict[str, Any]]]
-#: One term's postings in a segment being built: document numbers, weights, and the
-#: encoded values, concatenated, with the end offset of each (compact: a few bytes a posting).
-_Postings: TypeAlias = "tuple[array[int], array[float], bytearray, array[int]]"
-
-pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
-_ONE = pack_uint(1)
 
 
 def _documents(item: Any) -> Iterable[dict[str, Any]]:
@@ -121,7 +110,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
     def __init__(self, ix: Index, **kwargs: Any) -> None:
         super().__init__(ix, _lk=False, **kwargs)
         self.postings = 0
-        self._terms: dict[str, dict[bytes, _Postings]] = {}
+        self._terms: dict[str, dict[bytes, Postings]] = {}
         self._lengths: dict[str, dict[int, int]] = {}
         self._runs: dict[str, _Run] = {}  # each field's latest value, not yet in ``_terms``
         self._copy = PostingsWriter()
@@ -215,7 +204,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
             writer.start_field(name, self.schema[name])
             lengths = self._lengths.get(name, {})
             for tbytes, postings in sorted(terms.items()):
-                _write_term(writer, tbytes, postings, lengths)
+                write_term(writer, tbytes, postings, lengths)
                 self._copy.add(name, tbytes, postings[0], postings[1])
             writer.finish_field()
         writer.close()
@@ -258,7 +247,7 @@ def index_items(field: Any, value: Any) -> list[tuple[bytes, int, float, bytes]]
             positions[text] = [token.pos if with_positions else 0]
             boosts[text] = 0.0 + token.boost
     boost = fmt.field_boost
-    encode = _encode_positions if with_positions else _encode_frequency
+    encode = encode_positions if with_positions else encode_frequency
     return [(text.encode(), len(poses), boosts[text] * boost, encode(poses)) for text, poses in positions.items()]
 
 
@@ -272,88 +261,10 @@ def analyzed_items(text: str, positions: bool, boost: float) -> list[tuple[bytes
     >>> analyzed_items("冷却と冷却", True, 1.0) == index_items(body, "冷却と冷却")
     True
     """
-    encode = _encode_positions if positions else _encode_frequency
+    encode = encode_positions if positions else encode_frequency
     return [
         (term.encode(), len(poses), len(poses) * boost, encode(poses)) for term, (poses, _) in index_terms(text).items()
     ]
-
-
-def _encode_positions(positions: list[int]) -> bytes:
-    """whoosh's ``Positions.encode``: the count, then the pickled gaps between positions.
-
-    >>> from whoosh.formats import Positions
-    >>> _encode_positions([3, 5, 9]) == Positions().encode([3, 5, 9])
-    True
-    """
-    if len(positions) == 1:
-        return _ONE + pickle.dumps(positions, 2)
-    gaps = [b - a for a, b in pairwise([0, *positions])]
-    return pack_uint(len(gaps)) + pickle.dumps(gaps, 2)
-
-
-def _encode_frequency(positions: list[int]) -> bytes:
-    """whoosh's ``Frequency`` value: the count."""
-    return pack_uint(len(positions))
-
-
-def _write_term(writer: Any, tbytes: bytes, postings: _Postings, lengths: dict[int, int]) -> None:
-    """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
-    ``start_term``, ``add`` of each posting and ``finish_term``, the same bytes a block at a time.
-
-    (Its postings writer spends more time in per-posting and per-call bookkeeping than in
-    pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
-    whose ``inlinelimit`` of 1 never inlines postings in the terms table.
-    """
-    docnums, weights, data, ends = postings
-    postwriter = writer._postwriter
-    limit, level = postwriter._blocklimit, postwriter._compression
-    fixed_size = writer._format.fixed_value_size()
-    info = W3TermInfo()
-    pieces = [WHOOSH3_HEADER_MAGIC]
-    count = len(docnums)
-    raw = bytes(data)
-    for start in range(0, count, limit):
-        stop = min(start + limit, count)
-        ids = docnums[start:stop]
-        block_weights = array("f", weights[start:stop])  # whoosh keeps a block's weights as floats
-        block_lengths = [*filter(None, map(lengths.get, ids, repeat(0)))]  # a length of 0 is no length
-        min_length = min(block_lengths, default=None)
-        max_length = max(block_lengths, default=0)
-        max_weight = max(0, *weights[start:stop])
-        info._weight += sum(block_weights)  # W3TermInfo.add_block
-        info._df += stop - start
-        info._minlength = min_length if info._minlength is None else min(info._minlength, min_length)
-        info._maxlength = max(info._maxlength, max_length)
-        info._maxweight = max(info._maxweight, max_weight)
-        if info._minid is None:
-            info._minid = ids[0]
-        info._maxid = ids[-1]
-        cuts = [ends[start - 1] if start else 0, *ends[start:stop]]
-        values = [*filter(None, map(raw.__getitem__, map(slice, cuts, cuts[1:])))]  # nor empty values
-        if block_weights.count(1.0) == len(ids):  # W3PostingsWriter._mini_weights, _mini_values
-            mini_weights: Any = None
-        elif block_weights.count(block_weights[0]) == len(ids):
-            mini_weights = block_weights[0]
-        else:
-            mini_weights = tuple(block_weights)
-        if fixed_size is None or fixed_size < 0:
-            mini_values: Any = tuple(values)
-        else:
-            mini_values = b"".join(values) if fixed_size else None
-        gaps = (ids[0], *map(sub, ids[1:], ids[:-1]))  # whoosh's delta_encode
-        block = pickle.dumps((gaps, mini_weights, mini_values), 2)
-        if level:  # whoosh compresses every block, however small
-            block = zlib.compress(block, level)
-        stats = (stop - start, ids[-1], max_weight, level, length_to_byte(min_length), length_to_byte(max_length))
-        header = pickle.dumps(stats, 2)
-        size = len(header) + len(block)
-        pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
-    postfile = postwriter._postfile
-    offset = postfile.tell()
-    written = b"".join(pieces)
-    postfile.write(written)
-    info.set_extent(offset, len(written))
-    writer._tindex.add(pack_ushort(writer._fieldid) + tbytes, info.to_bytes())
 
 
 class _Task(SubWriterTask):  # type: ignore[misc]

@@ -29,11 +29,8 @@ same results. whoosh deletes it with its segment (the name matches its segment f
 from __future__ import annotations
 
 import json
-import mmap
 import os
-import pickle
 import sys
-import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
@@ -42,9 +39,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from ._schema import SEARCH_FIELDS
+from ._whoosh_codec import read_matcher, term_matcher
 
 #: The start of every postings file; a new layout gets a new one.
 MAGIC = b"mikke-postings-1"
@@ -99,11 +96,13 @@ class PostingsWriter:
 
 
 class SegmentPostings:
-    """One segment's postings file, mapped into memory."""
+    """One segment's postings file, read into memory (not mapped: a file truncated under a
+    running server must give an error, not SIGBUS)."""
 
-    def __init__(self, buffer: mmap.mmap) -> None:
+    def __init__(self, buffer: bytes) -> None:
         header, offset = _header(buffer)
         terms, postings = header["terms"], header["postings"]
+        self.terms = terms
         key_ends = np.frombuffer(buffer, np.int64, terms, offset)
         self._starts = np.frombuffer(buffer, np.int64, terms + 1, offset + 8 * terms)
         offset += 8 * (2 * terms + 1)
@@ -117,7 +116,7 @@ class SegmentPostings:
     def open(cls, path: Path) -> SegmentPostings | None:
         """The file at ``path``; None when it is missing or does not read (whoosh is read instead)."""
         try:
-            return cls(_mapped(path))
+            return cls(path.read_bytes())
         except _UNREADABLE:
             return None
 
@@ -155,9 +154,8 @@ def whoosh_postings(leaf: Any) -> Iterator[tuple[str, bytes, NDArray[np.int64], 
     for field in sorted(SEARCH_FIELDS):
         if field not in leaf.schema:
             continue
-        fmt = leaf.schema[field].format
         for term in leaf.lexicon(field):
-            yield (field, term, *read_matcher(leaf._terms.matcher(field, term, fmt)))
+            yield (field, term, *read_matcher(term_matcher(leaf, field, term)))
 
 
 def _key(field: str, term: bytes) -> bytes:
@@ -168,21 +166,20 @@ def _key(field: str, term: bytes) -> bytes:
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError)
 
 
-def _mapped(path: Path) -> mmap.mmap:
-    """The file at ``path`` mapped into memory, read-only (an empty file raises ``ValueError``)."""
-    with open(path, "rb") as file:
-        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+#: The longest header a postings file may have.
+_MAX_HEADER = 4096
 
 
-def _header(buffer: mmap.mmap) -> tuple[dict[str, int], int]:
-    """A postings file's header and where its arrays start; raises ``ValueError`` for a file
-    that is not one, or not whole."""
+def _header(buffer: bytes, file_size: int | None = None) -> tuple[dict[str, int], int]:
+    """A postings file's header and where its arrays start, from the file's first bytes (and its
+    size, when not all of it); raises ``ValueError`` for a file that is not one, or not whole."""
     if buffer[: len(MAGIC)] != MAGIC:
         raise ValueError("not a mikke postings file")
     size = int.from_bytes(buffer[len(MAGIC) : len(MAGIC) + 8], sys.byteorder)
     start = len(MAGIC) + 8 + size
     header = json.loads(buffer[len(MAGIC) + 8 : start])
-    if start + 8 * (2 * header["terms"] + 1) + 8 * header["postings"] + header["keys"] != len(buffer):
+    total = len(buffer) if file_size is None else file_size
+    if start + 8 * (2 * header["terms"] + 1) + 8 * header["postings"] + header["keys"] != total:
         raise ValueError("a mikke postings file of the wrong size")
     return header, start
 
@@ -190,77 +187,8 @@ def _header(buffer: mmap.mmap) -> tuple[dict[str, int], int]:
 def readable(path: Path) -> bool:
     """Whether ``path`` is a whole postings file (checked without reading its terms)."""
     try:
-        with _mapped(path) as buffer:
-            _header(buffer)
+        with open(path, "rb") as file:
+            _header(file.read(len(MAGIC) + 8 + _MAX_HEADER), os.fstat(file.fileno()).st_size)
     except _UNREADABLE:
         return False
     return True
-
-
-def read_matcher(matcher: Any) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """A term's document numbers and frequencies, a block at a time where whoosh allows.
-
-    A block of whoosh's postings holds its document numbers as deltas and its weights as
-    numbers (or one number for all, or none for 1.0); they are decoded here with numpy.
-    """
-    ids: list[NDArray[np.int64]] = []
-    frequencies: list[NDArray[np.float64]] = []
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        while matcher.is_active():
-            deltas, weights = _deltas_and_weights(matcher)
-            ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-            if weights is None or isinstance(weights, float):
-                frequencies.append(np.full(len(deltas), 1.0 if weights is None else weights))
-            else:
-                frequencies.append(np.asarray(weights, dtype=np.float64))
-            matcher._next_block()
-        return np.concatenate(ids), np.concatenate(frequencies)
-    found: list[int] = []
-    weights_found: list[float] = []
-    while matcher.is_active():
-        found.append(matcher.id())
-        weights_found.append(matcher.weight())
-        matcher.next()
-    return np.asarray(found, dtype=np.int64), np.asarray(weights_found, dtype=np.float64)
-
-
-#: How pickle's protocol 2 starts a bytes object (``_codecs.encode(text, "latin1")``): where a block's values begin.
-_BYTES_GLOBAL = b"c_codecs\nencode\n"
-
-
-def _deltas_and_weights(matcher: Any) -> tuple[Any, Any]:
-    """The current block's document-number deltas and weights, without unpickling its values.
-
-    A block is a pickled ``(deltas, weights, values)``; the values (each posting's positions,
-    a bytes object each) are most of the unpickling. So the pickle is cut where they begin (at
-    the MARK of a tuple of more than three) and closed as a pair; whoosh's own decoding is the
-    fallback when that does not give a pair of the block's length.
-
-    >>> from types import SimpleNamespace as Fake
-    >>> block = pickle.dumps(((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0), (b"a", b"b", b"c", b"d")), 2)
-    >>> _deltas_and_weights(Fake(_postfile=Fake(get=lambda start, length: block[start : start + length]),
-    ...     _dataoffset=0, _nextoffset=len(block), _compression=0, _blocklength=4, _fixedsize=None))
-    ((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0))
-    """
-    count = matcher._blocklength
-    data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-    if matcher._compression:
-        data = zlib.decompress(data)
-    start = data.find(_BYTES_GLOBAL)
-    if start > 0:
-        values_tuple = matcher._fixedsize is None or matcher._fixedsize < 0
-        cut = start - 1 if values_tuple and count > 3 else start
-        try:
-            pair = pickle.loads(data[:cut] + b"\x86.")  # TUPLE2, STOP
-        except (pickle.UnpicklingError, EOFError, ValueError, IndexError):
-            pair = None
-        if (
-            isinstance(pair, tuple)
-            and len(pair) == 2
-            and isinstance(pair[0], tuple)
-            and len(pair[0]) == count
-            and (pair[1] is None or isinstance(pair[1], float) or len(pair[1]) == count)
-        ):
-            return pair
-    deltas, weights, _ = pickle.loads(data)
-    return deltas, weights

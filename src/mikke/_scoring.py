@@ -37,14 +37,14 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from ._postings import SegmentPostings, postings_path, read_matcher
+from ._postings import SegmentPostings, postings_path
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
 from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
+from ._whoosh_codec import length_bytes, read_matcher, stored_fields, term_matcher
 
 #: BM25 term-frequency saturation and length normalization (whoosh's defaults).
 K1 = 1.2
@@ -172,7 +172,7 @@ class IndexArrays:
             if len(self._fields) == CACHE_FIELDS:
                 del self._fields[next(iter(self._fields))]
             leaf, offset = self._leaves[bisect.bisect_right(self._offsets, docnum) - 1]
-            found = leaf._perdoc.stored_fields(docnum - offset)
+            found = stored_fields(leaf, docnum - offset)
         self._fields[docnum] = found
         return found
 
@@ -197,7 +197,7 @@ class IndexArrays:
                 leaf_ids, leaf_frequencies = found[0].astype(np.int64), found[1].astype(np.float64)
             else:
                 try:
-                    matcher = leaf._terms.matcher(field, leaf._text_to_bytes(field, term), leaf.schema[field].format)
+                    matcher = term_matcher(leaf, field, term)
                 except TermNotFound:
                     continue
                 leaf_ids, leaf_frequencies = read_matcher(matcher)
@@ -223,9 +223,9 @@ class IndexArrays:
         if field not in self._lengths:
             lengths = np.zeros(self.size, dtype=np.uint8)
             for leaf, offset in self._leaves:
-                column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-                if column is not None:
-                    raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+                data = length_bytes(leaf, field)
+                if data is not None:
+                    raw = np.frombuffer(data, dtype=np.uint8)
                     lengths[offset : offset + raw.size] = raw
             self._lengths[field] = _BYTE_TO_LENGTH[lengths]
         return self._lengths[field]

@@ -28,20 +28,24 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import ReaderClosed
 
 from ._analysis import analyze
 from ._config import Config
+from ._errors import IndexCorruptError
 from ._explain import explain_scores
-from ._indexing import open_index
 from ._models import Explanation, Hit, SearchResult
 from ._query import Clause, Concept, ParsedQuery, is_relaxable
 from ._request import SearchRequest
@@ -59,6 +63,7 @@ from ._scoring import (
     held_in,
 )
 from ._snippets import highlight_spans, make_snippet
+from ._store import DECODE_ERRORS, Stamp, open_generation, stamp
 
 #: Queries of at most this many words must match every word; longer ones rank by coverage.
 STRICT_MAX_WORDS = 3
@@ -96,38 +101,102 @@ def runs_strict_first(parsed: ParsedQuery) -> bool:
     return len(parsed.concepts()) <= STRICT_MAX_WORDS or not is_relaxable(parsed)
 
 
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _close(searcher: Any) -> None:
+    """Close a whoosh searcher that may be closed already."""
+    with contextlib.suppress(ReaderClosed):
+        searcher.close()
+
+
+def _reading(method: Method) -> Method:
+    """A :class:`Searcher` method that reads the index: a failure that a file changed or damaged
+    since it was verified explains becomes ``IndexCorruptError``."""
+
+    @functools.wraps(method)
+    def reading(self: Searcher, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except DECODE_ERRORS:
+            self.verify_again()
+            raise
+
+    return cast(Method, reading)
+
+
 class Searcher:
     """A reusable searcher over one index; picks up a committed reindex on the next search.
 
-    Searches from several threads must take turns (the web app holds a lock):
+    Each generation is verified when it is opened (``_store.open_generation``); every search
+    first checks that its files are still the ones verified, and that the index is still
+    the same one (a new generation, or an index deleted and built again). While the index
+    is damaged, each search raises ``IndexCorruptError``; once it is repaired, searches
+    work again. Searches from several threads must take turns (the web app holds a lock):
     picking up a new index generation closes the reader of the one before it.
     """
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._index = open_index(config.index)
-        self._arrays = IndexArrays(self._index.searcher(), config.index)
+        self._arrays: IndexArrays | None = None
         self._retired: IndexArrays | None = None
+        self._files: list[str] | None = None
+        self._stamp: Stamp | None = None
+        self._error: IndexCorruptError | None = None
         self._lock = threading.Lock()
+        with contextlib.suppress(IndexCorruptError):  # reported by each search until it is repaired
+            self.current()
 
     def close(self) -> None:
-        """Release the index files."""
-        self._arrays.searcher.close()
-        if self._retired is not None:
-            self._retired.searcher.close()
+        """Release the index files (also done when a generation's arrays are garbage collected)."""
+        for arrays in (self._arrays, self._retired):
+            if arrays is not None:
+                arrays.searcher.close()
+        self._arrays = self._retired = None
+        self._stamp = None  # a later search opens the index again
 
     def current(self) -> IndexArrays:
-        """The newest committed index generation (its whoosh searcher is ``.searcher``)."""
+        """The newest committed index generation (its whoosh searcher is ``.searcher``); raises
+        ``IndexMissingError`` or ``IndexCorruptError`` when there is none that can be searched."""
         with self._lock:
-            if not self._arrays.searcher.up_to_date():
-                # A fresh reader, not whoosh's refresh(): that reuses segment readers with stale
-                # deletions, so a reindexed post would also show its old passages. The previous
-                # searcher stays open for one more generation, for searches still running on it.
-                if self._retired is not None:
-                    self._retired.searcher.close()
-                self._retired, self._arrays = self._arrays, IndexArrays(self._index.searcher(), self.config.index)
+            now = stamp(self.config.index, self._files)
+            if now != self._stamp:
+                self._open()
+            if self._error is not None:
+                raise self._error
+            assert self._arrays is not None
             return self._arrays
 
+    def _open(self) -> None:
+        try:
+            generation = open_generation(self.config.index)
+            try:
+                arrays = IndexArrays(generation.searcher, self.config.index)
+            except DECODE_ERRORS as error:
+                generation.searcher.close()
+                raise IndexCorruptError(self.config.index / generation.files[-1], "does not decode") from error
+            weakref.finalize(arrays, _close, generation.searcher)
+        except IndexCorruptError as error:
+            # Tried again when any file of the index changes (a repair).
+            self._error, self._files = error, None
+            self._stamp = stamp(self.config.index)
+            return
+        # A fresh reader, not whoosh's refresh(): that reuses segment readers with stale
+        # deletions, so a reindexed post would also show its old passages. The previous
+        # searcher stays open for one more generation, for searches still running on it.
+        if self._retired is not None:
+            self._retired.searcher.close()
+        self._retired, self._arrays = self._arrays, arrays
+        self._error, self._files, self._stamp = None, generation.files, generation.stamp
+
+    def verify_again(self) -> None:
+        """After a failure reading the index: raise ``IndexCorruptError`` if a file changed or was
+        damaged since it was verified (the files are verified again), else return."""
+        with self._lock:
+            self._stamp = None
+        self.current()
+
+    @_reading
     def matches(
         self, parsed: ParsedQuery, filter_query: wq.Query | None = None, *, rank: bool = True
     ) -> tuple[IndexArrays, Ints, Floats]:
@@ -159,6 +228,7 @@ class Searcher:
             scores[top] = by_sentences(arrays, parsed, reranked, docnums[top])
         return arrays, docnums, scores
 
+    @_reading
     def search(self, request: SearchRequest | str, **options: Any) -> SearchResult:
         """Search and return one page of hits: ``search(SearchRequest(...))``, or the query and
         the request's fields as keywords (``search("GPU", limit=5)``). Raises ``QueryError`` for bad input."""

@@ -1,6 +1,6 @@
 """The ``mikke`` command: a thin click wrapper over the library.
 
-Exit codes: 0 success; 1 error (message on stderr); 2 bad usage;
+Exit codes: 0 success; 1 error (message on stderr; a damaged index for ``check``); 2 bad usage;
 3 ``index`` finished but skipped malformed files, names that are not UTF-8 or
 unreadable directories; 4 another index job holds the lock.
 """
@@ -20,13 +20,14 @@ import click
 
 from ._analysis import analyze
 from ._config import Config, load_config
-from ._errors import IndexBusyError, MikkeError
-from ._indexing import DEFAULT_WAIT, IndexReport, index_exists, update_index
+from ._errors import IndexBusyError, IndexCorruptError, MikkeError
+from ._indexing import DEFAULT_WAIT, IndexReport, update_index
 from ._models import Hit, Snippet
 from ._render import result_to_dict
 from ._request import GROUPS, SearchRequest, fields
 from ._search import Searcher
 from ._snippets import to_ansi
+from ._store import META_FILE, check, index_exists
 
 EXIT_SKIPPED = 3
 EXIT_BUSY = 4
@@ -86,14 +87,17 @@ def _run_index(
         report = update_index(config, full=full, wait=wait, progress=progress, allow_mass_delete=allow_mass_delete)
     if report.rebuilt and not quiet:
         click.echo(f"Full rebuild: {report.rebuilt}.", err=True)
+    if report.repaired and not quiet:
+        click.echo(f"Repaired: {report.repaired}.", err=True)
     for skipped in report.skipped:
         click.echo(f"skipped {skipped['path']}: {skipped['reason']}", err=True)
     return report
 
 
 def _ensure_index(config: Config, quiet: bool) -> None:
-    """Build the index when there is none yet (a job started meanwhile is waited for, not repeated)."""
-    if not index_exists(config.index):
+    """Build the index when there is none yet (a job started meanwhile is waited for, not repeated);
+    one whose table of contents is gone is reported as damaged instead."""
+    if not index_exists(config.index) and not (config.index / META_FILE).exists():
         click.echo(f"No index at {config.index}: building it from {config.corpus}.", err=True)
         _run_index(config, full=False, wait=DEFAULT_WAIT, quiet=quiet)
 
@@ -298,6 +302,26 @@ def serve(config: Config, host: str, port: int, origins: tuple[str, ...], access
     _ensure_index(config, quiet=False)
     app = create_app(config, origins)
     run_server(app, host=host, port=port, access_log=access_log)
+
+
+@main.command("check")
+@click.pass_obj
+def check_command(config: Config) -> None:
+    """Verify the index: every file's checksum, and that every segment decodes.
+
+    Prints one line: clean (exit 0) or the damaged file (exit 1; `mikke index` repairs it).
+
+    \b
+    Example:
+      mikke check
+      mikke --index /srv/blog/index check
+    """
+    try:
+        verdict = check(config.index)
+    except IndexCorruptError as error:
+        click.echo(f"corrupt: {error}")
+        sys.exit(1)
+    click.echo(verdict)
 
 
 @main.command("analyze")

@@ -6,13 +6,14 @@ Routes:
   the JSON of ``mikke search --json`` (``tag`` and ``category`` may repeat; the
   parameters are ``SearchRequest``'s fields, parsed by it).
 * ``GET /api/facets?q=``: tags and categories of the matching posts, with counts.
-* ``GET /healthz``: ``{"ok": true}`` while the index can be searched.
+* ``GET /healthz``: ``{"ok": true}`` while the index can be searched, else the 503 error.
 * ``GET /widget.js``, ``GET /widget.css``: the search box; ``GET /``: a demo page.
 
 Every error is ``{"ok": false, "code": "...", "error": "..."}`` with a real
 status code: 400 for bad parameters (``code``: ``bad_parameter``, ``empty_query``,
 ``query_too_long``), 404 ``not_found``, 405 ``method_not_allowed``, 503
-``index_unavailable`` when the index is gone, 500 ``internal``. The ``code`` is
+``index_unavailable`` when the index is gone or ``index_corrupt`` when it is damaged (until
+``mikke index`` repairs it: no restart is needed), 500 ``internal``. The ``code`` is
 stable, for a client to show its own message; ``error`` is English. One ``Searcher`` is
 shared by all requests of a process and picks up a committed reindex by itself;
 searches take turns on it (refreshing the reader closes files another search
@@ -171,7 +172,7 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             data = await run_in_threadpool(handler, request)
         except (IndexMissingError, EmptyIndexError):
-            return error_response(503, "the index is not available: run `mikke index`")
+            return error_response(503, "the index is not available: run `mikke index`", code="index_unavailable")
         except MikkeError as error:
             return error_response(CODE_STATUS.get(error.code, 400), str(error), code=error.code)
         except Exception:

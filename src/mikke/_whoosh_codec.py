@@ -1,0 +1,209 @@
+"""Everything mikke reads or writes of whoosh's codec (``whoosh.codec.whoosh3``) below its public API.
+
+whoosh-reloaded keeps a segment's postings, terms table, stored fields and field lengths
+behind private attributes; reading and writing them directly is what makes mikke's
+postings copies, scores and parallel build fast. Those reads are confined here, beside the
+tests that pin whoosh's format (``tests/test_codec.py``, ``tests/test_postings.py``,
+``tests/test_parallel.py``): a new whoosh release that changes its format fails them.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import zlib
+from array import array
+from itertools import pairwise, repeat
+from operator import sub
+from typing import Any, TypeAlias
+
+import numpy as np
+from numpy.typing import NDArray
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, W3TermInfo, _lenfield
+from whoosh.index import FileIndex
+from whoosh.searching import Searcher
+from whoosh.system import pack_int, pack_ushort
+from whoosh.util.numeric import length_to_byte
+
+#: One term's postings in a segment being built: document numbers, weights, and the
+#: encoded values, concatenated, with the end offset of each (compact: a few bytes a posting).
+Postings: TypeAlias = "tuple[array[int], array[float], bytearray, array[int]]"
+
+pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
+_ONE = pack_uint(1)
+
+
+def open_searcher(storage: Any, toc: Any) -> Any:
+    """A whoosh searcher over the segments of the table of contents ``toc`` (already read), not
+    over those of the newest one, as ``Index.searcher()`` would."""
+    return Searcher(FileIndex._reader(storage, toc.schema, toc.segments, toc.generation))
+
+
+def term_matcher(leaf: Any, field: str, term: str | bytes) -> Any:
+    """whoosh's matcher of a term's postings in one segment reader (``TermNotFound`` when it has
+    none), without the reader's per-call checks."""
+    tbytes = term if isinstance(term, bytes) else leaf._text_to_bytes(field, term)
+    return leaf._terms.matcher(field, tbytes, leaf.schema[field].format)
+
+
+def stored_fields(leaf: Any, docnum: int) -> dict[str, Any]:
+    """A document's stored fields in one segment reader, read directly from its per-document file."""
+    fields: dict[str, Any] = leaf._perdoc.stored_fields(docnum)
+    return fields
+
+
+def length_bytes(leaf: Any, field: str) -> bytes | None:
+    """Every document's length in ``field`` in one segment reader, as whoosh stores it (a byte each,
+    ``byte_to_length`` scale); None when the segment has no lengths for the field."""
+    column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    if column is None:
+        return None
+    data: bytes = column._dbfile.get(column._basepos, column._count)
+    return data
+
+
+def read_matcher(matcher: Any) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """A term's document numbers and frequencies, a block at a time where whoosh allows.
+
+    A block of whoosh's postings holds its document numbers as deltas and its weights as
+    numbers (or one number for all, or none for 1.0); they are decoded here with numpy.
+    """
+    ids: list[NDArray[np.int64]] = []
+    frequencies: list[NDArray[np.float64]] = []
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        while matcher.is_active():
+            deltas, weights = _deltas_and_weights(matcher)
+            ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+            if weights is None or isinstance(weights, float):
+                frequencies.append(np.full(len(deltas), 1.0 if weights is None else weights))
+            else:
+                frequencies.append(np.asarray(weights, dtype=np.float64))
+            matcher._next_block()
+        return np.concatenate(ids), np.concatenate(frequencies)
+    found: list[int] = []
+    weights_found: list[float] = []
+    while matcher.is_active():
+        found.append(matcher.id())
+        weights_found.append(matcher.weight())
+        matcher.next()
+    return np.asarray(found, dtype=np.int64), np.asarray(weights_found, dtype=np.float64)
+
+
+#: How pickle's protocol 2 starts a bytes object (``_codecs.encode(text, "latin1")``): where a block's values begin.
+_BYTES_GLOBAL = b"c_codecs\nencode\n"
+
+
+def _deltas_and_weights(matcher: Any) -> tuple[Any, Any]:
+    """The current block's document-number deltas and weights, without unpickling its values.
+
+    A block is a pickled ``(deltas, weights, values)``; the values (each posting's positions,
+    a bytes object each) are most of the unpickling. So the pickle is cut where they begin (at
+    the MARK of a tuple of more than three) and closed as a pair; whoosh's own decoding is the
+    fallback when that does not give a pair of the block's length.
+
+    >>> from types import SimpleNamespace as Fake
+    >>> block = pickle.dumps(((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0), (b"a", b"b", b"c", b"d")), 2)
+    >>> _deltas_and_weights(Fake(_postfile=Fake(get=lambda start, length: block[start : start + length]),
+    ...     _dataoffset=0, _nextoffset=len(block), _compression=0, _blocklength=4, _fixedsize=None))
+    ((3, 1, 250, 7), (2.0, 1.0, 1.0, 3.0))
+    """
+    count = matcher._blocklength
+    data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+    if matcher._compression:
+        data = zlib.decompress(data)
+    start = data.find(_BYTES_GLOBAL)
+    if start > 0:
+        values_tuple = matcher._fixedsize is None or matcher._fixedsize < 0
+        cut = start - 1 if values_tuple and count > 3 else start
+        try:
+            pair = pickle.loads(data[:cut] + b"\x86.")  # TUPLE2, STOP
+        except (pickle.UnpicklingError, EOFError, ValueError, IndexError):
+            pair = None
+        if (
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and isinstance(pair[0], tuple)
+            and len(pair[0]) == count
+            and (pair[1] is None or isinstance(pair[1], float) or len(pair[1]) == count)
+        ):
+            return pair
+    deltas, weights, _ = pickle.loads(data)
+    return deltas, weights
+
+
+def encode_positions(positions: list[int]) -> bytes:
+    """whoosh's ``Positions.encode``: the count, then the pickled gaps between positions.
+
+    >>> from whoosh.formats import Positions
+    >>> encode_positions([3, 5, 9]) == Positions().encode([3, 5, 9])
+    True
+    """
+    if len(positions) == 1:
+        return _ONE + pickle.dumps(positions, 2)
+    gaps = [b - a for a, b in pairwise([0, *positions])]
+    return pack_uint(len(gaps)) + pickle.dumps(gaps, 2)
+
+
+def encode_frequency(positions: list[int]) -> bytes:
+    """whoosh's ``Frequency`` value: the count."""
+    return pack_uint(len(positions))
+
+
+def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int, int]) -> None:
+    """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
+    ``start_term``, ``add`` of each posting and ``finish_term``, the same bytes a block at a time.
+
+    (Its postings writer spends more time in per-posting and per-call bookkeeping than in
+    pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
+    whose ``inlinelimit`` of 1 never inlines postings in the terms table.
+    """
+    docnums, weights, data, ends = postings
+    postwriter = writer._postwriter
+    limit, level = postwriter._blocklimit, postwriter._compression
+    fixed_size = writer._format.fixed_value_size()
+    info = W3TermInfo()
+    pieces = [WHOOSH3_HEADER_MAGIC]
+    count = len(docnums)
+    raw = bytes(data)
+    for start in range(0, count, limit):
+        stop = min(start + limit, count)
+        ids = docnums[start:stop]
+        block_weights = array("f", weights[start:stop])  # whoosh keeps a block's weights as floats
+        block_lengths = [*filter(None, map(lengths.get, ids, repeat(0)))]  # a length of 0 is no length
+        min_length = min(block_lengths, default=None)
+        max_length = max(block_lengths, default=0)
+        max_weight = max(0, *weights[start:stop])
+        info._weight += sum(block_weights)  # W3TermInfo.add_block
+        info._df += stop - start
+        info._minlength = min_length if info._minlength is None else min(info._minlength, min_length)
+        info._maxlength = max(info._maxlength, max_length)
+        info._maxweight = max(info._maxweight, max_weight)
+        if info._minid is None:
+            info._minid = ids[0]
+        info._maxid = ids[-1]
+        cuts = [ends[start - 1] if start else 0, *ends[start:stop]]
+        values = [*filter(None, map(raw.__getitem__, map(slice, cuts, cuts[1:])))]  # nor empty values
+        if block_weights.count(1.0) == len(ids):  # W3PostingsWriter._mini_weights, _mini_values
+            mini_weights: Any = None
+        elif block_weights.count(block_weights[0]) == len(ids):
+            mini_weights = block_weights[0]
+        else:
+            mini_weights = tuple(block_weights)
+        if fixed_size is None or fixed_size < 0:
+            mini_values: Any = tuple(values)
+        else:
+            mini_values = b"".join(values) if fixed_size else None
+        gaps = (ids[0], *map(sub, ids[1:], ids[:-1]))  # whoosh's delta_encode
+        block = pickle.dumps((gaps, mini_weights, mini_values), 2)
+        if level:  # whoosh compresses every block, however small
+            block = zlib.compress(block, level)
+        stats = (stop - start, ids[-1], max_weight, level, length_to_byte(min_length), length_to_byte(max_length))
+        header = pickle.dumps(stats, 2)
+        size = len(header) + len(block)
+        pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
+    postfile = postwriter._postfile
+    offset = postfile.tell()
+    written = b"".join(pieces)
+    postfile.write(written)
+    info.set_extent(offset, len(written))
+    writer._tindex.add(pack_ushort(writer._fieldid) + tbytes, info.to_bytes())

@@ -1,0 +1,75 @@
+"""whoosh's format as mikke reads and writes it below whoosh's API (``_whoosh_codec``): each
+reading equals whoosh's own, so a whoosh release that changes its format fails here."""
+
+from __future__ import annotations
+
+import pickle
+from types import SimpleNamespace
+
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import ListMatcher
+from whoosh.util.numeric import byte_to_length
+
+from mikke import Searcher
+from mikke._schema import SEARCH_FIELDS
+from mikke._whoosh_codec import _deltas_and_weights, length_bytes, read_matcher, stored_fields, term_matcher
+
+
+def test_matchers_without_blocks_are_read_one_posting_at_a_time() -> None:
+    ids, frequencies = read_matcher(ListMatcher([3, 8], [2.0, 1.0]))
+    assert ids.tolist() == [3, 8] and frequencies.tolist() == [2.0, 1.0]
+
+
+def whoosh_postings(matcher) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+    """One posting at a time through whoosh's matcher, which unpickles each block whole."""
+    found = []
+    while matcher.is_active():
+        found.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    return found
+
+
+def test_postings_decoded_without_their_positions_equal_whooshs(searcher: Searcher) -> None:
+    sizes = set()
+    for leaf, _ in searcher.current()._leaves:
+        for field in SEARCH_FIELDS:
+            for term in leaf.lexicon(field):
+                read = term_matcher(leaf, field, term)
+                expected = whoosh_postings(term_matcher(leaf, field, term))
+                if isinstance(read, W3LeafMatcher):
+                    sizes.add(min(len(expected), 4))
+                ids, frequencies = read_matcher(read)
+                assert list(zip(ids.tolist(), frequencies.tolist(), strict=True)) == expected, (field, term)
+    assert sizes == {1, 2, 3, 4}  # blocks of up to three values (no MARK) and of more
+
+
+def test_a_block_that_does_not_cut_cleanly_is_unpickled_whole() -> None:
+    block = pickle.dumps(((3, 1, 250, 7), None, (b"", b"b", b"c", b"d")), 2)  # b"" pickles otherwise
+    fake = SimpleNamespace(
+        _postfile=SimpleNamespace(get=lambda start, length: block[start : start + length]),
+        _dataoffset=0,
+        _nextoffset=len(block),
+        _compression=0,
+        _blocklength=4,
+        _fixedsize=None,
+    )
+    assert _deltas_and_weights(fake) == ((3, 1, 250, 7), None)
+
+
+def test_stored_fields_and_lengths_are_whooshs(searcher: Searcher) -> None:
+    reader = searcher.current().searcher.reader()
+    for leaf, offset in reader.leaf_readers():
+        for docnum in range(leaf.doc_count_all()):
+            assert stored_fields(leaf, docnum) == reader.stored_fields(docnum + offset)
+        for field in SEARCH_FIELDS:
+            data = length_bytes(leaf, field)
+            assert data is not None and len(data) == leaf.doc_count_all()
+            expected = [leaf.doc_field_length(docnum, field) for docnum in range(leaf.doc_count_all())]
+            assert [byte_to_length(byte) for byte in data] == [length or 0 for length in expected], field
+        assert length_bytes(leaf, "no_such_field") is None
+
+
+def test_a_term_matcher_finds_what_whoosh_finds(searcher: Searcher) -> None:
+    leaf, _ = searcher.current().searcher.reader().leaf_readers()[0]
+    term = next(iter(leaf.lexicon("body")))
+    assert whoosh_postings(term_matcher(leaf, "body", term.decode())) == whoosh_postings(leaf.postings("body", term))

@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field

@@ -22,14 +22,8 @@ from mikke._analysis import analyze, fold
 from mikke._postings import _deltas_and_weights, read_matcher
 from mikke._query import parse_query
 from mikke._schema import SEARCH_FIELDS
-from mikke._scoring import (
-    PARTS_WEIGHT,
-    QueryScorer,
-    by_trigrams,
-    held_grams,
-    held_in,
-    trigrams,
-)
+from mikke._ranking import Query, by_trigrams, held_grams, trigrams
+from mikke._scoring import PARTS_WEIGHT, QueryScorer, held_in
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -83,10 +77,11 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     update_index(config)
     searcher = Searcher(config)
     arrays = searcher.current()
-    _, docnums, _ = searcher.matches(parse_query("梅雨の期間はどのくらい"))
+    parsed = parse_query("梅雨の期間はどのくらい")
+    _, docnums, _ = searcher.matches(parsed)
     assert docnums.size == 2
     scores = np.ones(2)
-    reranked = by_trigrams(arrays, ["梅雨の期間はどのくらい"], scores, docnums)
+    reranked = by_trigrams(Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts)), docnums, scores, 16.0)
     best = int(docnums[np.argmax(reranked)])
     assert "梅雨の期間は" in arrays.shown_text(best)
     assert (reranked >= scores).all()

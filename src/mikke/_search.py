@@ -1,14 +1,10 @@
 """Run a parsed query: ranked, de-duplicated passages with snippets.
 
-Ranking is BM25F over the weighted fields (scored in ``_scoring``). A short
-query (at most :data:`STRICT_MAX_WORDS` words) runs strict: every word must
-match; when that finds nothing, the relaxed query (any word) runs. A longer one,
-a natural question mostly, runs relaxed at once, and each passage's score is
-multiplied by its coverage: the share of the query's IDF-weighted words the
-passage (and its post) holds, to the power :data:`COVERAGE_POWER` (a soft AND).
-Either way the best passages are then re-ranked by the query's character
-trigrams they hold (``_scoring.by_trigrams``), and by the share of the query's
-words their best sentence holds (``_scoring.by_sentences``). Passages with identical text are
+Every query matches the passages holding any of its words (quoted phrases are
+required, excluded words excluded). They are scored by BM25F over the weighted
+fields (``_scoring``), then re-ranked by the stages of ``_ranking.STAGES`` in
+order: coverage (the share of the query's words a passage holds, a soft AND),
+character trigrams, best sentence. Passages with identical text are
 collapsed (and, with ``per_post``, all but the best passage of each post).
 Stored fields are read for the re-ranked passages and the hits of the page only.
 
@@ -37,19 +33,14 @@ from ._config import Config
 from ._errors import QueryError
 from ._indexing import open_index
 from ._models import Hit, SearchResult
-from ._query import ParsedQuery, is_relaxable, parse_query
-from ._scoring import TRIGRAM_DEPTH, Floats, IndexArrays, Ints, QueryScorer, best, by_sentences, by_trigrams
+from ._query import ParsedQuery, parse_query
+from ._ranking import Query, rerank
+from ._scoring import Floats, IndexArrays, Ints, QueryScorer, best
 from ._snippets import make_snippet
 
 #: Largest page a caller may ask for.
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
-#: Queries of at most this many words must match every word; longer ones rank by coverage.
-STRICT_MAX_WORDS = 3
-#: A relaxed hit's score is multiplied by its coverage to this power.
-COVERAGE_POWER = 6.0
-#: Share of the coverage taken from the passage's whole post rather than the passage alone.
-POST_COVERAGE_WEIGHT = 0.5
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -92,17 +83,6 @@ def _filter(
     return wq.And(parts) if parts else None
 
 
-def runs_strict_first(parsed: ParsedQuery) -> bool:
-    """True for a short query (every word required first); False for a long one (any word).
-
-    >>> runs_strict_first(parse_query("液体冷却"))
-    True
-    >>> runs_strict_first(parse_query("液体冷却を導入した会社はどこの国の企業か"))
-    False
-    """
-    return len(parsed.concepts()) <= STRICT_MAX_WORDS or not is_relaxable(parsed)
-
-
 class Searcher:
     """A reusable searcher over one index; picks up a committed reindex on the next search.
 
@@ -138,32 +118,17 @@ class Searcher:
     def matches(
         self, parsed: ParsedQuery, filter_query: wq.Query | None = None, *, rank: bool = True
     ) -> tuple[IndexArrays, Ints, Floats]:
-        """The matching documents (sorted) and their scores, strict first for a short query
-        (relaxed when nothing matches every word), relaxed for a long one; with ``rank``,
-        re-ranked by coverage (relaxed), by trigrams and by sentences. Facets need the matches only."""
+        """The matching documents (sorted) and their first-stage scores; with ``rank``, re-ranked
+        by ``_ranking.STAGES``. Facets need the matches only."""
         arrays = self.current()
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
-        allowed = arrays.live[scorer.docnums]
+        scores, matched = scorer.score(strict=False)
+        matched &= arrays.live[scorer.docnums]
         if filter_query is not None:
-            allowed &= arrays.docs_for(filter_query)[scorer.docnums]
-        scores, matched = np.zeros(scorer.docnums.size), np.zeros(scorer.docnums.size, dtype=bool)
-        if runs_strict_first(parsed):
-            scores, matched = scorer.score(strict=True)
-            matched &= allowed
-        if not matched.any() and is_relaxable(parsed):  # long, or no passage has every word: any word will do
-            scores, matched = scorer.score(strict=False)
-            matched &= allowed
-            if rank:
-                passage, post = scorer.coverage()
-                found = np.flatnonzero(matched)
-                share = (1 - POST_COVERAGE_WEIGHT) * passage[found] + POST_COVERAGE_WEIGHT * post[found]
-                scores[found] *= share**COVERAGE_POWER
+            matched &= arrays.docs_for(filter_query)[scorer.docnums]
         docnums, scores = scorer.docnums[matched], scores[matched]
         if rank:
-            # The re-ranking never lowers a score, so the sentences' best are among the trigrams' best.
-            top = best(scores, arrays.order[docnums], TRIGRAM_DEPTH)
-            reranked = by_trigrams(arrays, parsed.words(), scores[top], docnums[top])
-            scores[top] = by_sentences(arrays, parsed, reranked, docnums[top])
+            scores = rerank(Query(arrays, parsed, scorer), docnums, scores)
         return arrays, docnums, scores
 
     def search(

@@ -27,10 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from mikke import Config, QueryError, Searcher, _ranking
 from peers import PEERS
 from relevance import K, MikkeSystem, metrics, read_jsonl, read_qrels
-
-from mikke import Config, QueryError, Searcher
 
 DATA = next(
     (path for up in (1, 2) if (path := Path(__file__).resolve().parents[up] / "../shared/data/relevance").is_dir()),
@@ -116,15 +115,12 @@ def apply(setting: str, searcher: Searcher) -> None:
         searcher.config.boosts[name[6:]] = float(value)  # type: ignore[index]
         return
     if name.startswith("stage."):  # stage.NAME.weight or stage.NAME.depth; stage.NAME.off drops it
-        ranking = importlib.import_module("mikke._ranking")
         _, stage_name, key = name.split(".")
-        ranking.STAGES = tuple(
-            stage if stage.name != stage_name
-            else None if key == "off"
-            else dataclasses.replace(stage, **{key: json.loads(value)})
-            for stage in ranking.STAGES
+        _ranking.STAGES = tuple(
+            stage if stage.name != stage_name else dataclasses.replace(stage, **{key: json.loads(value)})
+            for stage in _ranking.STAGES
+            if stage.name != stage_name or key != "off"
         )
-        ranking.STAGES = tuple(stage for stage in ranking.STAGES if stage is not None)
         return
     for module_name in MODULES:
         module = importlib.import_module(module_name)

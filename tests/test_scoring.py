@@ -21,8 +21,8 @@ from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._postings import _deltas_and_weights, read_matcher
 from mikke._query import parse_query
-from mikke._schema import SEARCH_FIELDS
 from mikke._ranking import Query, by_trigrams, held_grams, trigrams
+from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import PARTS_WEIGHT, QueryScorer, held_in
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]

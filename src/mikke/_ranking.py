@@ -194,7 +194,7 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
 
 #: The re-ranking stages, in order: coverage of every match (its weight is a power), then the
 #: best passages' trigrams, then the very best's sentences.
-STAGES = (
+STAGES: tuple[Stage, ...] = (
     Stage("coverage", depth=None, weight=3.0, fn=by_coverage),
     Stage("trigrams", depth=50, weight=16.0, fn=by_trigrams),
     Stage("sentences", depth=10, weight=8.0, fn=by_sentences),

@@ -19,7 +19,9 @@ import argparse
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mikke import Config, QueryError, Searcher, _ranking
+from mikke import Config, QueryError, Searcher
 from peers import PEERS
 from relevance import K, MikkeSystem, metrics, read_jsonl, read_qrels
 
@@ -115,15 +117,20 @@ def apply(setting: str, searcher: Searcher) -> None:
         searcher.config.boosts[name[6:]] = float(value)  # type: ignore[index]
         return
     if name.startswith("stage."):  # stage.NAME.weight or stage.NAME.depth; stage.NAME.off drops it
+        ranking = importlib.import_module("mikke._ranking")  # not in mikke before the pipeline
         _, stage_name, key = name.split(".")
-        _ranking.STAGES = tuple(
+        stages = tuple(
             stage if stage.name != stage_name else dataclasses.replace(stage, **{key: json.loads(value)})
-            for stage in _ranking.STAGES
+            for stage in ranking.STAGES
             if stage.name != stage_name or key != "off"
         )
+        vars(ranking)["STAGES"] = stages
         return
-    for module_name in MODULES:
+    for module_name in filter(importlib.util.find_spec, MODULES):
         module = importlib.import_module(module_name)
+        if name == "REQUEST" and hasattr(module, name):  # REQUEST=off: request phrases kept
+            setattr(module, name, re.compile(r"(?!)"))
+            return
         if hasattr(module, name):
             old = getattr(module, name)
             setattr(module, name, type(old)(json.loads(value)) if not isinstance(old, str) else value)
@@ -143,7 +150,7 @@ def main() -> int:
     names = args.sets.split(",")
     rows = [peer_row(peer, names, args.slice) for peer in filter(None, args.peers.split(","))]
     for config in ["", *args.tries]:
-        snapshot = {m: dict(vars(importlib.import_module(m))) for m in MODULES}
+        snapshot = {m: dict(vars(importlib.import_module(m))) for m in MODULES if importlib.util.find_spec(m)}
         row = [config or "(defaults)"]
         for name in names:
             searcher = searcher_for(SETS[name][0], args.workdir)

@@ -30,7 +30,9 @@ TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "
 
 def whoosh_scores(whoosh_searcher, field: str, term: str) -> dict[int, float]:  # type: ignore[no-untyped-def]
     """docnum -> whoosh's own BM25F score for one term."""
-    scorer = WhooshSearcher(whoosh_searcher.reader(), weighting=scoring.BM25F(), closereader=False)
+    scorer = WhooshSearcher(
+        whoosh_searcher.reader(), weighting=scoring.BM25F(B=_scoring.B, K1=_scoring.K1), closereader=False
+    )
     return {hit.docnum: hit.score for hit in scorer.search(wq.Term(field, term), limit=None)}
 
 

@@ -196,6 +196,6 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
 #: best passages' trigrams, then the very best's sentences.
 STAGES: tuple[Stage, ...] = (
     Stage("coverage", depth=None, weight=3.0, fn=by_coverage),
-    Stage("trigrams", depth=50, weight=16.0, fn=by_trigrams),
+    Stage("trigrams", depth=50, weight=8.0, fn=by_trigrams),
     Stage("sentences", depth=10, weight=8.0, fn=by_sentences),
 )

@@ -44,9 +44,9 @@ from ._postings import SegmentPostings, postings_path, read_matcher
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
 
-#: BM25 term-frequency saturation and length normalization (whoosh's defaults).
-K1 = 1.2
-B = 0.75
+#: BM25 term-frequency saturation and length normalization (fitted on held-out slices, docs/relevance.md).
+K1 = 1.5
+B = 0.9
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.

@@ -172,7 +172,7 @@ def reference_scores(
     weights = []
     for concept in parsed.concepts():
         frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-        weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)))
+        weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
     everywhere = set.union(*held)
     coverage = {d: sum(w for w, h in zip(weights, held, strict=True) if d in h) / sum(weights) for d in everywhere}
     posts = [{int(arrays.post_of[d]) for d in h} for h in held]

@@ -49,6 +49,8 @@ K1 = 1.5
 B = 0.9
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
+#: A word's weight in the coverage is its IDF to this power: the rarer words, the names, count more.
+COVERAGE_IDF_POWER = 2.0
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
 CACHE_POSTINGS = 10_000_000
 #: Query words' weights (:func:`word_weight`) kept per index generation.
@@ -331,8 +333,9 @@ class QueryScorer:
         return scores, matched
 
     def coverage(self) -> tuple[Floats, Floats]:
-        """The IDF-weighted share of the query's words each of ``docnums`` holds, and the share
-        its whole post holds. A word is held where it scores: whole, or all its parts in one field.
+        """The weighted share of the query's words each of ``docnums`` holds, and the share its
+        whole post holds, each word weighing its IDF to the power :data:`COVERAGE_IDF_POWER`.
+        A word is held where it scores: whole, or all its parts in one field.
         """
         arrays = self.arrays
         passage = np.zeros(self.docnums.size)
@@ -340,7 +343,7 @@ class QueryScorer:
         post_of = arrays.post_of[self.docnums]
         total = 0.0
         for concept in dict.fromkeys(self.parsed.concepts()):
-            weight = word_weight(arrays, concept)
+            weight = word_weight(arrays, concept) ** COVERAGE_IDF_POWER
             held = self.concept(concept) > 0
             total += weight
             passage += weight * held

@@ -178,9 +178,3 @@ def phrase_query(clause: Clause, boosts: Mapping[str, float]) -> wq.Query:
     words = [c.text for c in clause.concepts]
     slop = max(b.position - a.position for a, b in itertools.pairwise(clause.concepts))
     return wq.Or([wq.Phrase(field, words, slop=slop) for field in PHRASE_FIELDS if boosts.get(field, 0.0) > 0])
-
-
-def is_relaxable(parsed: ParsedQuery) -> bool:
-    """True when the non-strict query can match more than the strict one."""
-    plain = [c for c in parsed.required if not c.phrase]
-    return len(parsed.required) + len(parsed.alternatives) > 1 or any(len(c.concepts) > 1 for c in plain)

@@ -139,14 +139,17 @@ def apply(setting: str, searcher: Searcher) -> None:
 
 
 def main() -> int:
+    global DATA
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="niilc-q,niilc-k,jsquad")
     parser.add_argument("--slice", default="dev", choices=("dev", "test", "all"))
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/mikke-tune"))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/mikke-tune"), help="where the indexes are kept")
+    parser.add_argument("--data", type=Path, default=DATA, help="the relevance sets' directory")
     parser.add_argument("--try", dest="tries", action="append", default=[], help="settings, comma-separated")
     parser.add_argument("--misses", type=int, default=0, help="print this many missed queries of the first set")
     parser.add_argument("--peers", default="", help="peers of bench/peers.py to measure on the same slices")
     args = parser.parse_args()
+    DATA = args.data
     names = args.sets.split(",")
     rows = [peer_row(peer, names, args.slice) for peer in filter(None, args.peers.split(","))]
     for config in ["", *args.tries]:

@@ -51,7 +51,7 @@ def slice_of(query_id: str) -> str:
     """``dev`` or ``test``, by the parity of the id's SHA-1: stable in any run.
 
     >>> slice_of("NIILC-ECQA2015-00001-01"), slice_of("NIILC-ECQA2015-00002-01")
-    ('test', 'dev')
+    ('dev', 'test')
     """
     return "dev" if hashlib.sha1(query_id.encode()).digest()[0] % 2 == 0 else "test"
 

@@ -86,3 +86,41 @@ def test_post_saying_the_query_in_one_sentence_ranks_first(make_corpus) -> None:
     update_index(config)
     hits = Searcher(config).search("琵琶湖 面積", per_post=True).hits
     assert [h.path for h in hits] == ["_posts/2025-01-02-answer.md", "_posts/2025-01-01-scattered.md"]
+
+
+def test_keyword_query_finds_the_answer_that_lacks_its_attribute_word(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    """A keyword query's attribute word (開催頻度) is rarely in the answer: the post about the
+    subject (its name in the title) is found even though another post holds both words (a strict
+    AND of short queries would return that one only)."""
+    from mikke import Searcher, update_index
+
+    config = make_corpus(
+        {
+            "_posts/2025-01-01-answer.md": "---\ntitle: FIFAワールドカップ\n---\n\n本大会は4年ごとに開催される。\n",
+            "_posts/2025-01-02-both.md": (
+                "---\ntitle: 雑記\n---\n\nワールドカップの開催頻度について友人と話した。結論は出なかった。\n"
+            ),
+            "_posts/2025-01-03-other.md": "---\ntitle: 会議\n---\n\n会議の開催頻度を見直した。\n",
+        }
+    )
+    update_index(config)
+    hits = Searcher(config).search("ワールドカップ 開催頻度", per_post=True).hits
+    paths = [h.path for h in hits]
+    assert set(paths[:2]) == {"_posts/2025-01-01-answer.md", "_posts/2025-01-02-both.md"}
+    assert paths[2] == "_posts/2025-01-03-other.md"  # the common word only: last
+
+
+def test_request_phrases_do_not_change_the_ranking(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    from mikke import Searcher, update_index
+
+    config = make_corpus(
+        {
+            "_posts/2025-01-01-a.md": "---\ntitle: 富士山\n---\n\n富士山の高さは3776メートルである。\n",
+            "_posts/2025-01-02-b.md": "---\ntitle: 教え方\n---\n\n子どもに高さの測り方を教えてください、と頼まれた。\n",
+        }
+    )
+    update_index(config)
+    searcher = Searcher(config)
+    plain = [h.path for h in searcher.search("富士山の高さ", per_post=True).hits]
+    asked = [h.path for h in searcher.search("富士山の高さを教えてください", per_post=True).hits]
+    assert asked == plain and plain[0] == "_posts/2025-01-01-a.md"

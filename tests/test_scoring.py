@@ -16,22 +16,18 @@ from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import parse_query
+from mikke._ranking import Query, by_trigrams, held_grams, trigrams
 from mikke._schema import SEARCH_FIELDS
-from mikke._scoring import (
-    PARTS_WEIGHT,
-    QueryScorer,
-    by_trigrams,
-    held_grams,
-    held_in,
-    trigrams,
-)
+from mikke._scoring import PARTS_WEIGHT, QueryScorer, held_in
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
 
 def whoosh_scores(whoosh_searcher, field: str, term: str) -> dict[int, float]:  # type: ignore[no-untyped-def]
     """docnum -> whoosh's own BM25F score for one term."""
-    scorer = WhooshSearcher(whoosh_searcher.reader(), weighting=scoring.BM25F(), closereader=False)
+    scorer = WhooshSearcher(
+        whoosh_searcher.reader(), weighting=scoring.BM25F(B=_scoring.B, K1=_scoring.K1), closereader=False
+    )
     return {hit.docnum: hit.score for hit in scorer.search(wq.Term(field, term), limit=None)}
 
 
@@ -73,10 +69,11 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     update_index(config)
     searcher = Searcher(config)
     arrays = searcher.current()
-    _, docnums, _ = searcher.matches(parse_query("梅雨の期間はどのくらい"))
+    parsed = parse_query("梅雨の期間はどのくらい")
+    _, docnums, _ = searcher.matches(parsed)
     assert docnums.size == 2
     scores = np.ones(2)
-    reranked = by_trigrams(arrays, ["梅雨の期間はどのくらい"], scores, docnums)
+    reranked = by_trigrams(Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts)), docnums, scores, 16.0)
     best = int(docnums[np.argmax(reranked)])
     assert "梅雨の期間は" in arrays.shown_text(best)
     assert (reranked >= scores).all()
@@ -165,7 +162,7 @@ def reference_scores(
     weights = []
     for concept in parsed.concepts():
         frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-        weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)))
+        weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
     everywhere = set.union(*held)
     coverage = {d: sum(w for w, h in zip(weights, held, strict=True) if d in h) / sum(weights) for d in everywhere}
     posts = [{int(arrays.post_of[d]) for d in h} for h in held]

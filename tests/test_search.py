@@ -27,10 +27,11 @@ def highlighted(hit) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_liquid_cooling_finds_the_post_that_mentions_it(searcher: Searcher) -> None:
     result = searcher.search("液体冷却")
-    assert result.hits and result.total == len(result.hits)
-    for hit in result.hits:
+    # Passages holding only 冷却 match too, after every passage holding both words.
+    holding = [hit for hit in result.hits if "液体冷却" in "".join(highlighted(hit))]
+    assert holding and result.hits[: len(holding)] == tuple(holding) and result.total > len(holding)
+    for hit in holding:
         assert hit.path == FUTURE_POST
-        assert "液体冷却" in "".join(highlighted(hit))
         assert hit.section_url.endswith("#" + hit.anchor) if hit.anchor else hit.section_url == hit.url
 
 

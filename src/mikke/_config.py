@@ -31,7 +31,7 @@ DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
 
 #: Per-section weights applied at query time: title > heading > tags > excerpt > body.
 DEFAULT_BOOSTS: Mapping[str, float] = {
-    "title": 4.0,
+    "title": 12.0,
     "heading": 2.5,
     "tags": 1.8,
     "excerpt": 1.3,

@@ -1,12 +1,11 @@
 """A hit's score broken into its parts, as a tree (``--explain``, ``explain=true``).
 
 The score of a passage is its BM25F (the sum over the query's words of each
-field's boosted BM25, a compound's parts counting less), times its coverage
-factor (a relaxed query only), times the trigram and the sentence re-ranking
-factors. The explanation recomputes each part for the few hits shown: BM25F
-per word and field from the index arrays, and the factors by running the
-ranking's own stages (``_scoring``) on the unranked matches, so their product
-is the hit's score.
+field's boosted BM25, a compound's parts counting less), times the factor of
+each re-ranking stage of ``_ranking.STAGES`` that read it. The explanation
+recomputes each part for the few hits shown: BM25F per word and field from the
+index arrays, and the factors by running the ranking's own stages on the
+unranked matches, so their product is the hit's score.
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, Searcher, update_index
@@ -26,82 +25,32 @@ import numpy as np
 
 from ._models import Explanation
 from ._query import Clause, Concept, ParsedQuery, phrase_query
+from ._ranking import STAGES, Query, rerank
 from ._schema import SEARCH_FIELDS
-from ._scoring import (
-    PARTS_WEIGHT,
-    SENTENCE_WEIGHT,
-    TRIGRAM_DEPTH,
-    TRIGRAM_WEIGHT,
-    Floats,
-    IndexArrays,
-    Ints,
-    QueryScorer,
-    best,
-    by_sentences,
-    by_trigrams,
-)
+from ._scoring import PARTS_WEIGHT, Floats, IndexArrays, Ints
 
 
 def explain_scores(
-    arrays: IndexArrays,
-    parsed: ParsedQuery,
-    boosts: Mapping[str, float],
-    matches: tuple[Ints, Floats],
-    relaxed: bool,
-    coverage: tuple[float, float],
-    shown: Sequence[int],
+    query: Query, boosts: Mapping[str, float], matches: tuple[Ints, Floats], shown: Sequence[int]
 ) -> dict[int, Explanation]:
     """The explanation of each of the ``shown`` documents, by document number.
 
     ``matches`` are the matching documents (sorted) and their unranked BM25F scores
-    (``Searcher.matches(rank=False)``); ``relaxed`` says whether the relaxed query ran;
-    ``coverage`` is ``(POST_COVERAGE_WEIGHT, COVERAGE_POWER)``.
+    (``Searcher.matches(rank=False)``).
     """
     docnums, scores = matches
-    factors = np.ones((3, docnums.size))  # coverage, trigrams, sentences
-    shares = np.zeros((3, docnums.size))
-    ranked = scores.copy()
-    post_weight, power = coverage
-    if relaxed:
-        scorer = QueryScorer(arrays, parsed, boosts)
-        passage, post = scorer.coverage()
-        at = np.searchsorted(scorer.docnums, docnums)
-        shares[0], shares[1] = passage[at], post[at]
-        factors[0] = ((1 - post_weight) * shares[0] + post_weight * shares[1]) ** power
-        ranked *= factors[0]
-    top = best(ranked, arrays.order[docnums], TRIGRAM_DEPTH)
-    before = ranked[top]
-    trigrammed = by_trigrams(arrays, parsed.words(), before, docnums[top])
-    sentenced = by_sentences(arrays, parsed, trigrammed, docnums[top])
-    factors[1, top] = np.divide(trigrammed, before, out=np.ones(top.size), where=before > 0)
-    factors[2, top] = np.divide(sentenced, trigrammed, out=np.ones(top.size), where=trigrammed > 0)
+    factors = np.ones((len(STAGES), docnums.size))
+    rerank(query, docnums, scores, factors=factors)
     found = {int(docnum): i for i, docnum in enumerate(docnums.tolist())}
     trees = {}
     for docnum in shown:
         i = found[docnum]
-        bm25f = _bm25f(arrays, parsed, boosts, docnum, strict=not relaxed)
-        parts = [bm25f]
-        if relaxed:
-            held = f"{1 - post_weight:g} × passage {shares[0, i]:.3f} + {post_weight:g} × post {shares[1, i]:.3f}"
-            parts.append(Explanation(float(factors[0, i]), f"coverage of the query's words: ({held})^{power:g}"))
-        else:
-            parts.append(Explanation(1.0, "coverage: strict match, every word held"))
-        trigram_share = (factors[1, i] - 1) / TRIGRAM_WEIGHT
-        sentence_share = (factors[2, i] - 1) / SENTENCE_WEIGHT
-        parts.append(
-            Explanation(
-                float(factors[1, i]),
-                f"trigram re-ranking: 1 + {TRIGRAM_WEIGHT:g} × {trigram_share:.4f} "
-                "(weighted share of the query's trigrams)",
-            )
-        )
-        parts.append(
-            Explanation(
-                float(factors[2, i]),
-                f"sentence re-ranking: 1 + {SENTENCE_WEIGHT:g} × {sentence_share:.4f} "
-                "(share of the query's words its best sentence holds)",
-            )
-        )
+        parts = [_bm25f(query.arrays, query.parsed, boosts, docnum)]
+        for row, stage in enumerate(STAGES):
+            depth = "every match" if stage.depth is None else f"the best {stage.depth}"
+            read = stage.depth is None or factors[row, i] != 1.0
+            what = f"weight {stage.weight:g}, over {depth}" + ("" if read else ": not among them")
+            parts.append(Explanation(float(factors[row, i]), f"{stage.name} ({what})"))
         value = float(np.prod([part.value for part in parts]))
         trees[docnum] = Explanation(value, "score, product of:", tuple(parts))
     return trees
@@ -141,13 +90,11 @@ def _concept(arrays: IndexArrays, concept: Concept, boosts: Mapping[str, float],
     return Explanation(sum(f.value for f in fields), f"{concept.text}, sum of:", tuple(fields))
 
 
-def _clause(
-    arrays: IndexArrays, clause: Clause, boosts: Mapping[str, float], docnum: int, strict: bool
-) -> Explanation | None:
+def _clause(arrays: IndexArrays, clause: Clause, boosts: Mapping[str, float], docnum: int) -> Explanation | None:
     """A query item's score, or None where it does not match (as ``QueryScorer._clause`` decides)."""
     concepts = [_concept(arrays, concept, boosts, docnum) for concept in clause.concepts]
     held = [concept.value > 0 for concept in concepts]
-    matched = all(held) if strict or clause.phrase else any(held)
+    matched = all(held) if clause.phrase else any(held)
     if clause.phrase:
         matched = matched and bool(arrays.docs_for(phrase_query(clause, boosts))[docnum])
     if not matched:
@@ -158,11 +105,8 @@ def _clause(
     return Explanation(sum(c.value for c in kept), f"{clause.text!r}, sum of:", kept)
 
 
-def _bm25f(
-    arrays: IndexArrays, parsed: ParsedQuery, boosts: Mapping[str, float], docnum: int, strict: bool
-) -> Explanation:
+def _bm25f(arrays: IndexArrays, parsed: ParsedQuery, boosts: Mapping[str, float], docnum: int) -> Explanation:
     """The BM25F part: the sum of the matched items' scores."""
-    found = [_clause(arrays, clause, boosts, docnum, strict) for clause in parsed.clauses()]
+    found = [_clause(arrays, clause, boosts, docnum) for clause in parsed.clauses()]
     clauses = tuple(clause for clause in found if clause is not None)
-    mode = "every word required" if strict else "any word"
-    return Explanation(sum(c.value for c in clauses), f"BM25F ({mode}), sum of:", clauses)
+    return Explanation(sum(c.value for c in clauses), "BM25F, sum of:", clauses)

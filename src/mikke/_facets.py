@@ -1,9 +1,7 @@
 """Facets: the tags and categories of the posts a query matches, with counts.
 
 A post counts once however many of its passages match. The posts are those a
-search returns: for a short query, those the strict query matches (every word),
-or the relaxed query's (any word) when the strict one matches nothing; for a
-long query, the relaxed query's.
+search returns: every post holding any word of the query (液体冷却: 液体 or 冷却).
 
 >>> import tempfile, pathlib
 >>> from mikke import Config, Searcher, update_index
@@ -11,7 +9,7 @@ long query, the relaxed query's.
 >>> _ = update_index(config)
 >>> found = facets(Searcher(config), "液体冷却")
 >>> found.posts, found.tags[0]
-(1, ('AI', 1))
+(2, ('AI', 2))
 """
 
 from __future__ import annotations

@@ -34,6 +34,13 @@ MAX_QUERY_TERMS = 64
 
 _ITEM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
+#: Request phrases around a question (教えてください, 知りたい, 挙げてください…): how it is asked,
+#: not what is sought. Dropped from unquoted words before analysis.
+REQUEST = re.compile(
+    r"(?:(?:教え|挙げ|答え|見せ|探し)て(?:ください|下さい|くださ|ほしい|欲しい|くれ(?:ませんか)?|"
+    r"(?:もらえ|いただけ|頂け)(?:ます|ません)か)|教えて$|(?:知り|調べ)たい(?:のです|んです)?(?:が)?)"
+)
+
 
 @dataclass(frozen=True)
 class Concept:
@@ -113,7 +120,15 @@ def _concepts(text: str) -> list[Concept]:
 
 
 def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
-    """Parse the user's query; raises ``QueryError`` when nothing searchable is left."""
+    """Parse the user's query; raises ``QueryError`` when nothing searchable is left.
+
+    >>> parse_query("五大湖の名前を全て教えて下さい。").describe()
+    '五大湖(五大+湖) 名前 全て'
+    >>> parse_query("葛飾北斎の代表作を知りたい").describe()
+    '葛飾 北斎 代表作(代表+作)'
+    >>> parse_query("教えて").describe()  # nothing else asked: the words themselves
+    '教える'
+    """
     text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates (from argv bytes) -> "?"
     text = unicodedata.normalize("NFKC", text).replace("\x00", " ").strip()
     if not text:
@@ -130,14 +145,14 @@ def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
             continue
         if word is not None and word.startswith("-") and len(word) > 1:
             negated, word = True, word[1:]
-        source = quoted if quoted is not None else word
-        concepts = _concepts(source or "")
+        source = quoted if quoted is not None else REQUEST.sub(" ", word or "").strip() or word or ""
+        concepts = _concepts(source) or _concepts(word or "")
         if not concepts:
             continue
         if negated:
             excluded.extend(concepts)
             continue
-        clause = Clause(tuple(concepts), phrase=quoted is not None and len(concepts) > 1, text=source or "")
+        clause = Clause(tuple(concepts), phrase=quoted is not None and len(concepts) > 1, text=source)
         if join_next:
             slots[-1].append(clause)
         else:
@@ -166,9 +181,3 @@ def phrase_query(clause: Clause, boosts: Mapping[str, float]) -> wq.Query:
     words = [c.text for c in clause.concepts]
     slop = max(b.position - a.position for a, b in itertools.pairwise(clause.concepts))
     return wq.Or([wq.Phrase(field, words, slop=slop) for field in PHRASE_FIELDS if boosts.get(field, 0.0) > 0])
-
-
-def is_relaxable(parsed: ParsedQuery) -> bool:
-    """True when the non-strict query can match more than the strict one."""
-    plain = [c for c in parsed.required if not c.phrase]
-    return len(parsed.required) + len(parsed.alternatives) > 1 or any(len(c.concepts) > 1 for c in plain)

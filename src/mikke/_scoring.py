@@ -29,7 +29,6 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -43,14 +42,15 @@ from whoosh.util.numeric import byte_to_length
 from ._postings import SegmentPostings, postings_path
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
-from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
 from ._whoosh_codec import length_bytes, read_matcher, stored_fields, term_matcher
 
-#: BM25 term-frequency saturation and length normalization (whoosh's defaults).
-K1 = 1.2
-B = 0.75
+#: BM25 term-frequency saturation and length normalization (fitted on held-out slices, docs/relevance.md).
+K1 = 1.5
+B = 0.9
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
+#: A word's weight in the coverage is its IDF to this power: the rarer words, the names, count more.
+COVERAGE_IDF_POWER = 2.0
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
 CACHE_POSTINGS = 10_000_000
 #: Query words' weights (:func:`word_weight`) kept per index generation.
@@ -59,14 +59,6 @@ CACHE_WORD_WEIGHTS = 100_000
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
 CACHE_FIELDS = 256
-#: How many of the best passages the trigram re-ranking reads.
-TRIGRAM_DEPTH = 50
-#: A re-ranked passage's score is multiplied by 1 + this times the (weighted) share of the query's trigrams it holds.
-TRIGRAM_WEIGHT = 16.0
-#: How many of the best passages the sentence re-ranking reads.
-SENTENCE_DEPTH = 10
-#: A re-ranked passage's score is multiplied by 1 + this times the share of the query's words its best sentence holds.
-SENTENCE_WEIGHT = 8.0
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")
@@ -255,6 +247,10 @@ class QueryScorer:
         self._position[self.docnums] = np.arange(self.docnums.size)
         self._concepts: dict[Concept, Floats] = {}
 
+    def at(self, docnums: Ints) -> Ints:
+        """The places of ``docnums`` (some of :attr:`docnums`) in the scorer's arrays."""
+        return self._position[docnums]
+
     def concept(self, concept: Concept) -> Floats:
         """Each of ``docnums``' score for one word: whole or (for less) all its parts, in every field."""
         if concept not in self._concepts:
@@ -337,8 +333,9 @@ class QueryScorer:
         return scores, matched
 
     def coverage(self) -> tuple[Floats, Floats]:
-        """The IDF-weighted share of the query's words each of ``docnums`` holds, and the share
-        its whole post holds. A word is held where it scores: whole, or all its parts in one field.
+        """The weighted share of the query's words each of ``docnums`` holds, and the share its
+        whole post holds, each word weighing its IDF to the power :data:`COVERAGE_IDF_POWER`.
+        A word is held where it scores: whole, or all its parts in one field.
         """
         arrays = self.arrays
         passage = np.zeros(self.docnums.size)
@@ -346,7 +343,7 @@ class QueryScorer:
         post_of = arrays.post_of[self.docnums]
         total = 0.0
         for concept in dict.fromkeys(self.parsed.concepts()):
-            weight = word_weight(arrays, concept)
+            weight = word_weight(arrays, concept) ** COVERAGE_IDF_POWER
             held = self.concept(concept) > 0
             total += weight
             passage += weight * held
@@ -370,69 +367,6 @@ def best(scores: Floats, order: Ints, k: int) -> Ints:
     return chosen[np.lexsort((order[chosen], -scores[chosen]))][:k]
 
 
-_WORD_RUN = re.compile(r"\w+")
-
-
-def trigrams(words: Sequence[str]) -> set[str]:
-    """The character trigrams within the runs of word characters of ``words`` (a shorter run is kept whole).
-
-    >>> sorted(trigrams(["梅雨の期間は?", "gpu"]))
-    ['gpu', 'の期間', '期間は', '梅雨の', '雨の期']
-    """
-    runs = [run for text in words for run in _WORD_RUN.findall(text)]
-    return {run[i : i + 3] for run in runs for i in range(max(1, len(run) - 2))}
-
-
-def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
-    """Whether each of ``texts`` (rows) holds each of ``grams`` (columns: one to three characters, no
-    NUL): ``gram in text`` for all at once. The texts are joined (NUL between them) and each window
-    of a gram's length is made one number, 21 bits (a code point) a character, to compare with the gram's.
-
-    >>> held_grams(["梅雨の期間", "雨季"], ["梅雨の", "雨季", "期間", "季", "間雨"]).astype(int).tolist()
-    [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0]]
-    """
-    chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    ends = np.cumsum([len(text) + 1 for text in texts])  # each text's end, after its NUL
-    held = np.zeros((len(texts), len(grams)), dtype=bool)
-    for length in {len(gram) for gram in grams}:
-        count = chars.size - length + 1
-        windows = chars[:count]
-        for i in range(1, length):
-            windows = windows << 21 | chars[i : count + i]
-        for column, gram in enumerate(grams):
-            if len(gram) == length:
-                code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
-                starts = np.flatnonzero(windows == code)
-                if starts.size:  # most of a question's trigrams are in none of the texts
-                    held[np.searchsorted(ends, starts, side="right"), column] = True
-    return held
-
-
-def by_trigrams(arrays: IndexArrays, words: Sequence[str], scores: Floats, docnums: Ints) -> Floats:
-    """The ``scores`` of the matches ``docnums`` with the best :data:`TRIGRAM_DEPTH` re-ranked by the
-    query's trigrams they hold.
-
-    Each is multiplied by ``1 + TRIGRAM_WEIGHT * share`` (never lowered, so the re-ranked
-    stay above the rest). ``share`` counts the trigrams that some re-ranked passage holds,
-    each weighted by how few of them hold it. Trigrams reward a passage that holds the query's words next to
-    each other, as written, and words the analyzer cut differently (何季 against 雨季).
-    """
-    wanted = trigrams(words)
-    if not wanted or not docnums.size:
-        return scores
-    candidates = best(scores, arrays.order[docnums], TRIGRAM_DEPTH)
-    texts = [arrays.shown_text(docnum) for docnum in docnums[candidates].tolist()]
-    held = held_grams(texts, list(wanted))
-    counts = held.sum(axis=0)
-    weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)
-    if not weights.any():
-        return scores
-    share = held @ weights / weights.sum()
-    scores = scores.copy()
-    scores[candidates] *= 1 + TRIGRAM_WEIGHT * share
-    return scores
-
-
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
     never negative), from the field where it is most frequent; kept for the index generation."""
@@ -442,42 +376,6 @@ def word_weight(arrays: IndexArrays, concept: Concept) -> float:
         idf = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
         weight = arrays.word_weights.put(concept.text, idf)
     return weight
-
-
-def sentence_share(
-    text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], above: Sequence[bool]
-) -> float:
-    """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
-    whole, or all its parts), a word ``above`` it (in its title or heading) counting as held by
-    every sentence; ``offsets`` are ``text``'s term offsets.
-
-    >>> from mikke._query import parse_query
-    >>> from mikke._snippets import term_offsets
-    >>> concepts = parse_query("琵琶湖の面積").concepts()
-    >>> text = "琵琶湖は滋賀県にある。面積は約670平方キロメートルである。"
-    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [False, False])
-    0.5
-    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [True, False])
-    1.0
-    """
-    ends = sentence_ends(text)
-
-    def sentences(term: str) -> set[int]:
-        return {bisect.bisect_right(ends, start) for start in offsets.get(term, [])[::2]}
-
-    everywhere = 0.0
-    held: dict[int, float] = {}
-    for concept, weight, is_above in zip(concepts, weights, above, strict=True):
-        if is_above:
-            everywhere += weight
-            continue
-        holding = sentences(concept.text)
-        if concept.parts:
-            holding |= set.intersection(*(sentences(part) for part in concept.parts))
-        for sentence in holding:
-            held[sentence] = held.get(sentence, 0.0) + weight
-    total = sum(weights)
-    return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
 
 
 def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) -> Mask:
@@ -501,31 +399,3 @@ def _holding(ids: Ints, docnums: Ints) -> Mask:
         return np.zeros(docnums.size, dtype=bool)
     found = np.searchsorted(ids, docnums).clip(max=ids.size - 1)
     return np.asarray(ids[found] == docnums)
-
-
-def by_sentences(arrays: IndexArrays, parsed: ParsedQuery, scores: Floats, docnums: Ints) -> Floats:
-    """The ``scores`` of the matches ``docnums`` with the best :data:`SENTENCE_DEPTH` re-ranked by
-    their best sentence.
-
-    Each is multiplied by ``1 + SENTENCE_WEIGHT * share``, ``share`` the IDF-weighted share of
-    the query's words that one sentence of the passage, under its title and heading, holds
-    (:func:`sentence_share`; never lowered, so the re-ranked stay above the rest). A passage
-    that answers a question usually says it in one sentence, while one that only mentions its
-    words scatters them; this tells apart the passages of one long text, which share its title
-    and most of its words.
-    """
-    concepts, terms = parsed.concepts(), parsed.terms()
-    if not concepts or not docnums.size:
-        return scores
-    weights = [word_weight(arrays, concept) for concept in concepts]
-    picked = best(scores, arrays.order[docnums], SENTENCE_DEPTH)
-    chosen = docnums[picked]
-    # Which words each passage's title or heading holds (rows: words, columns: passages).
-    above = np.array([held_in(arrays, "title", c, chosen) | held_in(arrays, "heading", c, chosen) for c in concepts])
-    scores = scores.copy()
-    for n, i in enumerate(picked.tolist()):
-        fields = arrays.stored_fields(int(docnums[i]))  # kept: the hits read them again
-        text, packed = fields["text"], fields.get("offsets")
-        offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
-        scores[i] *= 1 + SENTENCE_WEIGHT * sentence_share(text, offsets, concepts, weights, above[:, n].tolist())
-    return scores

@@ -1,18 +1,14 @@
 """Run a parsed query: ranked, de-duplicated passages with snippets.
 
-Ranking is BM25F over the weighted fields (scored in ``_scoring``). A short
-query (at most :data:`STRICT_MAX_WORDS` words) runs strict: every word must
-match; when that finds nothing, the relaxed query (any word) runs. A longer one,
-a natural question mostly, runs relaxed at once, and each passage's score is
-multiplied by its coverage: the share of the query's IDF-weighted words the
-passage (and its post) holds, to the power :data:`COVERAGE_POWER` (a soft AND).
-Either way the best passages are then re-ranked by the query's character
-trigrams they hold (``_scoring.by_trigrams``), and by the share of the query's
-words their best sentence holds (``_scoring.by_sentences``). Passages with identical text are
+Every query matches the passages holding any of its words (quoted phrases are
+required, excluded words excluded). They are scored by BM25F over the weighted
+fields (``_scoring``), then re-ranked by the stages of ``_ranking.STAGES`` in
+order: coverage (the share of the query's words a passage holds, a soft AND),
+character trigrams, best sentence. Passages with identical text are
 collapsed (and, with ``per_post``, all but the best passage of each post).
 Grouped by post (``group="post"``), each post of the page comes once with its
-best passages of distinct sections. A short query that ran relaxed says which
-of its words its matches miss (``SearchResult.matched``). Stored fields are read
+best passages of distinct sections. A short query whose best match misses one
+of its words says which words the matches miss (``SearchResult.matched``). Stored fields are read
 for the re-ranked passages and the hits of the page only (and, grouped, at most
 :data:`SECTION_READS` passages of each post of the page).
 
@@ -47,30 +43,16 @@ from ._config import Config
 from ._errors import IndexCorruptError
 from ._explain import explain_scores
 from ._models import Explanation, Hit, SearchResult
-from ._query import Clause, Concept, ParsedQuery, is_relaxable
+from ._query import Clause, Concept, ParsedQuery
+from ._ranking import Query, rerank
 from ._request import SearchRequest
 from ._schema import SEARCH_FIELDS
-from ._scoring import (
-    TRIGRAM_DEPTH,
-    Floats,
-    IndexArrays,
-    Ints,
-    Mask,
-    QueryScorer,
-    best,
-    by_sentences,
-    by_trigrams,
-    held_in,
-)
+from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in
 from ._snippets import highlight_spans, make_snippet
 from ._store import DECODE_ERRORS, Stamp, open_generation, stamp
 
-#: Queries of at most this many words must match every word; longer ones rank by coverage.
-STRICT_MAX_WORDS = 3
-#: A relaxed hit's score is multiplied by its coverage to this power.
-COVERAGE_POWER = 6.0
-#: Share of the coverage taken from the passage's whole post rather than the passage alone.
-POST_COVERAGE_WEIGHT = 0.5
+#: A query of at most this many words says whether its best match holds every word (``matched``).
+LABEL_MAX_WORDS = 3
 
 
 def _filter(
@@ -87,18 +69,6 @@ def _filter(
         end = dt.datetime.combine(until, dt.time.max) if until else None
         parts.append(wq.DateRange("date", start, end))
     return wq.And(parts) if parts else None
-
-
-def runs_strict_first(parsed: ParsedQuery) -> bool:
-    """True for a short query (every word required first); False for a long one (any word).
-
-    >>> from mikke import parse_query
-    >>> runs_strict_first(parse_query("液体冷却"))
-    True
-    >>> runs_strict_first(parse_query("液体冷却を導入した会社はどこの国の企業か"))
-    False
-    """
-    return len(parsed.concepts()) <= STRICT_MAX_WORDS or not is_relaxable(parsed)
 
 
 Method = TypeVar("Method", bound=Callable[..., Any])
@@ -200,32 +170,17 @@ class Searcher:
     def matches(
         self, parsed: ParsedQuery, filter_query: wq.Query | None = None, *, rank: bool = True
     ) -> tuple[IndexArrays, Ints, Floats]:
-        """The matching documents (sorted) and their scores, strict first for a short query
-        (relaxed when nothing matches every word), relaxed for a long one; with ``rank``,
-        re-ranked by coverage (relaxed), by trigrams and by sentences. Facets need the matches only."""
+        """The matching documents (sorted) and their first-stage scores; with ``rank``, re-ranked
+        by ``_ranking.STAGES``. Facets need the matches only."""
         arrays = self.current()
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
-        allowed = arrays.live[scorer.docnums]
+        scores, matched = scorer.score(strict=False)
+        matched &= arrays.live[scorer.docnums]
         if filter_query is not None:
-            allowed &= arrays.docs_for(filter_query)[scorer.docnums]
-        scores, matched = np.zeros(scorer.docnums.size), np.zeros(scorer.docnums.size, dtype=bool)
-        if runs_strict_first(parsed):
-            scores, matched = scorer.score(strict=True)
-            matched &= allowed
-        if not matched.any() and is_relaxable(parsed):  # long, or no passage has every word: any word will do
-            scores, matched = scorer.score(strict=False)
-            matched &= allowed
-            if rank:
-                passage, post = scorer.coverage()
-                found = np.flatnonzero(matched)
-                share = (1 - POST_COVERAGE_WEIGHT) * passage[found] + POST_COVERAGE_WEIGHT * post[found]
-                scores[found] *= share**COVERAGE_POWER
+            matched &= arrays.docs_for(filter_query)[scorer.docnums]
         docnums, scores = scorer.docnums[matched], scores[matched]
         if rank:
-            # The re-ranking never lowers a score, so the sentences' best are among the trigrams' best.
-            top = best(scores, arrays.order[docnums], TRIGRAM_DEPTH)
-            reranked = by_trigrams(arrays, parsed.words(), scores[top], docnums[top])
-            scores[top] = by_sentences(arrays, parsed, reranked, docnums[top])
+            scores = rerank(Query(arrays, parsed, scorer), docnums, scores)
         return arrays, docnums, scores
 
     @_reading
@@ -256,16 +211,10 @@ class Searcher:
         matched, matched_words, missing_words = self._matched(arrays, parsed, candidates, ranked)
         trees = {}
         if request.explain and shown:
-            relaxed = not runs_strict_first(parsed) or matched == "some"
             _, base_docnums, base_scores = self.matches(parsed, filter_query, rank=False)
+            query = Query(arrays, parsed, QueryScorer(arrays, parsed, self.config.boosts))
             trees = explain_scores(
-                arrays,
-                parsed,
-                self.config.boosts,
-                (base_docnums, base_scores),
-                relaxed,
-                (POST_COVERAGE_WEIGHT, COVERAGE_POWER),
-                [docnum for docnum, _ in shown],
+                query, self.config.boosts, (base_docnums, base_scores), [docnum for docnum, _ in shown]
             )
         hits = []
         for rank, (docnum, score) in enumerate(ranked, request.offset + 1):
@@ -292,9 +241,10 @@ class Searcher:
     ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """``"all"`` or ``"some"``, the words the matches hold and those they miss (see ``SearchResult``).
 
-        A short query ran relaxed when its best match does not hold every word; then a word
-        is matched when some match holds it whole (all its concepts), and otherwise missing,
-        with those of its concepts that some match holds listed as matched, as typed.
+        A query of at most :data:`LABEL_MAX_WORDS` words matched only some of them when its best
+        match does not hold every word; then a word is matched when some match holds it whole
+        (all its concepts), and otherwise missing, with those of its concepts that some match
+        holds listed as matched, as typed.
         """
         words = tuple(clause.text for clause in parsed.clauses())
         fields = [field for field in SEARCH_FIELDS if self.config.boosts.get(field, 0.0) > 0]
@@ -305,14 +255,14 @@ class Searcher:
         def whole(clause: Clause, docnums: Ints) -> Mask:
             return np.asarray(np.logical_and.reduce([held(concept, docnums) for concept in clause.concepts]))
 
-        if not runs_strict_first(parsed) or (ranked and not is_relaxable(parsed)):
-            return "all", words, ()  # a long query ranks by coverage; a strict-only one matched every word
+        if len(parsed.concepts()) > LABEL_MAX_WORDS:
+            return "all", words, ()  # a long query, a question mostly, ranks by how much of it a match covers
         if ranked:
             top = np.array([ranked[0][0]], dtype=np.int64)
             if all(whole(clause, top)[0] for clause in parsed.required) and all(
                 any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
             ):
-                return "all", words, ()  # the strict query matched: every match holds every word
+                return "all", words, ()  # the best match holds every word
         matched: list[str] = []
         missing: list[str] = []
         for clause in parsed.clauses():

@@ -1,0 +1,209 @@
+"""Rank a query's matches: a first-stage score, then an ordered list of re-ranking stages.
+
+The first stage is BM25F over every document holding a query word (``_scoring.QueryScorer``).
+Each of :data:`STAGES` then, in order, takes the ``depth`` best matches by the scores so far
+(every match when ``depth`` is None) and gives them new scores: ``fn(query, docnums, scores,
+weight)``, with the weight declared beside it. The stages after the first one with a depth
+never lower a score, so the passages they re-rank stay above the rest.
+
+>>> [(stage.name, stage.depth) for stage in STAGES]
+[('coverage', None), ('trigrams', 50), ('sentences', 10)]
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._query import Concept, ParsedQuery
+from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
+from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
+
+#: Share of the coverage taken from the passage's whole post rather than the passage alone.
+POST_COVERAGE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Query:
+    """What every stage reads: the index generation, the parsed query and its first-stage scorer."""
+
+    arrays: IndexArrays
+    parsed: ParsedQuery
+    scorer: QueryScorer
+
+
+#: A stage: ``fn(query, docnums, scores, weight)`` -> the new scores of ``docnums``.
+StageFunction = Callable[[Query, Ints, Floats, float], Floats]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One re-ranking stage: its function, how many of the best matches it reads, and its weight."""
+
+    name: str
+    depth: int | None
+    weight: float
+    fn: StageFunction
+
+
+def rerank(
+    query: Query, docnums: Ints, scores: Floats, stages: Sequence[Stage] | None = None, factors: Floats | None = None
+) -> Floats:
+    """The ``scores`` of the matches ``docnums`` after every stage of ``stages`` (:data:`STAGES`), in order.
+
+    ``factors`` (stages x matches, ones), when given, receives what each stage multiplied each score by.
+    """
+    scores = scores.copy()
+    order = query.arrays.order[docnums]
+    for row, stage in enumerate(STAGES if stages is None else stages):
+        if not docnums.size:
+            break
+        top = np.arange(docnums.size) if stage.depth is None else best(scores, order, stage.depth)
+        before = scores[top]
+        scores[top] = stage.fn(query, docnums[top], before, stage.weight)
+        if factors is not None:
+            factors[row, top] = np.divide(scores[top], before, out=np.ones(top.size), where=before > 0)
+    return scores
+
+
+def by_coverage(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
+    """``scores`` times the coverage to the power ``weight`` (a soft AND): the IDF-weighted share
+    of the query's words a passage holds, averaged with the share its whole post holds
+    (:data:`POST_COVERAGE_WEIGHT`)."""
+    passage, post = query.scorer.coverage()
+    at = query.scorer.at(docnums)
+    share = (1 - POST_COVERAGE_WEIGHT) * passage[at] + POST_COVERAGE_WEIGHT * post[at]
+    return np.asarray(scores * share**weight)
+
+
+_WORD_RUN = re.compile(r"\w+")
+
+
+def trigrams(words: Sequence[str]) -> set[str]:
+    """The character trigrams within the runs of word characters of ``words`` (a shorter run is kept whole).
+
+    >>> sorted(trigrams(["梅雨の期間は?", "gpu"]))
+    ['gpu', 'の期間', '期間は', '梅雨の', '雨の期']
+    """
+    runs = [run for text in words for run in _WORD_RUN.findall(text)]
+    return {run[i : i + 3] for run in runs for i in range(max(1, len(run) - 2))}
+
+
+def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
+    """Whether each of ``texts`` (rows) holds each of ``grams`` (columns: one to three characters, no
+    NUL): ``gram in text`` for all at once. The texts are joined (NUL between them) and each window
+    of a gram's length is made one number, 21 bits (a code point) a character, to compare with the gram's.
+
+    >>> held_grams(["梅雨の期間", "雨季"], ["梅雨の", "雨季", "期間", "季", "間雨"]).astype(int).tolist()
+    [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0]]
+    """
+    chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    ends = np.cumsum([len(text) + 1 for text in texts])  # each text's end, after its NUL
+    held = np.zeros((len(texts), len(grams)), dtype=bool)
+    for length in {len(gram) for gram in grams}:
+        count = chars.size - length + 1
+        windows = chars[:count]
+        for i in range(1, length):
+            windows = windows << 21 | chars[i : count + i]
+        for column, gram in enumerate(grams):
+            if len(gram) == length:
+                code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
+                starts = np.flatnonzero(windows == code)
+                if starts.size:  # most of a question's trigrams are in none of the texts
+                    held[np.searchsorted(ends, starts, side="right"), column] = True
+    return held
+
+
+def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
+    """``scores`` re-ranked by the query's character trigrams each passage holds (as a reader sees it).
+
+    Each is multiplied by ``1 + weight * share`` (never lowered). ``share`` counts the trigrams
+    that some of ``docnums`` holds, each weighted by how few of them hold it. Trigrams reward a
+    passage that holds the query's words next to each other, as written, and words the analyzer
+    cut differently (何季 against 雨季).
+    """
+    wanted = trigrams(query.parsed.words())
+    if not wanted:
+        return scores
+    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
+    held = held_grams(texts, list(wanted))
+    counts = held.sum(axis=0)
+    weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)
+    if not weights.any():
+        return scores
+    return np.asarray(scores * (1 + weight * (held @ weights / weights.sum())))
+
+
+def sentence_share(
+    text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], above: Sequence[bool]
+) -> float:
+    """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
+    whole, or all its parts), a word ``above`` it (in its title or heading) counting as held by
+    every sentence; ``offsets`` are ``text``'s term offsets.
+
+    >>> from mikke._query import parse_query
+    >>> from mikke._snippets import term_offsets
+    >>> concepts = parse_query("琵琶湖の面積").concepts()
+    >>> text = "琵琶湖は滋賀県にある。面積は約670平方キロメートルである。"
+    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [False, False])
+    0.5
+    >>> sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [True, False])
+    1.0
+    """
+    ends = sentence_ends(text)
+
+    def sentences(term: str) -> set[int]:
+        return {bisect.bisect_right(ends, start) for start in offsets.get(term, [])[::2]}
+
+    everywhere = 0.0
+    held: dict[int, float] = {}
+    for concept, weight, is_above in zip(concepts, weights, above, strict=True):
+        if is_above:
+            everywhere += weight
+            continue
+        holding = sentences(concept.text)
+        if concept.parts:
+            holding |= set.intersection(*(sentences(part) for part in concept.parts))
+        for sentence in holding:
+            held[sentence] = held.get(sentence, 0.0) + weight
+    total = sum(weights)
+    return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
+
+
+def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
+    """``scores`` re-ranked by each passage's best sentence.
+
+    Each is multiplied by ``1 + weight * share``, ``share`` the IDF-weighted share of the
+    query's words that one sentence of the passage, under its title and heading, holds
+    (:func:`sentence_share`; never lowered). A passage that answers a question usually says it
+    in one sentence, while one that only mentions its words scatters them; this tells apart the
+    passages of one long text, which share its title and most of its words.
+    """
+    arrays, parsed = query.arrays, query.parsed
+    concepts, terms = parsed.concepts(), parsed.terms()
+    if not concepts:
+        return scores
+    weights = [word_weight(arrays, concept) for concept in concepts]
+    # Which words each passage's title or heading holds (rows: words, columns: passages).
+    above = np.array([held_in(arrays, "title", c, docnums) | held_in(arrays, "heading", c, docnums) for c in concepts])
+    scores = scores.copy()
+    for n, docnum in enumerate(docnums.tolist()):
+        fields = arrays.stored_fields(docnum)  # kept: the hits read them again
+        text, packed = fields["text"], fields.get("offsets")
+        offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
+        scores[n] *= 1 + weight * sentence_share(text, offsets, concepts, weights, above[:, n].tolist())
+    return scores
+
+
+#: The re-ranking stages, in order: coverage of every match (its weight is a power), then the
+#: best passages' trigrams, then the very best's sentences.
+STAGES: tuple[Stage, ...] = (
+    Stage("coverage", depth=None, weight=3.0, fn=by_coverage),
+    Stage("trigrams", depth=50, weight=8.0, fn=by_trigrams),
+    Stage("sentences", depth=10, weight=8.0, fn=by_sentences),
+)

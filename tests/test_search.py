@@ -369,8 +369,8 @@ def test_the_explanation_names_fields_and_compound_parts(searcher: Searcher) -> 
     lines = "\n".join(hit.explanation.lines()) if hit.explanation else ""
     assert "body:データセンター" in lines and "データ+センター (parts)" in lines
     relaxed = searcher.search("ブロックチェーン", explain=True).hits[0].explanation
-    assert relaxed is not None and "BM25F (any word)" in relaxed.details[0].description
-    assert relaxed.details[1].value < 1  # the coverage of a partial match lowers its score
+    assert relaxed is not None and relaxed.details[0].description.startswith("BM25F")
+    assert relaxed.details[1].description.startswith("coverage") and relaxed.details[1].value < 1  # a partial match
 
 
 def test_no_explanation_unless_asked(searcher: Searcher) -> None:

@@ -399,10 +399,10 @@ def test_explain_adds_a_tree_to_each_hit(app: Starlette) -> None:
         tree = hit["explain"]
         assert tree["description"] == "score, product of:" and round(tree["value"], 4) == hit["score"]
         assert [d["description"].split(" ")[0] for d in tree["details"]] == [
-            "BM25F",
-            "coverage:",
-            "trigram",
-            "sentence",
+            "BM25F,",
+            "coverage",
+            "trigrams",
+            "sentences",
         ]
     grouped = ok(app, "/api/search?q=液体冷却&explain=1&group=post")
     assert all("explain" in s for h in grouped["hits"] for s in h["sections"])

@@ -19,12 +19,11 @@ import html.parser
 import re
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from jekyll_site import CONFIGURATIONS, Site, jekyll_missing, make_site
 
+from jekyll_site import CONFIGURATIONS, Site, jekyll_missing, make_site
 from mikke import Config, QueryError, Searcher, update_index
 from mikke._corpus import iter_post_paths, load_post
 from mikke._models import Post
@@ -32,10 +31,9 @@ from mikke._models import Post
 pytestmark = pytest.mark.skipif(bool(jekyll_missing()), reason=jekyll_missing() or "jekyll is installed")
 
 #: Elements whose end is a block boundary: a text fragment cannot match across one.
-_BLOCKS = frozenset(
-    "address article aside blockquote br dd details div dl dt figcaption figure footer form h1 h2 h3 h4 h5 h6 "
-    "header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
-)
+_BLOCK_TAGS = """address article aside blockquote br dd details div dl dt figcaption figure footer form h1 h2 h3 h4
+h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul"""
+_BLOCKS = frozenset(_BLOCK_TAGS.split())
 _HIDDEN = frozenset({"head", "script", "style", "template", "noscript", "svg"})
 _BOUNDARY = "\u2029"
 _SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
@@ -198,7 +196,7 @@ def test_every_url_and_fragment_lands_on_its_passage(site: tuple[Site, Config]) 
                         block = _typography(page.text[page.text.rfind(_BOUNDARY, 0, found) + 1 : end]).casefold()
                         own = _typography(passage.text.replace("\n", " ")).casefold()
                         assert block and (block in own or own[:12] in block), (
-                            f"{hit.section_url}: {start!r} shows first in {block[:60]!r}, not in its passage {own[:60]!r}"
+                            f"{hit.section_url}: {start!r} shows first in {block[:60]!r}, not in {own[:60]!r}"
                         )
                         counts["text fragments with a suffix" if suffix else "text fragments"] += 1
                     else:

@@ -26,7 +26,7 @@ import yaml
 
 from ._config import Config
 from ._errors import CorpusError, PostError
-from ._jekyll import escape_path, front_matter, path_categories, slugify
+from ._jekyll import PERMALINK_STYLES, escape_path, front_matter, path_categories, slugify
 from ._markdown import inline_text, parse_sections, strip_liquid
 from ._models import Post
 
@@ -49,14 +49,11 @@ _BOMS = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xef\xbb\xbf", "utf-8"),
 )
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
 #: Front matter keys that give a post's date, in order of preference.
 DATE_KEYS = ("date", "ms.date")
-_PERMALINK_STYLES = {
-    "date": "/:categories/:year/:month/:day/:title.html",
-    "pretty": "/:categories/:year/:month/:day/:title/",
-    "ordinal": "/:categories/:year/:y_day/:title.html",
-    "none": "/:categories/:title.html",
-}
 
 
 def iter_post_paths(config: Config) -> Iterator[str]:
@@ -72,6 +69,7 @@ def iter_post_paths(config: Config) -> Iterator[str]:
 
     def excluded(path: str) -> bool:
         return any(spec.match_file(path) for spec in excludes)
+
     found = []
     for directory, subdirs, files in os.walk(root, onerror=None, followlinks=False):
         relative_dir = Path(directory).relative_to(root).as_posix()
@@ -253,7 +251,7 @@ def post_url(
     dated = _DATED_NAME.match(stem)
     name = _scalar(meta.get("slug")) or (dated.group(4) if dated else stem)
     pattern = strip_liquid(_scalar(meta.get("permalink"))) or (config.permalink if is_post(relpath) else "")
-    pattern = _PERMALINK_STYLES.get(pattern, pattern)
+    pattern = PERMALINK_STYLES.get(pattern, pattern)
     if not pattern:  # a page: its path, .md -> .html, index -> directory
         page = Path(relpath).with_suffix(".html").as_posix()
         url = "/" + (page[: -len("index.html")] if Path(page).name == "index.html" else page)
@@ -270,6 +268,14 @@ def post_url(
             "i_day": str(date.day) if date else "",
             "short_year": f"{date.year % 100:02d}" if date else "",
             "y_day": f"{date.timetuple().tm_yday:03d}" if date else "",
+            "week": f"{date.isocalendar()[1]:02d}" if date else "",
+            "w_year": str(date.isocalendar()[0]) if date else "",
+            "w_day": str(date.isocalendar()[2]) if date else "",
+            "short_day": _DAYS[date.weekday()][:3] if date else "",
+            "long_day": _DAYS[date.weekday()] if date else "",
+            "short_month": _MONTHS[date.month - 1][:3] if date else "",
+            "long_month": _MONTHS[date.month - 1] if date else "",
+            "output_ext": ".html",
         }
         url = re.sub(r":(\w+)", lambda m: values.get(m.group(1), m.group(0)), pattern)
         url = re.sub(r"/{2,}", "/", url)

@@ -4,7 +4,8 @@ For each of ``jekyll_site.CONFIGURATIONS`` the sample blog plus the fixture post
 built with ``jekyll build`` (Debian's jekyll and minima, offline) and indexed by mikke from
 the same source, which mikke reads the site's ``_config.yml`` from. Then:
 
-* every heading id mikke computes is the id kramdown gave that heading (page by page);
+* every heading id mikke computes is the id kramdown gave that heading (page by page, and for
+  a list of hard headings run through kramdown itself);
 * queries made from every passage's words return hits whose ``url`` is a file in
   ``_site/`` (``baseurl`` included), and whose ``section_url`` fragment is an id of an
   element of that page showing the hit's heading, or a text fragment whose text the
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import html
 import html.parser
+import json
 import re
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import unquote
@@ -26,6 +29,7 @@ import pytest
 from jekyll_site import CONFIGURATIONS, Site, jekyll_missing, make_site
 from mikke import Config, QueryError, Searcher, update_index
 from mikke._corpus import iter_post_paths, load_post
+from mikke._markdown import parse_sections
 from mikke._models import Post
 
 pytestmark = pytest.mark.skipif(bool(jekyll_missing()), reason=jekyll_missing() or "jekyll is installed")
@@ -154,6 +158,43 @@ def test_every_heading_id_is_kramdowns(site: tuple[Site, Config]) -> None:
             checked += 1
     print(f"\n{built.source.parent.name}: {checked} heading ids equal kramdown's")
     assert checked >= 25
+
+
+#: Headings whose ids are easy to get wrong (run through kramdown itself, with Jekyll's Ruby).
+HARD_HEADINGS = [
+    "**日本が**AIで果たす役割", "**日本が**AIで果たす役割", "🚀 準備", "！？", "Hello *world* and `code`", "C++ と C#",
+    "100% 完了", "Ünïcödé Ärger", "a -- b --- c ... d", "\"引用\" と 'single'", "<span>HTML</span>内",
+    "ＡＢＣ　全角スペース", "タブ\tあり", "x_y_z と __bold__", "[リンク](http://a.b) と ![画像](x.png)",
+    "AT&amp;T &copy; 2025", "Ⓐ丸文字 ⅢⅣ", "１２３ 全角数字", "ΣΑΣ ギリシャ", "İstanbul", "한국어 제목",
+    "中文标题：测试", "末尾 #", "見出し \\# エスケープ", "The End.", "😀", "1. 番号", "- リスト風", "概要", "概要-1",
+    "概要", "Foo & Bar", "foo_bar_", "_foo_", "ｶﾀｶﾅ半角",
+]  # fmt: skip
+KRAMDOWN_IDS = """
+require "json"; require "kramdown"; require "kramdown-parser-gfm"
+options = JSON.parse(ARGV[1]).transform_keys(&:to_sym)
+html = Kramdown::Document.new(STDIN.read, {input: ARGV[0], auto_ids: true}.merge(options)).to_html
+puts JSON.generate(html.scan(/<h2(?: id="([^"]*)")?>/).map { |m| m[0] || "" })
+"""
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"auto_id_prefix": "p-"},
+        {"anchor_scheme": "kramdown"},
+        {"anchor_scheme": "kramdown", "auto_id_stripping": True},
+    ],
+)
+def test_ids_of_hard_headings_are_kramdowns(options: dict[str, object]) -> None:
+    body = "".join(f"## {heading}\n\n本文{n}です。\n\n" for n, heading in enumerate(HARD_HEADINGS))
+    config = Config().with_options(**options)
+    kramdown = {k: v for k, v in options.items() if k != "anchor_scheme"}
+    done = subprocess.run(
+        ["ruby", "-e", KRAMDOWN_IDS, "GFM" if config.anchor_scheme == "gfm" else "kramdown", json.dumps(kramdown)],
+        input=body, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert [s.anchor for s in parse_sections(body, config.ids) if s.heading] == json.loads(done.stdout)
 
 
 def test_every_url_and_fragment_lands_on_its_passage(site: tuple[Site, Config]) -> None:

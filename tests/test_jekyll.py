@@ -15,13 +15,17 @@ the same source, which mikke reads the site's ``_config.yml`` from. Then:
 
 from __future__ import annotations
 
+import functools
 import html
 import html.parser
 import json
 import re
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -250,3 +254,61 @@ def test_every_url_and_fragment_lands_on_its_passage(site: tuple[Site, Config]) 
     print(f"\n{built.source.parent.name}: {dict(counts)} over {len(seen)} of {total} passages")
     assert len(seen) == total
     assert counts["post URL only"] == 0
+
+
+#: Where the block showing a passage's ``textStart`` is after the browser followed its link.
+_WHERE = """([start]) => {
+  const fold = (s) => s.toLowerCase().replace(/\\s+/g, " ");
+  const blocks = [...document.querySelectorAll(".post-content :is(p, li, td, th, pre)")];
+  const block = blocks.find((b) => fold(b.textContent).includes(fold(start)));
+  if (!block) return null;
+  const box = block.getBoundingClientRect();
+  return {top: box.top, bottom: box.bottom, scrolled: window.scrollY, height: window.innerHeight};
+}"""
+
+
+def test_chromium_scrolls_to_each_text_fragment(tmp_path: Path) -> None:
+    """Chromium itself follows every text fragment of the default site to its passage's block."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    built = make_site(tmp_path, "defaults")
+    config = Config(corpus=built.source, index=tmp_path / "index").with_site()
+    links = [
+        (post.url, passage.fragment)
+        for post in (load_post(path, config) for path in iter_post_paths(config))
+        for _, passage in post.passages()
+        if passage.fragment
+    ]
+    handler = functools.partial(_QuietHandler, directory=str(built.site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    scrolled = 0
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 700})
+            for url, fragment in [*links, (links[-1][0], ":~:text=%E5%AD%98%E5%9C%A8%E3%81%97%E3%81%AA%E3%81%84")]:
+                page.goto("about:blank")
+                page.goto(f"{origin}{url}#{fragment}")
+                page.wait_for_timeout(300)
+                start, _ = _directive(fragment)
+                where = page.evaluate(_WHERE, [start])
+                if start == "存在しない":  # a fragment the page does not show: no scroll
+                    assert page.evaluate("window.scrollY") == 0
+                    continue
+                assert where and where["bottom"] > 0 and where["top"] < where["height"], (url, start, where)
+                scrolled += where["top"] + where["scrolled"] > where["height"]  # below the first screen
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    print(f"\nChromium landed on {len(links)} text fragments, {scrolled} of them below the first screen")
+    assert scrolled > len(links) // 2
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No access log."""

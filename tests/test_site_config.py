@@ -80,20 +80,25 @@ def test_config_yml_gives_urls_ids_and_which_files_are_pages(tmp_path: Path) -> 
         "drafts/x.md": POST,
         "_includes/part.md": POST,
         "blog/_posts/2025-01-04-deep.md": POST,
+        "README.md": "# 説明\n\nJekyll はこのファイルをそのまま写す。\n",
+        "_posts/2025-01-05-bare.md": "## 概要\n\n前付けのない記事も記事。\n",
     }
     config = _site(tmp_path, site, files).with_site()
     assert list(iter_post_paths(config)) == [
+        "README.md",
         "_posts/2025-01-02-hello world.md",
+        "_posts/2025-01-05-bare.md",
         "_posts/notes/2025-01-03-note.md",
         "blog/_posts/2025-01-04-deep.md",
     ]
     posts = [load_post(path, config) for path in iter_post_paths(config)]
-    assert [p.url for p in posts] == [
+    assert [p.url for p in posts if p.sections] == [  # README.md has no front matter: not a page
         "/blog/%E6%8A%80%E8%A1%93/hello-world/",
+        "/blog/bare/",
         "/blog/notes/note/",
         "/blog/blog/%E6%8A%80%E8%A1%93/deep/",  # the folder above _posts is a category
     ]
-    assert posts[0].sections[0].anchor == "h-section"
+    assert posts[1].sections[0].anchor == "h-section"
 
 
 def test_mikke_toml_overrides_config_yml(tmp_path: Path) -> None:

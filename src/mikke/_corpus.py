@@ -315,9 +315,17 @@ def parse_post(relpath: str, text: str, content_hash: str, config: Config) -> Po
         tags=_as_list(meta.get("tags", meta.get("tag"))),
         categories=categories,
         excerpt=inline_text(_scalar(meta.get("excerpt")) or _scalar(meta.get("description"))),
-        sections=tuple(sections) if meta.get("published") is not False else (),  # Jekyll skips drafts
+        sections=tuple(sections) if _rendered(relpath, text, meta, config) else (),
         content_hash=content_hash,
     )
+
+
+def _rendered(relpath: str, text: str, meta: dict[str, Any], config: Config) -> bool:
+    """Whether the site shows the file as a page: not ``published: false``, and (on a Jekyll
+    site) a post or a file with front matter (Jekyll copies other files as they are)."""
+    if meta.get("published") is False:
+        return False
+    return not config.pages_need_front_matter or is_post(relpath) or bool(_FRONT_MATTER_OPEN.match(text))
 
 
 def load_post(relpath: str, config: Config) -> Post:

@@ -94,6 +94,7 @@ def site_options(site: Mapping[str, Any]) -> dict[str, Any]:
         "auto_id_stripping": _flag(kramdown, "auto_id_stripping", False),
         "transliterated_header_ids": _flag(kramdown, "transliterated_header_ids", False),
         "front_matter_defaults": tuple(defaults),
+        "pages_need_front_matter": True,
         "site_exclude": (
             *JEKYLL_EXCLUDE,
             *("/" + e.strip("/") for e in excluded),

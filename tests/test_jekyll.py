@@ -4,7 +4,8 @@ For each of ``jekyll_site.CONFIGURATIONS`` the sample blog plus the fixture post
 built with ``jekyll build`` (Debian's jekyll and minima, offline) and indexed by mikke from
 the same source, which mikke reads the site's ``_config.yml`` from. Then:
 
-* every heading id mikke computes is the id kramdown gave that heading (page by page);
+* every heading id mikke computes is the id kramdown gave that heading (page by page, and for
+  a list of hard headings run through kramdown itself);
 * queries made from every passage's words return hits whose ``url`` is a file in
   ``_site/`` (``baseurl`` included), and whose ``section_url`` fragment is an id of an
   element of that page showing the hit's heading, or a text fragment whose text the
@@ -14,28 +15,33 @@ the same source, which mikke reads the site's ``_config.yml`` from. Then:
 
 from __future__ import annotations
 
+import functools
 import html
 import html.parser
+import json
 import re
+import subprocess
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from jekyll_site import CONFIGURATIONS, Site, jekyll_missing, make_site
 
+from jekyll_site import CONFIGURATIONS, Site, jekyll_missing, make_site
 from mikke import Config, QueryError, Searcher, update_index
 from mikke._corpus import iter_post_paths, load_post
+from mikke._markdown import parse_sections
 from mikke._models import Post
 
 pytestmark = pytest.mark.skipif(bool(jekyll_missing()), reason=jekyll_missing() or "jekyll is installed")
 
 #: Elements whose end is a block boundary: a text fragment cannot match across one.
-_BLOCKS = frozenset(
-    "address article aside blockquote br dd details div dl dt figcaption figure footer form h1 h2 h3 h4 h5 h6 "
-    "header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
-)
+_BLOCK_TAGS = """address article aside blockquote br dd details div dl dt figcaption figure footer form h1 h2 h3 h4
+h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul"""
+_BLOCKS = frozenset(_BLOCK_TAGS.split())
 _HIDDEN = frozenset({"head", "script", "style", "template", "noscript", "svg"})
 _BOUNDARY = "\u2029"
 _SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
@@ -158,6 +164,43 @@ def test_every_heading_id_is_kramdowns(site: tuple[Site, Config]) -> None:
     assert checked >= 25
 
 
+#: Headings whose ids are easy to get wrong (run through kramdown itself, with Jekyll's Ruby).
+HARD_HEADINGS = [
+    "**日本が**AIで果たす役割", "**日本が**AIで果たす役割", "🚀 準備", "！？", "Hello *world* and `code`", "C++ と C#",
+    "100% 完了", "Ünïcödé Ärger", "a -- b --- c ... d", "\"引用\" と 'single'", "<span>HTML</span>内",
+    "ＡＢＣ　全角スペース", "タブ\tあり", "x_y_z と __bold__", "[リンク](http://a.b) と ![画像](x.png)",
+    "AT&amp;T &copy; 2025", "Ⓐ丸文字 ⅢⅣ", "１２３ 全角数字", "ΣΑΣ ギリシャ", "İstanbul", "한국어 제목",
+    "中文标题：测试", "末尾 #", "見出し \\# エスケープ", "The End.", "😀", "1. 番号", "- リスト風", "概要", "概要-1",
+    "概要", "Foo & Bar", "foo_bar_", "_foo_", "ｶﾀｶﾅ半角",
+]  # fmt: skip
+KRAMDOWN_IDS = """
+require "json"; require "kramdown"; require "kramdown-parser-gfm"
+options = JSON.parse(ARGV[1]).transform_keys(&:to_sym)
+html = Kramdown::Document.new(STDIN.read, {input: ARGV[0], auto_ids: true}.merge(options)).to_html
+puts JSON.generate(html.scan(/<h2(?: id="([^"]*)")?>/).map { |m| m[0] || "" })
+"""
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"auto_id_prefix": "p-"},
+        {"anchor_scheme": "kramdown"},
+        {"anchor_scheme": "kramdown", "auto_id_stripping": True},
+    ],
+)
+def test_ids_of_hard_headings_are_kramdowns(options: dict[str, object]) -> None:
+    body = "".join(f"## {heading}\n\n本文{n}です。\n\n" for n, heading in enumerate(HARD_HEADINGS))
+    config = Config().with_options(**options)
+    kramdown = {k: v for k, v in options.items() if k != "anchor_scheme"}
+    done = subprocess.run(
+        ["ruby", "-e", KRAMDOWN_IDS, "GFM" if config.anchor_scheme == "gfm" else "kramdown", json.dumps(kramdown)],
+        input=body, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert [s.anchor for s in parse_sections(body, config.ids) if s.heading] == json.loads(done.stdout)
+
+
 def test_every_url_and_fragment_lands_on_its_passage(site: tuple[Site, Config]) -> None:
     built, config = site
     posts = {relpath: load_post(relpath, config) for relpath in iter_post_paths(config)}
@@ -198,7 +241,7 @@ def test_every_url_and_fragment_lands_on_its_passage(site: tuple[Site, Config]) 
                         block = _typography(page.text[page.text.rfind(_BOUNDARY, 0, found) + 1 : end]).casefold()
                         own = _typography(passage.text.replace("\n", " ")).casefold()
                         assert block and (block in own or own[:12] in block), (
-                            f"{hit.section_url}: {start!r} shows first in {block[:60]!r}, not in its passage {own[:60]!r}"
+                            f"{hit.section_url}: {start!r} shows first in {block[:60]!r}, not in {own[:60]!r}"
                         )
                         counts["text fragments with a suffix" if suffix else "text fragments"] += 1
                     else:
@@ -211,3 +254,61 @@ def test_every_url_and_fragment_lands_on_its_passage(site: tuple[Site, Config]) 
     print(f"\n{built.source.parent.name}: {dict(counts)} over {len(seen)} of {total} passages")
     assert len(seen) == total
     assert counts["post URL only"] == 0
+
+
+#: Where the block showing a passage's ``textStart`` is after the browser followed its link.
+_WHERE = """([start]) => {
+  const fold = (s) => s.toLowerCase().replace(/\\s+/g, " ");
+  const blocks = [...document.querySelectorAll(".post-content :is(p, li, td, th, pre)")];
+  const block = blocks.find((b) => fold(b.textContent).includes(fold(start)));
+  if (!block) return null;
+  const box = block.getBoundingClientRect();
+  return {top: box.top, bottom: box.bottom, scrolled: window.scrollY, height: window.innerHeight};
+}"""
+
+
+def test_chromium_scrolls_to_each_text_fragment(tmp_path: Path) -> None:
+    """Chromium itself follows every text fragment of the default site to its passage's block."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    built = make_site(tmp_path, "defaults")
+    config = Config(corpus=built.source, index=tmp_path / "index").with_site()
+    links = [
+        (post.url, passage.fragment)
+        for post in (load_post(path, config) for path in iter_post_paths(config))
+        for _, passage in post.passages()
+        if passage.fragment
+    ]
+    handler = functools.partial(_QuietHandler, directory=str(built.site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    scrolled = 0
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 700})
+            for url, fragment in [*links, (links[-1][0], ":~:text=%E5%AD%98%E5%9C%A8%E3%81%97%E3%81%AA%E3%81%84")]:
+                page.goto("about:blank")
+                page.goto(f"{origin}{url}#{fragment}")
+                page.wait_for_timeout(300)
+                start, _ = _directive(fragment)
+                where = page.evaluate(_WHERE, [start])
+                if start == "存在しない":  # a fragment the page does not show: no scroll
+                    assert page.evaluate("window.scrollY") == 0
+                    continue
+                assert where and where["bottom"] > 0 and where["top"] < where["height"], (url, start, where)
+                scrolled += where["top"] + where["scrolled"] > where["height"]  # below the first screen
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    print(f"\nChromium landed on {len(links)} text fragments, {scrolled} of them below the first screen")
+    assert scrolled > len(links) // 2
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No access log."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from urllib.parse import unquote
 
 from conftest import FUTURE_POST, IMPACT_POST, SAMPLE_POSTS
 from mikke import Config, load_post
@@ -36,14 +38,25 @@ def test_sections_of_the_future_post() -> None:
 
 def test_kramdown_anchors_follow_the_renderer() -> None:
     anchors: dict[str, str] = {}
-    for section in load_post(FUTURE_POST, CONFIG).sections:
+    for section in load_post(FUTURE_POST, dataclasses.replace(CONFIG, anchor_scheme="kramdown")).sections:
         anchors.setdefault(section.heading, section.anchor)
     # `### **激化するAI…**`: kramdown drops the leading non-ASCII text and keeps "AI"
     assert anchors["激化するAIインフラ競争の裏側：潜在的リスクと新たな課題"] == "ai"
     assert anchors["日本がAIインフラ競争で果たすべき役割とチャンス"] == "ai-1"
     assert anchors["未来への招待：変化の波を乗りこなすために"] == "section"
-    # a bold line gets no id from kramdown: its section links with a text fragment
-    assert anchors["投資家が注目すべき点：バリュエーションと成長性"].startswith(":~:text=%E6%8A%95")
+
+
+def test_gfm_anchors_keep_japanese_and_bold_lines_link_by_their_text() -> None:
+    sections = load_post(FUTURE_POST, CONFIG).sections
+    anchors = {s.heading: s.anchor for s in reversed(sections)}  # the first of repeated headings
+    assert anchors["日本がAIインフラ競争で果たすべき役割とチャンス"] == "日本がaiインフラ競争で果たすべき役割とチャンス"
+    assert anchors["未来への招待：変化の波を乗りこなすために"] == "未来への招待変化の波を乗りこなすために"
+    # A bold line gets no id: each passage under it links with a text fragment of its own text.
+    bold = next(s for s in sections if s.heading == "投資家が注目すべき点：バリュエーションと成長性")
+    assert bold.anchor == ""
+    for passage in bold.passages:
+        start = unquote(passage.fragment.removeprefix(":~:text="))
+        assert passage.text.startswith(start) and len(start) >= 6
 
 
 def test_impact_post_starts_with_an_unheaded_section() -> None:

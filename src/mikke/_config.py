@@ -45,7 +45,7 @@ DEFAULT_EXCLUDE = ("_site/**", "node_modules/**", "vendor/**", ".*/**", "**/.*/*
 ANCHOR_SCHEMES = SCHEMES
 
 #: Fields that only ``_config.yml`` or mikke itself set.
-_INTERNAL = frozenset({"explicit", "site_exclude", "front_matter_defaults"})
+_INTERNAL = frozenset({"explicit", "site_exclude", "front_matter_defaults", "pages_need_front_matter"})
 
 _ENV = {
     "MIKKE_CORPUS": "corpus",
@@ -75,6 +75,8 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     #: Files the site's generator skips (from ``_config.yml``), excluded besides ``exclude``.
     site_exclude: tuple[str, ...] = ()
+    #: Only posts and files with front matter are pages (a Jekyll site copies the others as they are).
+    pages_need_front_matter: bool = False
     #: The settings given by ``mikke.toml``, the environment or options: ``_config.yml`` leaves them.
     explicit: frozenset[str] = frozenset()
 

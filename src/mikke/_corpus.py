@@ -28,7 +28,7 @@ import yaml
 
 from ._config import Config
 from ._errors import CorpusError, PostError, PostUnreadableError
-from ._jekyll import escape_path, front_matter, path_categories, slugify
+from ._jekyll import PERMALINK_STYLES, escape_path, front_matter, path_categories, slugify
 from ._markdown import inline_text, parse_sections, strip_liquid
 from ._models import Post
 
@@ -51,14 +51,11 @@ _BOMS = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xef\xbb\xbf", "utf-8"),
 )
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
 #: Front matter keys that give a post's date, in order of preference.
 DATE_KEYS = ("date", "ms.date")
-_PERMALINK_STYLES = {
-    "date": "/:categories/:year/:month/:day/:title.html",
-    "pretty": "/:categories/:year/:month/:day/:title/",
-    "ordinal": "/:categories/:year/:y_day/:title.html",
-    "none": "/:categories/:title.html",
-}
 
 
 @dataclass(frozen=True)
@@ -304,7 +301,7 @@ def post_url(
     dated = _DATED_NAME.match(stem)
     name = _scalar(meta.get("slug")) or (dated.group(4) if dated else stem)
     pattern = strip_liquid(_scalar(meta.get("permalink"))) or (config.permalink if is_post(relpath) else "")
-    pattern = _PERMALINK_STYLES.get(pattern, pattern)
+    pattern = PERMALINK_STYLES.get(pattern, pattern)
     if not pattern:  # a page: its path, .md -> .html, index -> directory
         page = Path(relpath).with_suffix(".html").as_posix()
         url = "/" + (page[: -len("index.html")] if Path(page).name == "index.html" else page)
@@ -321,6 +318,14 @@ def post_url(
             "i_day": str(date.day) if date else "",
             "short_year": f"{date.year % 100:02d}" if date else "",
             "y_day": f"{date.timetuple().tm_yday:03d}" if date else "",
+            "week": f"{date.isocalendar()[1]:02d}" if date else "",
+            "w_year": str(date.isocalendar()[0]) if date else "",
+            "w_day": str(date.isocalendar()[2]) if date else "",
+            "short_day": _DAYS[date.weekday()][:3] if date else "",
+            "long_day": _DAYS[date.weekday()] if date else "",
+            "short_month": _MONTHS[date.month - 1][:3] if date else "",
+            "long_month": _MONTHS[date.month - 1] if date else "",
+            "output_ext": ".html",
         }
         url = re.sub(r":(\w+)", lambda m: values.get(m.group(1), m.group(0)), pattern)
         url = re.sub(r"/{2,}", "/", url)
@@ -360,9 +365,17 @@ def parse_post(relpath: str, text: str, content_hash: str, config: Config) -> Po
         tags=_as_list(meta.get("tags", meta.get("tag"))),
         categories=categories,
         excerpt=inline_text(_scalar(meta.get("excerpt")) or _scalar(meta.get("description"))),
-        sections=tuple(sections) if meta.get("published") is not False else (),  # Jekyll skips drafts
+        sections=tuple(sections) if _rendered(relpath, text, meta, config) else (),
         content_hash=content_hash,
     )
+
+
+def _rendered(relpath: str, text: str, meta: dict[str, Any], config: Config) -> bool:
+    """Whether the site shows the file as a page: not ``published: false``, and (on a Jekyll
+    site) a post or a file with front matter (Jekyll copies other files as they are)."""
+    if meta.get("published") is False:
+        return False
+    return not config.pages_need_front_matter or is_post(relpath) or bool(_FRONT_MATTER_OPEN.match(text))
 
 
 def load_post(relpath: str, config: Config) -> Post:

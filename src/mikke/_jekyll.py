@@ -9,7 +9,7 @@ URLs are relative to the site's host, as the theme's own links are
 
 >>> options = site_options({"baseurl": "blog/", "kramdown": {"input": "kramdown", "auto_id_prefix": "h-"}})
 >>> options["base_url"], options["permalink"], options["anchor_scheme"], options["auto_id_prefix"]
-('/blog', 'date', 'kramdown', 'h-')
+('/blog', '/:categories/:year/:month/:day/:title.html', 'kramdown', 'h-')
 >>> site_options({})["anchor_scheme"]  # Jekyll's default input is GFM
 'gfm'
 """
@@ -33,6 +33,15 @@ SITE_CONFIG = "_config.yml"
 #: Jekyll ignores files and folders whose names start with these, unless ``include`` names them
 #: (``_posts`` folders excepted); as ``exclude`` globs for mikke.
 JEKYLL_EXCLUDE = ("_*", "!_posts/", "#*", "*~")
+
+#: Jekyll's permalink styles.
+PERMALINK_STYLES = {
+    "date": "/:categories/:year/:month/:day/:title.html",
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title.html",
+    "weekdate": "/:categories/:year/W:week/:short_day/:title.html",
+    "none": "/:categories/:title.html",
+}
 
 _SLUG_KEPT = frozenset("._~!$&'()+,;=@")
 _URL_SAFE = "/!$&'()*+,;=:@-._~?"
@@ -78,13 +87,14 @@ def site_options(site: Mapping[str, Any]) -> dict[str, Any]:
     included = [e for e in site.get("include") or [] if isinstance(e, str) and e.strip("/")]
     return {
         "base_url": "/" + baseurl if baseurl else "",
-        "permalink": str(permalink or "date"),
+        "permalink": PERMALINK_STYLES.get(str(permalink or "date"), str(permalink or "date")),
         "anchor_scheme": "gfm" if str(kramdown.get("input", "GFM")).lower() == "gfm" else "kramdown",
         "auto_ids": _flag(kramdown, "auto_ids", True),
         "auto_id_prefix": prefix if isinstance(prefix, str) else "",
         "auto_id_stripping": _flag(kramdown, "auto_id_stripping", False),
         "transliterated_header_ids": _flag(kramdown, "transliterated_header_ids", False),
         "front_matter_defaults": tuple(defaults),
+        "pages_need_front_matter": True,
         "site_exclude": (
             *JEKYLL_EXCLUDE,
             *("/" + e.strip("/") for e in excluded),
@@ -146,7 +156,9 @@ def slugify(name: str, *, pretty: bool = True) -> str:
     ('Hello-World-!-日本語', 'a_-b', 'hello-world-日本語')
     """
     kept = "".join(
-        c if (pretty and c in _SLUG_KEPT) or unicodedata.category(c)[0] in "LM" or unicodedata.category(c) == "Nd" else "\0"
+        c
+        if (pretty and c in _SLUG_KEPT) or unicodedata.category(c)[0] in "LM" or unicodedata.category(c) == "Nd"
+        else "\0"
         for c in name
     )
     slug = re.sub("\0+", "-", kept)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -590,7 +591,7 @@ def parse_sections(body: str, ids: IdSettings | None = None, title: str = "") ->
     pending: list[tuple[list[Passage], int, list[tuple[int, _Run]]]] = []  # passages to give fragments
     blocks = list(_blocks(parse_cleaned(body)))
     shown_blocks = [b for b in blocks if b.kind != "ial"]
-    next_text = {id(b): _first_run(c) for b, c in zip(shown_blocks, shown_blocks[1:], strict=False)}
+    next_text = {id(b): _first_run(c) for b, c in itertools.pairwise(shown_blocks)}
     for n, block in enumerate(blocks):
         if block.kind == "ial":
             continue  # taken by the heading before it
@@ -619,12 +620,14 @@ def parse_sections(body: str, ids: IdSettings | None = None, title: str = "") ->
                     runs = _runs(block, found, len(piece))
                     if runs and runs[-1].boundary and not runs[-1].after:  # the block ends: the next one follows
                         runs[-1] = dataclasses.replace(runs[-1], after=next_text.get(id(block), ""))
-                    pending.append((passages, len(passages), [(start + len(fold(block.text[: r.offset])), r) for r in runs]))
+                    pending.append(
+                        (passages, len(passages), [(start + len(fold(block.text[: r.offset])), r) for r in runs])
+                    )
             passages.append(Passage(piece, key, block.kind))
-    for passages, index, runs in pending:
-        for offset, run in runs:
+    for owner, index, placed in pending:  # now that the page's text is known to its end
+        for offset, run in placed:
             fragment = page.fragment(offset, run.text, run.boundary, run.after)
             if fragment:
-                passages[index] = dataclasses.replace(passages[index], fragment=fragment)
+                owner[index] = dataclasses.replace(owner[index], fragment=fragment)
                 break
     return [Section(s.heading, s.anchor, tuple(s.passages)) for s in sections if s.passages]

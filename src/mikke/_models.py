@@ -10,6 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+#: What a fragment keeps unencoded (the rest is percent-encoded, as browsers show it).
+_FRAGMENT_SAFE = "!$&'()*+,;=:@/?-._~"
 
 
 @dataclass(frozen=True)
@@ -121,11 +125,11 @@ class Hit:
 
     @property
     def section_url(self) -> str:
-        """Where the passage is: the post URL with its heading's id (``anchor``), else with the
-        passage's text fragment, else the post URL itself."""
-        if self.anchor or self.fragment:
-            return f"{self.url}#{self.anchor or self.fragment}"
-        return self.url
+        """Where the passage is: the post URL with its heading's id (``anchor``, percent-encoded
+        as a browser shows it), else with the passage's text fragment, else the post URL itself."""
+        if self.anchor:
+            return f"{self.url}#{quote(self.anchor, safe=_FRAGMENT_SAFE)}"
+        return f"{self.url}#{self.fragment}" if self.fragment else self.url
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ URLs are relative to the site's host, as the theme's own links are
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from urllib.parse import quote
 
 import yaml
 
-from ._errors import ConfigError
+from ._errors import ConfigError, CorpusError
 
 SITE_CONFIG = "_config.yml"
 
@@ -54,6 +55,12 @@ def read_site(corpus: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except PermissionError as error:
+        try:
+            os.listdir(corpus)
+        except OSError as root_error:  # the whole corpus cannot be read: nothing can be indexed
+            raise CorpusError(f"the corpus directory {corpus} cannot be read ({root_error.strerror})") from None
+        raise ConfigError(f"{path}: cannot read: {error}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     try:

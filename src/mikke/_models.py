@@ -91,3 +91,8 @@ class SearchResult:
     took_ms: float
     hits: tuple[Hit, ...]
     explain: dict[str, Any] = field(default_factory=dict)
+    #: The query with a typo corrected (the hits are the corrected query's), or None.
+    suggestion: str | None = None
+    #: What the query's words also matched: ``{"word", "kind", "terms"}`` each
+    #: (kind ``prefix``, ``reading``, ``synonym`` or ``typo``; ``terms`` the indexed words).
+    expansions: tuple[dict[str, Any], ...] = ()

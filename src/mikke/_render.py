@@ -2,7 +2,7 @@
 
 >>> from mikke import SearchResult
 >>> result_to_dict(SearchResult("gpu", 0, 1.5, ()))
-{'query': 'gpu', 'total': 0, 'took_ms': 1.5, 'hits': []}
+{'query': 'gpu', 'total': 0, 'took_ms': 1.5, 'suggestion': None, 'expansions': [], 'hits': []}
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "query": result.query,
         "total": result.total,
         "took_ms": result.took_ms,
+        "suggestion": result.suggestion,
+        "expansions": [dict(expansion, terms=list(expansion["terms"])) for expansion in result.expansions],
         "hits": [
             {
                 "rank": hit.rank,

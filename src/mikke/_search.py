@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
@@ -34,12 +35,14 @@ import numpy as np
 from whoosh import query as wq
 
 from ._config import Config
-from ._errors import QueryError
+from ._errors import ConfigError, QueryError
+from ._expand import expand
 from ._indexing import open_index
 from ._models import Hit, SearchResult
 from ._query import ParsedQuery, is_relaxable, parse_query
 from ._scoring import TRIGRAM_DEPTH, Floats, IndexArrays, Ints, QueryScorer, best, by_sentences, by_trigrams
 from ._snippets import make_snippet
+from ._synonyms import Synonyms, load_synonyms
 
 #: Largest page a caller may ask for.
 MAX_LIMIT = 100
@@ -116,6 +119,18 @@ class Searcher:
         self._arrays = IndexArrays(self._index.searcher(), config.index)
         self._retired: IndexArrays | None = None
         self._lock = threading.Lock()
+        self._synonyms = load_synonyms(config.synonyms)  # raises ConfigError for a file that cannot be read
+
+    def synonyms(self) -> Synonyms:
+        """Sudachi's synonyms and the blog's, re-read when its file changes (the last good one kept)."""
+        with contextlib.suppress(ConfigError):
+            self._synonyms = load_synonyms(self.config.synonyms)
+        return self._synonyms
+
+    def understand(self, parsed: ParsedQuery) -> tuple[ParsedQuery, str | None]:
+        """``parsed`` with what its words also match in the current index (``_expand``), and the
+        corrected query when a word was a typo."""
+        return expand(parsed, self.current(), self.synonyms())
 
     def close(self) -> None:
         """Release the index files."""
@@ -177,14 +192,18 @@ class Searcher:
         since: str | dt.date | None = None,
         until: str | dt.date | None = None,
         per_post: bool = False,
+        prefix: bool = False,
     ) -> SearchResult:
-        """Search and return one page of hits. Raises ``QueryError`` for bad input."""
+        """Search and return one page of hits. Raises ``QueryError`` for bad input.
+
+        With ``prefix``, the query's last word may be unfinished (``parse_query``)."""
         started = time.perf_counter()
         if not 1 <= limit <= MAX_LIMIT:
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
         if offset < 0:
             raise QueryError(f"offset must be 0 or more, not {offset}")
-        parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+        parsed = query if isinstance(query, ParsedQuery) else parse_query(query, prefix=prefix)
+        parsed, suggestion = self.understand(parsed)
         since_date, until_date = parse_date(since, "since"), parse_date(until, "until")
         if since_date and until_date and since_date > until_date:
             raise QueryError(f"since {since_date} is after until {until_date}")
@@ -215,7 +234,9 @@ class Searcher:
                 )
             )
         took = (time.perf_counter() - started) * 1000
-        return SearchResult(parsed.text, total, round(took, 2), tuple(hits), {"query": parsed.describe()})
+        expansions = tuple({"word": e.word, "kind": e.kind, "terms": e.terms} for e in parsed.expansions())
+        explain = {"query": parsed.describe(), "expansions": [dict(e, terms=list(e["terms"])) for e in expansions]}
+        return SearchResult(parsed.text, total, round(took, 2), tuple(hits), explain, suggestion, expansions)
 
 
 def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:

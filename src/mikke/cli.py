@@ -119,6 +119,7 @@ def main(ctx: click.Context, corpus: Path | None, index_dir: Path | None, config
 @click.option("--per-post", is_flag=True, help="Keep only the best passage of each post.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (Japanese unescaped).")
 @click.option("--explain", is_flag=True, help="Show how the query was understood.")
+@click.option("--prefix", is_flag=True, help="The last word may be unfinished: also match the words it begins.")
 @click.pass_obj
 def search(
     config: Config,
@@ -132,6 +133,7 @@ def search(
     per_post: bool,
     as_json: bool,
     explain: bool,
+    prefix: bool,
 ) -> None:
     """Search the corpus and print ranked passages.
 
@@ -143,6 +145,7 @@ def search(
       mikke search 液体冷却
       mikke search '"データセンター" -冷却' --per-post --json
       mikke search GPU --tag AI --since 2025-01-01 --limit 5
+      mikke search データセ --prefix --explain
     """
     unknown = [word for word in query if word.startswith("--")]
     if unknown:  # single-dash words are exclusions (-冷却); double-dash ones are mistyped options
@@ -159,6 +162,7 @@ def search(
             since=since,
             until=until,
             per_post=per_post,
+            prefix=prefix,
         )
     finally:
         searcher.close()
@@ -170,6 +174,10 @@ def search(
         return
     if explain:
         click.echo(f"query: {result.explain['query']}")
+        for expansion in result.expansions:
+            click.echo(f"  {expansion['word']} ({expansion['kind']}): {', '.join(expansion['terms'])}")
+    if result.suggestion:
+        click.echo(f"Showing results for {result.suggestion!r} (no match for {result.query!r}).")
     if not result.hits:
         click.echo(f"No results for {result.query!r}.")
         return

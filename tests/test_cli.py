@@ -38,7 +38,7 @@ def test_search_json_has_the_documented_shape(blog: list[str]) -> None:
     assert code == 0
     assert "\\u" not in out  # Japanese unescaped
     data = json.loads(out)
-    assert set(data) == {"query", "total", "took_ms", "hits"}
+    assert set(data) == {"query", "total", "took_ms", "suggestion", "expansions", "hits"}
     assert data["query"] == "液体冷却" and data["total"] >= len(data["hits"]) > 0
     for rank, hit in enumerate(data["hits"], 1):
         assert set(hit) == {"rank", "score", "post", "section", "snippet"}

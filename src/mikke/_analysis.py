@@ -223,7 +223,12 @@ def reading_pairs(text: str) -> set[str]:
     >>> sorted(reading_pairs("液体のデータ"))
     ['えきたい\\t液体', 'でーた\\tデータ']
     """
-    return {f"{unit[1]}\t{unit[0]}" for unit, _, _ in text_terms(text) if unit[1] != unit[0] and unit[1]}
+    return {
+        f"{reading}\t{term}"
+        for _, chunk in _chunks(text)
+        for term, reading, *_ in chunk_terms(chunk)[0]
+        if reading != term and reading
+    }
 
 
 class AnalyzedToken(NamedTuple):

@@ -1,6 +1,8 @@
 """Run a parsed query: ranked, de-duplicated passages with snippets.
 
-Ranking is BM25F over the weighted fields (scored in ``_scoring``). A short
+Ranking is BM25F over the weighted fields (scored in ``_scoring``); a word
+also scores, at a lower weight, through what it expands to in the index
+(``_expand``: prefix completions, readings, synonyms, a typo's correction). A short
 query (at most :data:`STRICT_MAX_WORDS` words) runs strict: every word must
 match; when that finds nothing, the relaxed query (any word) runs. A longer one,
 a natural question mostly, runs relaxed at once, and each passage's score is

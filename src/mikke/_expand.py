@@ -43,7 +43,7 @@ from ._synonyms import Synonyms
 #: A match through an expansion, relative to a literal match.
 PREFIX_WEIGHT = 0.5
 READING_WEIGHT = 0.8
-SYNONYM_WEIGHT = 0.4
+SYNONYM_WEIGHT = 0.8
 TYPO_WEIGHT = 1.0
 #: Most indexed words a prefix expands to (the most frequent).
 PREFIX_LIMIT = 50

@@ -77,6 +77,8 @@ def test_prefix_completes_the_last_word(searcher: Searcher) -> None:
     assert typed.total == searcher.search("データセンター").total
     assert "prefix" not in kinds(searcher.search("データセ"))
     assert kinds(searcher.search("nvid", prefix=True)) == {"prefix": ["nvidia"]}
+    assert kinds(searcher.search("液体冷却のデータセ", prefix=True))["prefix"] == ["データセンター"]
+    assert kinds(searcher.search("データセンタ", prefix=True))["prefix"] == ["データセンター"]  # データ + センター
     assert "prefix" not in kinds(searcher.search("データセ ", prefix=True))  # a space after it: the word is done
 
 

@@ -7,8 +7,9 @@ literal match ranks first. In this order:
 * **prefix**: the word still being typed (``Clause.prefix``) also matches the
   indexed words it begins (データセ -> データセンター, nvid -> nvidia), the
   :data:`PREFIX_LIMIT` most frequent. The longest tail of the word (from one of
-  its last analysed words) that begins some indexed word is taken: typed alone,
-  データセ is analysed データ + セ, and completes as a whole.
+  its last analysed words) that begins some indexed word is taken: データセンタ,
+  analysed データ + センター, completes as a whole to データセンター, and
+  液体冷却のデータセ completes データセ.
 * **reading**: a word written all in kana also matches the words that read so
   (きたい -> 期待, and 機体 and 気体 below it), from the readings the index records
   (``_analysis.reading_pairs``), whole words only. When Sudachi cuts the kana
@@ -16,11 +17,11 @@ literal match ranks first. In this order:
   dropped and the word matches its readings only: えきたい finds 液体, never 期待.
 * **synonym**: a word (or a run of words: k8s is k + 8 + s) also matches its
   synonyms (``_synonyms``: 人工知能 -> ai) that the index holds.
-* **typo**: in a short query, a word of at least :data:`TYPO_MIN_CHARS` characters that the index
-  does not hold, and nothing above expanded, is corrected to the most frequent
-  indexed word within edit distance 1 (2 from :data:`TYPO_TWO_EDITS_CHARS`
-  characters on; a swap of two neighbours counts one); the corrected query is
-  the result's ``suggestion``.
+* **typo**: in a short query, a word of at least :data:`TYPO_MIN_CHARS`
+  characters that the index does not hold, and nothing above expanded, is
+  corrected to the most frequent indexed word within edit distance 1 (2 from
+  :data:`TYPO_TWO_EDITS_CHARS` characters on; a swap of two neighbours counts
+  one); the corrected query is the result's ``suggestion``.
 
 An expansion of several analysed words (a reading, a prefix, a synonym of a run)
 is shared by each of them at a share of its weight, so every one of them is held
@@ -53,10 +54,10 @@ PREFIX_SCAN = 5000
 PREFIX_WORDS = 3
 #: Shortest word corrected as a typo, and the length from which two edits are allowed.
 TYPO_MIN_CHARS = 4
+TYPO_TWO_EDITS_CHARS = 8
 #: Typos are corrected in queries of at most this many words (a longer one, a question, ranks
 #: by the words it has: one it lacks is no typo to correct).
 TYPO_MAX_WORDS = 3
-TYPO_TWO_EDITS_CHARS = 8
 
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]+")
 _DIGITS = re.compile(r"\d")

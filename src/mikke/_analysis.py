@@ -217,17 +217,17 @@ def index_terms(text: str) -> IndexTerms:
 
 
 def reading_pairs(text: str) -> set[str]:
-    """``reading<TAB>term`` for each term of ``text`` whose reading is written otherwise (the
-    ``reading`` field of a post's marker document).
+    """``reading<TAB>term`` for each term of ``text`` written with a kanji (the ``reading`` field
+    of a post's marker document; a word in kana or letters is found as typed).
 
-    >>> sorted(reading_pairs("液体のデータ"))
-    ['えきたい\\t液体', 'でーた\\tデータ']
+    >>> sorted(reading_pairs("液体のデータと冷却"))
+    ['えきたい\\t液体', 'れいきゃく\\t冷却']
     """
     return {
         f"{reading}\t{term}"
         for _, chunk in _chunks(text)
         for term, reading, *_ in chunk_terms(chunk)[0]
-        if reading != term and reading
+        if _KANJI.search(term) and reading
     }
 
 
@@ -255,6 +255,7 @@ def analyze(text: str) -> list[AnalyzedToken]:
     return tokens
 
 
+_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々〆ヵヶ]")
 _KATAKANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヶ") + 1)}
 
 

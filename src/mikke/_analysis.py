@@ -217,17 +217,18 @@ def index_terms(text: str) -> IndexTerms:
 
 
 def reading_pairs(text: str) -> set[str]:
-    """``reading<TAB>term`` for each term of ``text`` written with a kanji (the ``reading`` field
-    of a post's marker document; a word in kana or letters is found as typed).
+    """``reading<TAB>term`` for each term of ``text`` written with a kanji or a Latin letter, and
+    no digit (the ``reading`` field of a post's marker document: a word in kana is found as
+    typed, and numbers are not looked up by their reading).
 
-    >>> sorted(reading_pairs("液体のデータと冷却"))
-    ['えきたい\\t液体', 'れいきゃく\\t冷却']
+    >>> sorted(reading_pairs("液体のデータと冷却、soccer 42"))
+    ['えきたい\\t液体', 'さっかー\\tsoccer', 'れいきゃく\\t冷却']
     """
     return {
         f"{reading}\t{term}"
         for _, chunk in _chunks(text)
         for term, reading, *_ in chunk_terms(chunk)[0]
-        if _KANJI.search(term) and reading
+        if _READ.search(term) and not _DIGIT.search(term) and _KANA.fullmatch(reading)
     }
 
 
@@ -255,7 +256,9 @@ def analyze(text: str) -> list[AnalyzedToken]:
     return tokens
 
 
-_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々〆ヵヶ]")
+_READ = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々〆ヵヶa-z]")  # a kanji or a Latin letter
+_DIGIT = re.compile(r"\d")
+_KANA = re.compile(r"[\u3041-\u309fー]+")  # a reading Sudachi knows (an unknown word's is its surface)
 _KATAKANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヶ") + 1)}
 
 

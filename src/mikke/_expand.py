@@ -10,7 +10,7 @@ literal match ranks first. In this order:
   its last analysed words) that begins some indexed word is taken: データセンタ,
   analysed データ + センター, completes as a whole to データセンター, and
   液体冷却のデータセ completes データセ.
-* **reading**: a word written all in kana also matches the words with a kanji that read so
+* **reading**: a word written all in kana also matches the words in kanji or letters that read so
   (きたい -> 期待, and 機体 and 気体 below it), from the readings the index records
   (``_analysis.reading_pairs``), whole words only. When Sudachi cuts the kana
   word in pieces (えきたい -> え + きたい, れいきゃく -> 零 + 脚), the pieces are
@@ -206,7 +206,7 @@ def reading_words(arrays: IndexArrays, reading: str, prefix: bool = False) -> li
     """The indexed words that read ``reading`` (in hiragana), or with ``prefix`` whose reading
     begins with it, the most frequent first.
 
-    The ``reading`` field holds ``reading<TAB>word`` for each word written with a kanji, in the
+    The ``reading`` field holds ``reading<TAB>word`` for each word with a kanji or a Latin letter, in the
     marker document of each post using it.
     """
     reader = arrays.searcher.reader()

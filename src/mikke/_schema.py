@@ -4,7 +4,7 @@ Searchable fields and their query-time weights (``Config.boosts``):
 ``title`` > ``heading`` > ``tags`` (tags and categories) > ``excerpt`` > ``body``.
 ``tag``/``category``/``date`` serve the filters; the stored fields carry what a
 hit shows, read for the top hits only. A post's marker document holds ``reading``:
-``reading<TAB>term`` for each of its words written with a kanji
+``reading<TAB>term`` for each of its words with a kanji or a Latin letter
 (``_analysis.reading_pairs``), a lexicon that query expansion reads (``_expand``).
 
 >>> sorted(SEARCH_FIELDS)

@@ -15,6 +15,8 @@ literal match ranks first. In this order:
   (``_analysis.reading_pairs``), whole words only. When Sudachi cuts the kana
   word in pieces (えきたい -> え + きたい, れいきゃく -> 零 + 脚), the pieces are
   dropped and the word matches its readings only: えきたい finds 液体, never 期待.
+  The word as typed counts among its readings where the index holds it (Sudachi
+  reads シャリ alone as 舎利, but leaves it シャリ in some sentences).
 * **synonym**: a word (or a run of words: k8s is k + 8 + s) also matches its
   synonyms (``_synonyms``: 人工知能 -> ai) that the index holds.
 * **typo**: in a short query, a word of at least :data:`TYPO_MIN_CHARS`
@@ -125,7 +127,8 @@ def _add_reading(clause: Clause, concepts: list[Concept], arrays: IndexArrays) -
     reading = to_hiragana(typed)
     begun = clause.prefix and typed == reading  # a reading's beginning: typed in hiragana (コンポ: not 梱包)
     known = {c.text for c in concepts} | {w for c in concepts for e in c.expansions for w in e.terms}
-    words = [w for w in reading_words(arrays, reading, begun) if w not in known]
+    as_typed = [w for w in dict.fromkeys((typed, reading)) if _holds(arrays, w)]  # シャリ, read 舎利 here
+    words = [w for w in dict.fromkeys((*as_typed, *reading_words(arrays, reading, begun))) if w not in known]
     if not words:
         return concepts
     expansion = Expansion("reading", typed, tuple(words), READING_WEIGHT)

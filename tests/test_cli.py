@@ -42,7 +42,18 @@ def test_search_json_has_the_documented_shape(blog: list[str]) -> None:
     assert code == 0
     assert "\\u" not in out  # Japanese unescaped
     data = json.loads(out)
-    assert set(data) == {"query", "total", "took_ms", "group", "matched", "matched_words", "missing_words", "hits"}
+    assert set(data) == {
+        "query",
+        "total",
+        "took_ms",
+        "group",
+        "matched",
+        "matched_words",
+        "missing_words",
+        "suggestion",
+        "expansions",
+        "hits",
+    }
     assert data["query"] == "液体冷却" and data["total"] >= len(data["hits"]) > 0
     assert data["group"] == "passage" and data["matched"] == "all"
     assert data["matched_words"] == ["液体冷却"] and data["missing_words"] == []

@@ -1,18 +1,24 @@
-"""Japanese analysis: Sudachi morphemes -> whoosh tokens, the same for index and query.
+"""Japanese analysis: Sudachi morphemes -> index terms, one definition for index and query.
 
-The pipeline is a whoosh tokenizer plus filters composed with ``|``:
+Every text goes through one pipeline, :func:`chunk_terms` (per chunk, cached):
 
-    SudachiTokenizer | FoldFilter | PartOfSpeechStopFilter
+* Sudachi segments with split mode C (whole compounds) and also gives each compound's
+  A units (its parts) at the compound's position, marked ``part``: ``センター`` then
+  finds ``データセンター``, while a query for the whole compound matches both the
+  compound and its parts and ranks higher. A term is Sudachi's normalized form
+  (サーバ -> サーバー, 引越し -> 引っ越し); offsets come from Sudachi's
+  ``begin()/end()`` on the original text.
+* :func:`fold` applies NFKC and case folding to the term (never to offsets).
+* Stop: particles, auxiliaries, symbols, whitespace and other function words
+  (:data:`STOP_POS`, :data:`STOP_WORDS`) are dropped; they still take a position.
+* Each term carries its reading (Sudachi's ``reading_form``, in hiragana): the
+  index records which words read how (:func:`reading_pairs`), so a query typed in
+  kana finds the words it reads as.
 
-* ``SudachiTokenizer`` segments with split mode C (whole compounds) and also
-  emits each compound's A units (its parts) at the compound's position, marked
-  ``part=True``: ``センター`` then finds ``データセンター``, while a query for the
-  whole compound matches both the compound and its parts and ranks higher.
-  Token text is Sudachi's normalized form (サーバ -> サーバー, 引越し -> 引っ越し);
-  offsets come from Sudachi's ``begin()/end()`` on the original text.
-* ``FoldFilter`` applies NFKC and case folding to the token text only.
-* ``PartOfSpeechStopFilter`` drops particles, auxiliaries, symbols, whitespace
-  and other function words.
+Everything else reads those terms: :func:`index_terms` (a passage's postings and
+offsets), :func:`analyze` (queries, snippets, ``mikke analyze``) and
+:class:`SudachiTokenizer`, the whoosh analyzer stored in the schema (whoosh's
+own writer, for updates).
 
 >>> [t.text for t in analyzer()("サーバとＧＰＵ")]
 ['サーバー', 'gpu']
@@ -28,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from sudachipy import Dictionary, SplitMode
-from whoosh.analysis import Composable, Filter, Token, Tokenizer
+from whoosh.analysis import Composable, Token, Tokenizer
 
 #: Parts of speech (first level of Sudachi's POS tuple) that carry no search meaning.
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "接続詞", "感動詞"})
@@ -92,15 +98,59 @@ class _Sudachi(threading.local):
 
     def get(self) -> Any:
         if self.tokenizer is None:
-            self.tokenizer = _dictionary().tokenizer(mode=SplitMode.C, fields={"pos", "normalized_form", "split_a"})
+            fields = {"pos", "normalized_form", "reading_form", "split_a"}
+            self.tokenizer = _dictionary().tokenizer(mode=SplitMode.C, fields=fields)
         return self.tokenizer
 
 
 _SUDACHI = _Sudachi()
 
+#: One index term of a chunk: (term, reading, part of speech, is a part, position, start, end).
+#: Positions count whole morphemes (stopped ones too) from 0 in the chunk; a part shares its compound's.
+Unit = tuple[str, str, str, bool, int, int, int]
+
+
+@functools.lru_cache(maxsize=256)
+def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
+    """The index terms of ``chunk`` (at most :data:`MAX_CHUNK_CHARS`), each whole morpheme followed by
+    its parts when it has several, and the number of positions the chunk takes. Cached: a post's
+    title, excerpt and headings, repeated on each of its passages, are analysed once.
+
+    >>> chunk_terms("冷却の液体")
+    ((('冷却', 'れいきゃく', '名詞', False, 0, 0, 2), ('液体', 'えきたい', '名詞', False, 2, 3, 5)), 3)
+    """
+    units: list[Unit] = []
+    position = -1
+    for morpheme in _SUDACHI.get().tokenize(chunk):
+        position += 1
+        pos_tag = morpheme.part_of_speech()[0]
+        if pos_tag in STOP_POS:  # its parts too
+            continue
+        parts = morpheme.split(SplitMode.A)
+        for n, unit in enumerate((morpheme, *parts) if len(parts) > 1 else (morpheme,)):
+            term = _fold_term(unit.normalized_form())
+            if term not in STOP_WORDS and term.strip():
+                reading = _hiragana(unit.reading_form())
+                units.append((term, reading, pos_tag, n > 0, position, unit.begin(), unit.end()))
+    return tuple(units), position + 1
+
+
+def text_terms(text: str) -> Iterator[tuple[Unit, int, int]]:
+    """Each index term of ``text`` (of any length) with its position and start in the whole text.
+
+    >>> [(unit[0], position, start) for unit, position, start in text_terms("冷却と液体")]
+    [('冷却', 0, 0), ('液体', 2, 3)]
+    """
+    shift = 0
+    for offset, chunk in _chunks(text):
+        units, count = chunk_terms(chunk)
+        for unit in units:
+            yield unit, shift + unit[4], offset + unit[5]
+        shift += count
+
 
 class SudachiTokenizer(Tokenizer):  # type: ignore[misc]
-    """Sudachi split mode C morphemes, plus the A units of each compound.
+    """The index terms of :func:`chunk_terms` as whoosh tokens: the analyzer stored in the schema.
 
     >>> [(t.text, t.startchar, t.endchar, t.part) for t in SudachiTokenizer()(
     ...     "データセンター", chars=True)]
@@ -127,100 +177,29 @@ class SudachiTokenizer(Tokenizer):  # type: ignore[misc]
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        pos = start_pos - 1
-        for offset, chunk in _chunks(value):
-            for text, pos_tag, is_part, begin, end in _units(chunk):
-                pos += not is_part
-                token.text = text
-                token.pos_tag = pos_tag  # parts share their compound's fate in filters
-                token.part = is_part
-                token.stopped = False
-                token.boost = 1.0
-                if keeporiginal:
-                    token.original = chunk[begin:end]
-                if positions:
-                    token.pos = pos
-                if chars:
-                    token.startchar = start_char + offset + begin
-                    token.endchar = start_char + offset + end
-                yield token
-
-
-@functools.lru_cache(maxsize=256)
-def _units(chunk: str) -> tuple[tuple[str, str, bool, int, int], ...]:
-    """(normalized form, POS, is a part, start, end) of each split mode C morpheme of
-    ``chunk``, each followed by its A units when it has several. Cached: a post's
-    title, excerpt and headings, repeated on each of its passages, are analysed once.
-
-    >>> _units("データセンター")
-    (('データセンター', '名詞', False, 0, 7), ('データ', '名詞', True, 0, 3), ('センター', '名詞', True, 3, 7))
-    """
-    units = []
-    for morpheme in _SUDACHI.get().tokenize(chunk):
-        pos_tag = morpheme.part_of_speech()[0]
-        units.append((morpheme.normalized_form(), pos_tag, False, morpheme.begin(), morpheme.end()))
-        parts = morpheme.split(SplitMode.A)
-        if len(parts) > 1:
-            units += [(part.normalized_form(), pos_tag, True, part.begin(), part.end()) for part in parts]
-    return tuple(units)
-
-
-class FoldFilter(Filter):  # type: ignore[misc]
-    """NFKC width folding and lower-casing of the token text (offsets untouched).
-
-    >>> [t.text for t in (SudachiTokenizer() | FoldFilter())("ＡＩとＧＰＵ")]
-    ['ai', 'と', 'gpu']
-    """
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            token.text = _fold_term(token.text)
+        for (term, _, pos_tag, part, _, begin, end), position, start in text_terms(value):
+            token.text = term
+            token.pos_tag = pos_tag
+            token.part = part
+            token.stopped = False
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = value[start : start + end - begin]
+            if positions:
+                token.pos = start_pos + position
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + start + end - begin
             yield token
 
 
-class PartOfSpeechStopFilter(Filter):  # type: ignore[misc]
-    """Drop tokens whose part of speech is in :data:`STOP_POS`, stop words
-    (:data:`STOP_WORDS`) and empty tokens.
-
-    >>> [t.text for t in (SudachiTokenizer() | PartOfSpeechStopFilter())("冷却の技術")]
-    ['冷却', '技術']
-    >>> [t.text for t in analyzer()("冷却とは何という技術ですか")]
-    ['冷却', '技術']
-    """
-
-    def __init__(self, stop_pos: frozenset[str] = STOP_POS) -> None:
-        self.stop_pos = stop_pos
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.stop_pos == getattr(other, "stop_pos", None)
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.stop_pos))
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            if not is_stop(token.text, token.pos_tag, self.stop_pos):
-                yield token
-
-
-def is_stop(term: str, pos_tag: str, stop_pos: frozenset[str] = STOP_POS) -> bool:
-    """True for a folded term that is not indexed: a stop part of speech, a stop word, or blank.
-    :func:`index_terms` inlines this test (``test_direct_postings_equal_whooshs_analyzer_on_real_text``
-    checks that both give the same terms).
-
-    >>> is_stop("の", "助詞"), is_stop("冷却", "名詞")
-    (True, False)
-    """
-    return pos_tag in stop_pos or term in STOP_WORDS or not term.strip()
-
-
 def analyzer() -> Composable:
-    """The analyzer stored in the schema and used for every query.
+    """The analyzer stored in the schema (whoosh's own writer analyses updates with it).
 
     >>> [t.text for t in analyzer()("引越しのサーバ")]
     ['引っ越し', 'サーバー']
     """
-    return SudachiTokenizer() | FoldFilter() | PartOfSpeechStopFilter()
+    return SudachiTokenizer()
 
 
 #: Each index term of a text -> the positions of its tokens and their offsets, flat: ``[start, end, ...]``.
@@ -229,30 +208,42 @@ IndexTerms = dict[str, tuple[list[int], list[int]]]
 
 @functools.lru_cache(maxsize=64)
 def index_terms(text: str) -> IndexTerms:
-    """The tokens of ``analyzer()(text, positions=True, chars=True)`` grouped by term (in order of
-    first occurrence), read from the cached morphemes without building tokens. Indexing takes a
-    passage's postings and its stored offsets from this one analysis (cached: do not modify).
+    """The terms of ``text`` grouped (in order of first occurrence), with their positions and
+    offsets. Indexing takes a passage's postings and its stored offsets from this one analysis
+    (cached: do not modify).
 
     >>> index_terms("冷却と液体冷却")
     {'冷却': ([0, 3], [0, 2, 5, 7]), '液体': ([2], [3, 5])}
     """
     terms: IndexTerms = {}
-    pos = -1
-    for shift, chunk in _chunks(text):
-        for normalized, pos_tag, part, begin, end in _units(chunk):
-            pos += not part
-            if pos_tag in STOP_POS:  # is_stop inlined, the part of speech first (most stopped
-                continue  # morphemes are particles): its call per morpheme cost 5-8% of this loop
-            term = _fold_term(normalized)
-            if term in STOP_WORDS or not term.strip():
-                continue
+    shift = 0
+    for offset, chunk in _chunks(text):
+        units, count = chunk_terms(chunk)
+        for term, _, _, _, position, begin, end in units:
             found = terms.get(term)
             if found is None:
-                terms[term] = ([pos], [shift + begin, shift + end])
+                terms[term] = ([shift + position], [offset + begin, offset + end])
             else:
-                found[0].append(pos)
-                found[1].extend((shift + begin, shift + end))
+                found[0].append(shift + position)
+                found[1].extend((offset + begin, offset + end))
+        shift += count
     return terms
+
+
+def reading_pairs(text: str) -> set[str]:
+    """``reading<TAB>term`` for each term of ``text`` written with a kanji or a Latin letter, and
+    no digit (the ``reading`` field of a post's marker document: a word in kana is found as
+    typed, and numbers are not looked up by their reading).
+
+    >>> sorted(reading_pairs("液体のデータと冷却、soccer 42"))
+    ['えきたい\\t液体', 'さっかー\\tsoccer', 'れいきゃく\\t冷却']
+    """
+    return {
+        f"{reading}\t{term}"
+        for _, chunk in _chunks(text)
+        for term, reading, *_ in chunk_terms(chunk)[0]
+        if _READ.search(term) and not _DIGIT.search(term) and _KANA.fullmatch(reading)
+    }
 
 
 class AnalyzedToken(NamedTuple):
@@ -267,20 +258,32 @@ class AnalyzedToken(NamedTuple):
 
 
 def analyze(text: str) -> list[AnalyzedToken]:
-    """Analyse ``text`` into index terms with offsets into ``text``: the tokens of
-    :func:`analyzer`, made without whoosh's token objects (snippets analyse every hit).
+    """Analyse ``text`` into index terms with offsets into ``text``, without whoosh's token objects.
 
     >>> [(t.text, t.surface, t.start, t.end) for t in analyze("ＧＰＵサーバ")]
     [('gpu', 'ＧＰＵ', 0, 3), ('サーバー', 'サーバ', 3, 6)]
     """
     tokens = []
-    for offset, chunk in _chunks(text):
-        for normalized, pos_tag, part, begin, end in _units(chunk):
-            term = _fold_term(normalized)
-            if not is_stop(term, pos_tag):
-                start, stop = offset + begin, offset + end
-                tokens.append(AnalyzedToken(term, text[start:stop], pos_tag, start, stop, part))
+    for (term, _, pos_tag, part, _, begin, end), _, start in text_terms(text):
+        stop = start + end - begin
+        tokens.append(AnalyzedToken(term, text[start:stop], pos_tag, start, stop, part))
     return tokens
 
 
+_READ = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々〆ヵヶa-z]")  # a kanji or a Latin letter
+_DIGIT = re.compile(r"\d")
+_KANA = re.compile(r"[\u3041-\u309fー]+")  # a reading Sudachi knows (an unknown word's is its surface)
+_KATAKANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヶ") + 1)}
+
+
+def to_hiragana(text: str) -> str:
+    """Katakana -> hiragana (readings are compared in hiragana).
+
+    >>> to_hiragana("エキタイ・データ")
+    'えきたい・でーた'
+    """
+    return text.translate(_KATAKANA)
+
+
+_hiragana = functools.lru_cache(maxsize=65_536)(to_hiragana)
 _fold_term = functools.lru_cache(maxsize=65_536)(fold)

@@ -79,6 +79,8 @@ class Config:
     pages_need_front_matter: bool = False
     #: The settings given by ``mikke.toml``, the environment or options: ``_config.yml`` leaves them.
     explicit: frozenset[str] = frozenset()
+    #: A blog's own synonyms (Solr's format), added to Sudachi's; in ``mikke.toml``, relative to it.
+    synonyms: Path | None = None
 
     def __post_init__(self) -> None:
         if self.anchor_scheme not in ANCHOR_SCHEMES:
@@ -130,7 +132,7 @@ class Config:
         given["explicit"] = self.explicit | frozenset(given)
         if "boosts" in given:
             given["boosts"] = {**DEFAULT_BOOSTS, **self.boosts, **given["boosts"]}
-        for key in ("corpus", "index"):
+        for key in ("corpus", "index", "synonyms"):
             if key in given:
                 given[key] = Path(given[key])
         for key in ("include", "exclude"):
@@ -143,7 +145,8 @@ class Config:
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read ``mikke.toml`` (if present) and the ``MIKKE_*`` environment variables.
+    """Read ``mikke.toml`` (if present) and the ``MIKKE_*`` environment variables. A ``synonyms``
+    file named in ``mikke.toml`` is found relative to it.
 
     >>> load_config(Path("/nonexistent/mikke.toml"), environ={"MIKKE_INDEX": "/tmp/ix"}).index
     PosixPath('/tmp/ix')
@@ -156,6 +159,8 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
             options.update(tomllib.loads(path.read_text(encoding="utf-8")).get("mikke", {}))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{path}: {error}") from None
+        if isinstance(options.get("synonyms"), str):
+            options["synonyms"] = path.parent / options["synonyms"]
     for variable, key in _ENV.items():
         if environ.get(variable):
             options[key] = environ[variable]

@@ -50,6 +50,7 @@ def _ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
 def facets(searcher: Searcher, query: str | ParsedQuery) -> Facets:
     """Count the tags and categories of the matching posts. Raises ``QueryError`` for bad input."""
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+    parsed, _ = searcher.understand(parsed)
     arrays, docnums, _ = searcher.matches(parsed, rank=False)
     _, first = np.unique(arrays.post_of[docnums], return_index=True)
     tags: Counter[str] = Counter()

@@ -57,7 +57,7 @@ from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.index import LockError
 
-from ._analysis import fold
+from ._analysis import fold, reading_pairs
 from ._config import Config
 from ._corpus import CorpusScan, parse_post, read_text, scan_corpus
 from ._errors import CorpusError, IndexBusyError, IndexCorruptError, MikkeError, PostError, PostUnreadableError
@@ -164,9 +164,9 @@ def rebuild_reason(stored: dict[str, Any], current: dict[str, Any]) -> str:
 
 
 def post_documents(post: Post) -> Iterator[dict[str, Any]]:
-    """The whoosh documents of one post: a marker, then one per passage."""
+    """The whoosh documents of one post: one per passage, then a marker (last: the readings of
+    its words are gathered from the passages' analyses, cached while each is indexed)."""
     date = dt.datetime.combine(post.date, dt.time()) if post.date else None
-    yield {"id": post.path, "path": post.path, "content_hash": post.content_hash}
     shown = {
         "title": post.title,
         "url": post.url,
@@ -175,6 +175,8 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
         "categories": list(post.categories),
     }
     labels = " ".join(post.tags + post.categories)
+    readings = reading_pairs(post.title) | reading_pairs(post.excerpt) | reading_pairs(labels)
+    heading = None
     for section, passage in post.passages():
         document: dict[str, Any] = {
             "path": post.path,
@@ -202,6 +204,16 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
         if date:
             document["date"] = date
         yield document
+        if section.heading != heading:
+            heading = section.heading
+            readings |= reading_pairs(heading)
+        readings |= reading_pairs(passage.text)
+    yield {
+        "id": post.path,
+        "path": post.path,
+        "content_hash": post.content_hash,
+        "reading": "\n".join(sorted(readings)),
+    }
 
 
 def stored_hashes(path: Path) -> dict[str, str]:

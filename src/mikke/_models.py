@@ -151,3 +151,8 @@ class SearchResult:
     matched: str = "all"
     matched_words: tuple[str, ...] = ()
     missing_words: tuple[str, ...] = ()
+    #: The query with a typo corrected (the hits are the corrected query's), or None.
+    suggestion: str | None = None
+    #: What the query's words also matched: ``{"word", "kind", "terms"}`` each
+    #: (kind ``prefix``, ``reading``, ``synonym`` or ``typo``; ``terms`` the indexed words).
+    expansions: tuple[dict[str, Any], ...] = ()

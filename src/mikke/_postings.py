@@ -131,6 +131,13 @@ class SegmentPostings:
         start, end = self._starts[n], self._starts[n + 1]
         return self._docnums[start:end], self._weights[start:end]
 
+    def doc_frequencies(self) -> Iterator[tuple[str, str, int]]:
+        """(field, term, documents holding it) of every term the file holds."""
+        counts = np.diff(self._starts).tolist()
+        for key, n in self._terms.items():
+            field, _, term = key.partition(b"\0")
+            yield field.decode(), term.decode("utf-8", "replace"), counts[n]
+
 
 def write_missing(folder: Path, leaves: Iterable[Any]) -> list[Path]:
     """Write the postings file of each of the segment readers ``leaves`` that has none (or one that

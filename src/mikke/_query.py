@@ -2,7 +2,11 @@
 
 Syntax: words with or without spaces (a whole question is fine), ``"quoted
 phrases"``, ``-excluded`` words, ``OR`` between alternatives. Every word goes
-through the index analyzer; a compound also matches through its parts.
+through the index analyzer; a compound also matches through its parts. With
+``prefix``, the last word is still being typed (``Clause.prefix``): it may
+also match the indexed words it begins. What else a word matches (its prefix
+completions, the words it reads as, its synonyms, the correction of a typo) is
+found in the index by ``_expand``, which adds each word's ``Expansion``s.
 
 >>> q = parse_query('データセンター -冷却 "液体 冷却" OR GPU')
 >>> [[c.text for c in clause.concepts] for clause in q.required]
@@ -43,12 +47,29 @@ REQUEST = re.compile(
 
 
 @dataclass(frozen=True)
+class Expansion:
+    """Indexed words a query word also matches, scored ``weight`` times a literal match.
+
+    ``kind`` is ``"prefix"``, ``"reading"``, ``"synonym"`` or ``"typo"``; ``word`` is the
+    query word as typed; each of ``terms`` is one indexed word (terms, space-separated: all
+    must be in one field).
+    """
+
+    kind: str
+    word: str
+    terms: tuple[str, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
 class Concept:
-    """One analysed word: its indexed term, the terms of its parts, its position."""
+    """One analysed word: its indexed term, the terms of its parts, its position, and what
+    else it matches (``_expand``)."""
 
     text: str
     parts: tuple[str, ...]
     position: int
+    expansions: tuple[Expansion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,7 @@ class Clause:
     concepts: tuple[Concept, ...]
     phrase: bool = False
     text: str = ""
+    prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,8 +111,14 @@ class ParsedQuery:
         return [fold(clause.text) for clause in self.clauses()]
 
     def terms(self) -> set[str]:
-        """Every positive term, for highlighting."""
-        return {t for c in self.concepts() for t in (c.text, *c.parts)}
+        """Every positive term, expansions' included, for highlighting."""
+        found = {t for c in self.concepts() for t in (c.text, *c.parts)}
+        found |= {t for c in self.concepts() for e in c.expansions for word in e.terms for t in word.split(" ")}
+        return found
+
+    def expansions(self) -> list[Expansion]:
+        """Every expansion, each once (one shared by a word's concepts is listed once), in query order."""
+        return list(dict.fromkeys(e for c in self.concepts() for e in c.expansions))
 
     def describe(self) -> str:
         """A readable form for ``--explain``."""
@@ -122,15 +150,23 @@ def _concepts(text: str) -> list[Concept]:
 def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
     """Parse the user's query; raises ``QueryError`` when nothing searchable is left.
 
+    With ``prefix``, the last word, unless a space follows it, is marked as still being typed.
+
     >>> parse_query("五大湖の名前を全て教えて下さい。").describe()
     '五大湖(五大+湖) 名前 全て'
     >>> parse_query("葛飾北斎の代表作を知りたい").describe()
     '葛飾 北斎 代表作(代表+作)'
     >>> parse_query("教えて").describe()  # nothing else asked: the words themselves
     '教える'
+    >>> [c.prefix for c in parse_query("液体 データセ", prefix=True).required]
+    [False, True]
+    >>> [c.prefix for c in parse_query("液体 データセ ", prefix=True).required]
+    [False, False]
     """
     text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates (from argv bytes) -> "?"
-    text = unicodedata.normalize("NFKC", text).replace("\x00", " ").strip()
+    text = unicodedata.normalize("NFKC", text).replace("\x00", " ")
+    typing = prefix and not text[-1:].isspace()
+    text = text.strip()
     if not text:
         raise EmptyQueryError("empty query: type a word to search for")
     if len(text) > MAX_QUERY_CHARS:
@@ -138,6 +174,7 @@ def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
     slots: list[list[Clause]] = []
     excluded: list[Concept] = []
     join_next = False
+    last = text.rstrip('"')  # a phrase still open or closed: the end of its last word
     for match in _ITEM.finditer(text):
         negated, quoted, word = match.group(1) == "-", match.group(2), match.group(3)
         if word == "OR":
@@ -152,7 +189,9 @@ def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
         if negated:
             excluded.extend(concepts)
             continue
-        clause = Clause(tuple(concepts), phrase=quoted is not None and len(concepts) > 1, text=source)
+        phrase = quoted is not None and len(concepts) > 1
+        typed = typing and not phrase and match.end() >= len(last)
+        clause = Clause(tuple(concepts), phrase=phrase, text=source, prefix=typed)
         if join_next:
             slots[-1].append(clause)
         else:

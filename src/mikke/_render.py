@@ -3,7 +3,7 @@
 >>> from mikke import SearchResult
 >>> result_to_dict(SearchResult("gpu", 0, 1.5, ()))  # doctest: +NORMALIZE_WHITESPACE
 {'query': 'gpu', 'total': 0, 'took_ms': 1.5, 'group': 'passage', 'matched': 'all',
- 'matched_words': [], 'missing_words': [], 'hits': []}
+ 'matched_words': [], 'missing_words': [], 'suggestion': None, 'expansions': [], 'hits': []}
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "matched": result.matched,
         "matched_words": list(result.matched_words),
         "missing_words": list(result.missing_words),
+        "suggestion": result.suggestion,
+        "expansions": [dict(expansion, terms=list(expansion["terms"])) for expansion in result.expansions],
         "hits": [_post_hit(hit) if result.group == "post" else _passage_hit(hit) for hit in result.hits],
     }
     if any(hit.explanation for hit in result.hits):

@@ -3,7 +3,9 @@
 Searchable fields and their query-time weights (``Config.boosts``):
 ``title`` > ``heading`` > ``tags`` (tags and categories) > ``excerpt`` > ``body``.
 ``tag``/``category``/``date`` serve the filters; the stored fields carry what a
-hit shows, read for the top hits only.
+hit shows, read for the top hits only. A post's marker document holds ``reading``:
+``reading<TAB>term`` for each of its words with a kanji or a Latin letter
+(``_analysis.reading_pairs``), a lexicon that query expansion reads (``_expand``).
 
 >>> sorted(SEARCH_FIELDS)
 ['body', 'excerpt', 'heading', 'tags', 'title']
@@ -11,12 +13,13 @@ hit shows, read for the top hits only.
 
 from __future__ import annotations
 
+from whoosh.analysis import RegexTokenizer
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from ._analysis import analyzer
 
 #: Bump when the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: Fields a query searches, in boost order.
 SEARCH_FIELDS = ("title", "heading", "tags", "excerpt", "body")
@@ -46,5 +49,6 @@ def build_schema() -> Schema:
         text=STORED(),
         offsets=STORED(),  # the text's term offsets (_snippets.pack_offsets): highlights without Sudachi
         kind=STORED(),
+        reading=KEYWORD(analyzer=RegexTokenizer(r"[^\n]+")),  # one "reading<TAB>term" a line, in marker documents
         shown=COLUMN(),  # the passage as a reader sees it, folded, UTF-8: the trigram re-ranking reads it
     )

@@ -40,7 +40,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from ._postings import SegmentPostings, postings_path
-from ._query import Clause, Concept, ParsedQuery, phrase_query
+from ._query import Clause, Concept, Expansion, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
 from ._whoosh_codec import length_bytes, read_matcher, stored_fields, term_matcher
 
@@ -65,6 +65,8 @@ Value = TypeVar("Value")
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 Mask = NDArray[np.bool_]
+#: A query word's key in ``IndexArrays.words``: its term, its parts, its expansions and the boosts.
+WordKey = tuple[str, tuple[str, ...], tuple[Expansion, ...], tuple[tuple[str, float], ...]]
 
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
@@ -126,14 +128,35 @@ class IndexArrays:
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
         #: Each query word's documents and summed scores (``QueryScorer._word_postings``), by word and boosts.
-        self.words = SizedCache[tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]], tuple[Ints, Floats]](
-            CACHE_POSTINGS
-        )
+        self.words = SizedCache[WordKey, tuple[Ints, Floats]](CACHE_POSTINGS)
         self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
+        self._vocabulary: dict[str, int] | None = None
 
     def doc_frequency(self, field: str, term: str) -> int:
         """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
         return int(self.term_scores(field, term)[0].size)
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every term of the search fields -> the most documents holding it in one field; read on
+        first use (from the postings copies, or whoosh's lexicon), then kept."""
+        if self._vocabulary is None:
+            found: dict[tuple[str, str], int] = {}
+            for (leaf, _), copy in zip(self._leaves, self._copies, strict=True):
+                if copy is not None:
+                    counts: Any = copy.doc_frequencies()
+                else:
+                    counts = (
+                        (field, term.decode(), info.doc_frequency())
+                        for field in SEARCH_FIELDS
+                        if field in leaf.schema
+                        for term, info in leaf.iter_field(field)
+                    )
+                for field, term, count in counts:
+                    found[field, term] = found.get((field, term), 0) + count
+            self._vocabulary = {}
+            for (_, term), count in found.items():
+                self._vocabulary[term] = max(count, self._vocabulary.get(term, 0))
+        return self._vocabulary
 
     def term_scores(self, field: str, term: str) -> tuple[Ints, Floats]:
         """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores."""
@@ -261,34 +284,36 @@ class QueryScorer:
         return self._concepts[concept]
 
     def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
-        """The documents holding one word (whole, or all its parts in one field) and its scores there,
-        summed over the fields in :func:`_term_postings`' order; kept for the index generation."""
-        key = (concept.text, concept.parts, self._boosts_key)
+        """The documents holding one word (whole, or all its parts in one field) or one of its
+        expansions, and its scores there: summed over the fields, the best of the word and its
+        expansions (each ``weight`` times its own); kept for the index generation."""
+        key = (concept.text, concept.parts, concept.expansions, self._boosts_key)
         found = self.arrays.words.get(key)
         if found is None:
-            postings = self._term_postings(concept)
-            held = np.zeros(self.arrays.size, dtype=bool)
-            for field_ids, _ in postings:
-                held[field_ids] = True
-            ids = np.flatnonzero(held)
-            summed = np.zeros(ids.size)
-            for field_ids, term in postings:
-                summed[np.searchsorted(ids, field_ids)] += term
+            ids, summed = _summed(self._term_postings(concept.text, concept.parts), self.arrays.size)
+            for expansion in concept.expansions:
+                for word in expansion.terms:
+                    terms = word.split(" ")
+                    postings = self._term_postings(terms[0], tuple(terms[1:]), whole=False)
+                    word_ids, word_scores = _summed(postings, self.arrays.size)
+                    ids, summed = _best_of(ids, summed, word_ids, expansion.weight * word_scores)
             found = self.arrays.words.put(key, (ids, summed), ids.size)
         return found
 
-    def _term_postings(self, concept: Concept) -> list[tuple[Ints, Floats]]:
-        """The documents holding one word, whole and all its parts, in each field, and their boosted scores."""
+    def _term_postings(self, text: str, parts: tuple[str, ...], whole: bool = True) -> list[tuple[Ints, Floats]]:
+        """The documents holding one word, whole and all its parts (or, not ``whole``, only all of
+        ``text`` and ``parts`` together), in each field, and their boosted scores."""
         found = []
         for field in SEARCH_FIELDS:
             boost = self.boosts.get(field, 0.0)
             if boost <= 0:
                 continue
-            ids, term = self.arrays.term_scores(field, concept.text)
-            found.append((ids, boost * term))
-            if concept.parts:
-                ids, term = self._all_parts(field, concept.parts)
-                found.append((ids, boost * PARTS_WEIGHT * term))
+            if whole or not parts:
+                ids, term = self.arrays.term_scores(field, text)
+                found.append((ids, boost * term))
+            if parts:
+                ids, term = self._all_parts(field, parts if whole else (text, *parts))
+                found.append((ids, boost * (PARTS_WEIGHT if whole else 1.0) * term))
         return found
 
     def _all_parts(self, field: str, parts: Sequence[str]) -> tuple[Ints, Floats]:
@@ -351,6 +376,40 @@ class QueryScorer:
         if total == 0:
             return passage, passage
         return passage / total, post[post_of] / total
+
+
+def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Floats]:
+    """The documents (of ``size``) in any of ``postings``, sorted, and their scores summed.
+
+    >>> ids, scores = _summed([(np.array([1, 4]), np.array([1.0, 2.0])), (np.array([4]), np.array([0.5]))], 5)
+    >>> ids.tolist(), scores.tolist()
+    ([1, 4], [1.0, 2.5])
+    """
+    held = np.zeros(size, dtype=bool)
+    for found, _ in postings:
+        held[found] = True
+    ids = np.flatnonzero(held)
+    summed = np.zeros(ids.size)
+    for found, scores in postings:
+        summed[np.searchsorted(ids, found)] += scores
+    return ids, summed
+
+
+def _best_of(ids: Ints, scores: Floats, other_ids: Ints, other_scores: Floats) -> tuple[Ints, Floats]:
+    """The documents of both (sorted) with the higher of their two scores.
+
+    >>> ids, scores = _best_of(np.array([1, 4]), np.array([1.0, 2.0]), np.array([4, 7]), np.array([3.0, 0.5]))
+    >>> ids.tolist(), scores.tolist()
+    ([1, 4, 7], [1.0, 3.0, 0.5])
+    """
+    if not other_ids.size:
+        return ids, scores
+    merged = np.union1d(ids, other_ids)
+    best_scores = np.zeros(merged.size)
+    best_scores[np.searchsorted(merged, ids)] = scores
+    where = np.searchsorted(merged, other_ids)
+    best_scores[where] = np.maximum(best_scores[where], other_scores)
+    return merged, best_scores
 
 
 def best(scores: Floats, order: Ints, k: int) -> Ints:

@@ -1,7 +1,9 @@
 """Run a parsed query: ranked, de-duplicated passages with snippets.
 
 Every query matches the passages holding any of its words (quoted phrases are
-required, excluded words excluded). They are scored by BM25F over the weighted
+required, excluded words excluded); a word also matches, at a lower weight, what
+it expands to in the index (``_expand``: prefix completions, readings, synonyms, a
+typo's correction). They are scored by BM25F over the weighted
 fields (``_scoring``), then re-ranked by the stages of ``_ranking.STAGES`` in
 order: coverage (the share of the query's words a passage holds, a soft AND),
 character trigrams, best sentence. Passages with identical text are
@@ -40,7 +42,8 @@ from whoosh.reading import ReaderClosed
 
 from ._analysis import analyze
 from ._config import Config
-from ._errors import IndexCorruptError
+from ._errors import ConfigError, IndexCorruptError
+from ._expand import expand
 from ._explain import explain_scores
 from ._models import Explanation, Hit, SearchResult
 from ._query import Clause, Concept, ParsedQuery
@@ -50,6 +53,7 @@ from ._schema import SEARCH_FIELDS
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in
 from ._snippets import highlight_spans, make_snippet
 from ._store import DECODE_ERRORS, Stamp, open_generation, stamp
+from ._synonyms import Synonyms, load_synonyms
 
 #: A query of at most this many words says whether its best match holds every word (``matched``).
 LABEL_MAX_WORDS = 3
@@ -114,8 +118,20 @@ class Searcher:
         self._stamp: Stamp | None = None
         self._error: IndexCorruptError | None = None
         self._lock = threading.Lock()
+        self._synonyms = load_synonyms(config.synonyms)  # raises ConfigError for a file that cannot be read
         with contextlib.suppress(IndexCorruptError):  # reported by each search until it is repaired
             self.current()
+
+    def synonyms(self) -> Synonyms:
+        """Sudachi's synonyms and the blog's, re-read when its file changes (the last good one kept)."""
+        with contextlib.suppress(ConfigError):
+            self._synonyms = load_synonyms(self.config.synonyms)
+        return self._synonyms
+
+    def understand(self, parsed: ParsedQuery) -> tuple[ParsedQuery, str | None]:
+        """``parsed`` with what its words also match in the current index (``_expand``), and the
+        corrected query when a word was a typo."""
+        return expand(parsed, self.current(), self.synonyms())
 
     def close(self) -> None:
         """Release the index files (also done when a generation's arrays are garbage collected)."""
@@ -192,7 +208,7 @@ class Searcher:
             request = SearchRequest(request, **options)
         elif options:
             raise TypeError("options go in the SearchRequest")
-        parsed = request.parsed()
+        parsed, suggestion = self.understand(request.parsed())
         filter_query = _filter(request.tags, request.categories, request.since, request.until)
         arrays, candidates, scores = self.matches(parsed, filter_query)
         grouped = request.group == "post"
@@ -224,12 +240,16 @@ class Searcher:
             else:
                 hits.append(_hit(arrays, docnum, score, terms, trees.get(docnum), rank))
         took = (time.perf_counter() - started) * 1000
+        expansions = tuple({"word": e.word, "kind": e.kind, "terms": e.terms} for e in parsed.expansions())
+        explain = {"query": parsed.describe(), "expansions": [dict(e, terms=list(e["terms"])) for e in expansions]}
         return SearchResult(
             parsed.text,
             total,
             round(took, 2),
             tuple(hits),
-            {"query": parsed.describe()},
+            explain,
+            suggestion=suggestion,
+            expansions=expansions,
             group=request.group,
             matched=matched,
             matched_words=matched_words,
@@ -250,7 +270,14 @@ class Searcher:
         fields = [field for field in SEARCH_FIELDS if self.config.boosts.get(field, 0.0) > 0]
 
         def held(concept: Concept, docnums: Ints) -> Mask:
-            return np.asarray(np.logical_or.reduce([held_in(arrays, field, concept, docnums) for field in fields]))
+            """Held as typed, or through what the word expands to (a prefix's completion, a reading...)."""
+            alike = [concept] + [
+                Concept(term, tuple(term.split()) if " " in term else (), concept.position)
+                for expansion in concept.expansions
+                for term in expansion.terms
+            ]
+            masks = [held_in(arrays, field, c, docnums) for field in fields for c in alike]
+            return np.asarray(np.logical_or.reduce(masks))
 
         def whole(clause: Clause, docnums: Ints) -> Mask:
             return np.asarray(np.logical_and.reduce([held(concept, docnums) for concept in clause.concepts]))

@@ -171,6 +171,7 @@ def search(config: Config, /, query: tuple[str, ...], as_json: bool, **options: 
       mikke search 液体冷却
       mikke search '"データセンター" -冷却' --group post --json
       mikke search GPU --tag AI --since 2025-01-01 --limit 5 --explain
+      mikke search データセ --prefix --explain
     """
     unknown = [word for word in query if word.startswith("--")]
     if unknown:  # single-dash words are exclusions (-冷却); double-dash ones are mistyped options
@@ -187,6 +188,10 @@ def search(config: Config, /, query: tuple[str, ...], as_json: bool, **options: 
         return
     if request.explain:
         click.echo(f"query: {result.explain['query']}")
+        for expansion in result.expansions:
+            click.echo(f"  {expansion['word']} ({expansion['kind']}): {', '.join(expansion['terms'])}")
+    if result.suggestion:
+        click.echo(f"Showing results for {result.suggestion!r} (no match for {result.query!r}).")
     if not result.hits:
         click.echo(f"No results for {result.query!r}.")
         return

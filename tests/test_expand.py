@@ -1,0 +1,182 @@
+"""Query understanding on real text: prefixes, readings, synonyms, typos, and how they show."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import FUTURE_POST
+from mikke import Config, Searcher, update_index
+from mikke import _expand as expand_module
+from mikke._config import load_config
+from mikke._errors import ConfigError
+from mikke._render import result_to_dict
+from mikke._synonyms import builtin, parse_synonyms
+from mikke.cli import main
+
+
+def highlighted(result) -> set[str]:  # type: ignore[no-untyped-def]
+    return {hit.snippet.text[a:b] for hit in result.hits for a, b in hit.snippet.highlights}
+
+
+def kinds(result) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    return {e["kind"]: list(e["terms"]) for e in result.expansions}
+
+
+def test_a_reading_finds_the_word_and_never_a_word_it_only_ends_with(searcher: Searcher) -> None:
+    result = searcher.search("えきたい")  # Sudachi cuts it え + きたい (期待): those pieces are not searched
+    assert result.hits and kinds(result) == {"reading": ["液体"]}
+    assert "液体" in highlighted(result) and "期待" not in highlighted(result)
+    assert all("液体" in hit.snippet.text for hit in result.hits)
+    assert searcher.search("液体").total == result.total
+
+
+def test_reading_of_cooling(searcher: Searcher) -> None:
+    result = searcher.search("れいきゃく")
+    assert kinds(result) == {"reading": ["冷却"]}
+    assert result.total == searcher.search("冷却").total and "冷却" in highlighted(result)
+
+
+def test_katakana_reading_too(searcher: Searcher) -> None:
+    assert kinds(searcher.search("エキタイ")) == {"reading": ["液体"]}
+
+
+def test_a_literal_match_ranks_above_a_reading(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus(
+        {
+            "_posts/2025-01-01-gas.md": "---\ntitle: 記録\n---\n\n気体の性質を調べた。\n",
+            "_posts/2025-01-02-hope.md": "---\ntitle: 記録\n---\n\n結果に期待している。\n",
+        }
+    )
+    update_index(config)
+    result = Searcher(config).search("きたい")  # Sudachi reads it 期待; 気体 reads きたい too
+    assert [h.path for h in result.hits] == ["_posts/2025-01-02-hope.md", "_posts/2025-01-01-gas.md"]
+    assert kinds(result) == {"reading": ["気体"]}
+
+
+def test_synonyms_find_posts_full_of_ai(searcher: Searcher) -> None:
+    result = searcher.search("人工知能")
+    assert kinds(result) == {"synonym": ["ai"]}
+    assert result.total > 10 and "AI" in highlighted(result)
+
+
+def test_the_expansion_control_flags_are_honoured() -> None:
+    synonyms = builtin()
+    assert "ai" in synonyms.get("人工知能")
+    assert synonyms.get("ai") == ()  # 展開制御 1: AI is in several groups and expands nothing
+    assert synonyms.get("ソフト") == ()  # triggers in several groups: ambiguous
+
+
+def test_prefix_completes_the_last_word(searcher: Searcher) -> None:
+    typed = searcher.search("データセ", prefix=True)
+    assert kinds(typed) == {"prefix": ["データセンター"]}
+    assert typed.total == searcher.search("データセンター").total
+    assert "prefix" not in kinds(searcher.search("データセ"))
+    assert kinds(searcher.search("nvid", prefix=True)) == {"prefix": ["nvidia"]}
+    assert kinds(searcher.search("液体冷却のデータセ", prefix=True))["prefix"] == ["データセンター"]
+    assert kinds(searcher.search("データセンタ", prefix=True))["prefix"] == ["データセンター"]  # データ + センター
+    assert "prefix" not in kinds(searcher.search("データセ ", prefix=True))  # a space after it: the word is done
+
+
+def test_prefix_keeps_the_most_frequent_words(searcher: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    every = kinds(searcher.search("デー", prefix=True))["prefix"]
+    assert len(every) > 2 and "データ" in every
+    monkeypatch.setattr(expand_module, "PREFIX_LIMIT", 2)
+    arrays = searcher.current()
+    counts = {
+        w: max(arrays.doc_frequency(f, w) for f in ("title", "heading", "tags", "excerpt", "body")) for w in every
+    }
+    expected = sorted(every, key=lambda w: (-counts[w], w))[:2]
+    assert expand_module.prefix_words(arrays, "デー") == expected
+
+
+def test_an_exact_match_ranks_above_a_completion(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus(
+        {
+            "_posts/2025-01-01-long.md": "---\ntitle: 記録\n---\n\nzorbex zorbex の話。\n",
+            "_posts/2025-01-02-exact.md": "---\ntitle: 記録\n---\n\nzorb の話。\n",
+        }
+    )
+    update_index(config)
+    result = Searcher(config).search("zorb", prefix=True)
+    assert [h.path for h in result.hits] == ["_posts/2025-01-02-exact.md", "_posts/2025-01-01-long.md"]
+
+
+def test_a_typo_is_corrected_and_suggested(searcher: Searcher) -> None:
+    result = searcher.search("nvdia")
+    assert result.suggestion == "nvidia" and kinds(result) == {"typo": ["nvidia"]}
+    assert result.total == searcher.search("nvidia").total > 0
+    assert searcher.search("NVDIA GPU").suggestion == "nvidia GPU"
+    assert searcher.search("nvidia").suggestion is None
+
+
+def test_swapped_letters_are_one_edit() -> None:
+    assert expand_module.edit_distance("nvidia", "nvdiia", 1) == 1
+    assert expand_module.edit_distance("nvidia", "nivdai", 1) == 2
+
+
+def test_a_question_is_not_corrected(searcher: Searcher) -> None:
+    assert searcher.search("nvdia が英国で構築するインフラの規模はどのくらいか").suggestion is None
+
+
+def test_expansions_show_in_the_json_and_in_explain(sample_config: Config) -> None:
+    data = result_to_dict(Searcher(sample_config).search("nvdia"))
+    assert data["suggestion"] == "nvidia"
+    assert data["expansions"] == [{"word": "nvdia", "kind": "typo", "terms": ["nvidia"]}]
+    runner = CliRunner()
+    base = ["--corpus", str(sample_config.corpus), "--index", str(sample_config.index), "search"]
+    out = runner.invoke(main, [*base, "データセ", "--prefix", "--explain", "--limit", "1"]).output
+    assert "データセ (prefix): データセンター" in out
+    out = runner.invoke(main, [*base, "えきたい", "--json", "--explain", "--limit", "1"]).output
+    assert json.loads(out)["explain"]["expansions"] == [{"word": "えきたい", "kind": "reading", "terms": ["液体"]}]
+
+
+def test_a_blogs_synonyms_file_adds_to_sudachis(tmp_path: Path) -> None:
+    corpus = tmp_path / "blog" / "corpus" / "_posts"
+    corpus.mkdir(parents=True)
+    (corpus / "2025-01-01-a.md").write_text("---\ntitle: 記録\n---\n\n液冷の装置を入れた。\n", encoding="utf-8")
+    (corpus / "2025-01-02-b.md").write_text("---\ntitle: 記録\n---\n\nKubernetes を使う。\n", encoding="utf-8")
+    toml = tmp_path / "blog" / "mikke.toml"
+    toml.write_text('[mikke]\ncorpus = "corpus"\nsynonyms = "synonyms.txt"\n', encoding="utf-8")
+    (tmp_path / "blog" / "synonyms.txt").write_text("# ours\n液冷, 水冷\nk8s => Kubernetes\n", encoding="utf-8")
+    config = load_config(toml).with_options(corpus=tmp_path / "blog" / "corpus", index=tmp_path / "index")
+    assert config.synonyms == tmp_path / "blog" / "synonyms.txt"  # relative to mikke.toml
+    update_index(config)
+    searcher = Searcher(config)
+    assert [h.path for h in searcher.search("水冷").hits] == ["_posts/2025-01-01-a.md"]
+    assert [h.path for h in searcher.search("k8s").hits] == ["_posts/2025-01-02-b.md"]
+    assert parse_synonyms("人工知能, 機械知能").get("機械 知能") == ("人工知能",)  # a word as its terms
+    (tmp_path / "blog" / "synonyms.txt").write_text("液冷, 空冷\n", encoding="utf-8")  # read again, no reindex
+    assert searcher.search("k8s").total == 0 and searcher.search("空冷").total == 1
+
+
+def test_a_missing_synonyms_file_is_one_clear_error(sample_config: Config, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the synonyms file"):
+        Searcher(dataclasses.replace(sample_config, synonyms=tmp_path / "nope.txt"))
+    toml = tmp_path / "mikke.toml"
+    toml.write_text('[mikke]\nsynonyms = "nope.txt"\n', encoding="utf-8")
+    base = ["--config", str(toml), "--corpus", str(sample_config.corpus), "--index", str(sample_config.index)]
+    result = CliRunner().invoke(main, [*base, "search", "液体"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot read the synonyms file {tmp_path / 'nope.txt'}: No such file or directory"
+    ]
+
+
+def test_readings_of_a_post_added_by_an_update(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus({"_posts/2025-01-01-a.md": "---\ntitle: 記録\n---\n\n装置の話。\n"})
+    update_index(config)
+    assert Searcher(config).search("えきたい").hits == ()
+    post = config.corpus / "_posts" / "2025-01-02-b.md"
+    post.write_text("---\ntitle: 記録\n---\n\n液体で冷やす。\n", encoding="utf-8")
+    assert update_index(config).added == 1  # whoosh's own writer, with the analyzer in the schema
+    assert [h.path for h in Searcher(config).search("えきたい").hits] == ["_posts/2025-01-02-b.md"]
+
+
+def test_sample_post_of_the_reading_tests() -> None:
+    text = (Path(__file__).resolve().parent.parent / "corpus" / FUTURE_POST).read_text(encoding="utf-8")
+    assert "液体" in text and "冷却" in text and "Nvidia" in text

@@ -63,7 +63,9 @@ def test_stored_fields_and_lengths_are_whooshs(searcher: Searcher) -> None:
             assert stored_fields(leaf, docnum) == reader.stored_fields(docnum + offset)
         for field in SEARCH_FIELDS:
             data = length_bytes(leaf, field)
-            assert data is not None and len(data) == leaf.doc_count_all()
+            # whoosh stops the column at the last document holding the field (a post's marker, last, holds none)
+            assert data is not None and len(data) <= leaf.doc_count_all()
+            data += bytes(leaf.doc_count_all() - len(data))
             expected = [leaf.doc_field_length(docnum, field) for docnum in range(leaf.doc_count_all())]
             assert [byte_to_length(byte) for byte in data] == [length or 0 for length in expected], field
         assert length_bytes(leaf, "no_such_field") is None

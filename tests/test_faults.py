@@ -467,16 +467,16 @@ def test_idle_and_half_sent_connections_are_closed(uvicorn_port: int, sent: byte
 
 
 def test_threads_share_one_dictionary_and_analyse_at_once() -> None:
-    from mikke._analysis import _dictionary, _units
+    from mikke._analysis import _dictionary, chunk_terms
 
     texts = [f"東京都{n}区のデータセンターで液体冷却を試験した" for n in range(40)]
-    expected = {text: _units.__wrapped__(text) for text in texts}
+    expected = {text: chunk_terms.__wrapped__(text) for text in texts}
     dictionaries, results = set(), {}
 
     def work(n: int) -> None:
         dictionaries.add(id(_dictionary()))
         for text in texts[n::8] * 20:
-            results[text] = _units.__wrapped__(text)  # uncached: Sudachi runs in every call
+            results[text] = chunk_terms.__wrapped__(text)  # uncached: Sudachi runs in every call
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
     for thread in threads:

@@ -64,30 +64,49 @@ def _term_score(arrays: IndexArrays, field: str, term: str, docnum: int) -> floa
 
 
 def _concept(arrays: IndexArrays, concept: Concept, boosts: Mapping[str, float], docnum: int) -> Explanation:
-    """One word's score: per field, the whole word's boosted BM25 plus its parts' (all in the field)."""
+    """One word's score: the word's own (:func:`_word`), or, where higher, one of its expansions'
+    (a prefix's completion, a reading, a synonym) times the expansion's weight, as the scorer takes it."""
+    chosen = _word(arrays, concept.text, concept.parts, boosts, docnum, whole=True)
+    for expansion in concept.expansions:
+        for word in expansion.terms:
+            terms = word.split(" ")
+            found = _word(arrays, terms[0], tuple(terms[1:]), boosts, docnum, whole=False)
+            if expansion.weight * found.value > chosen.value:
+                weight = Explanation(expansion.weight, f"weight of a {expansion.kind}")
+                what = f"{concept.text} as its {expansion.kind} {word!r}, product of:"
+                chosen = Explanation(expansion.weight * found.value, what, (weight, found))
+    return chosen
+
+
+def _word(
+    arrays: IndexArrays, text: str, parts: tuple[str, ...], boosts: Mapping[str, float], docnum: int, whole: bool
+) -> Explanation:
+    """A word's score per field: the whole word's boosted BM25 plus its parts' (all in the field);
+    not ``whole`` (an expansion of several words), only all of ``text`` and ``parts`` together."""
     fields = []
     for field in SEARCH_FIELDS:
         boost = boosts.get(field, 0.0)
         if boost <= 0:
             continue
         details = []
-        whole = _term_score(arrays, field, concept.text, docnum)
-        if whole:
-            details.append(Explanation(boost * whole, f"{field}:{concept.text}, boost {boost:g} × BM25 {whole:.4f}"))
-        if concept.parts:
-            parts = [_term_score(arrays, field, part, docnum) for part in concept.parts]
-            if all(parts):
-                names = "+".join(concept.parts)
-                weight = boost * PARTS_WEIGHT
+        score = _term_score(arrays, field, text, docnum) if whole or not parts else 0.0
+        if score:
+            details.append(Explanation(boost * score, f"{field}:{text}, boost {boost:g} × BM25 {score:.4f}"))
+        if parts:
+            together = parts if whole else (text, *parts)
+            scores = [_term_score(arrays, field, part, docnum) for part in together]
+            if all(scores):
+                names = "+".join(together)
+                weight = boost * (PARTS_WEIGHT if whole else 1.0)
                 details.append(
                     Explanation(
-                        weight * sum(parts),
-                        f"{field}:{names} (parts), boost {boost:g} × {PARTS_WEIGHT:g} × BM25 {sum(parts):.4f}",
+                        weight * sum(scores),
+                        f"{field}:{names} (parts), boost {boost:g} × {weight / boost:g} × BM25 {sum(scores):.4f}",
                     )
                 )
         if details:
             fields.append(Explanation(sum(d.value for d in details), f"{field}, sum of:", tuple(details)))
-    return Explanation(sum(f.value for f in fields), f"{concept.text}, sum of:", tuple(fields))
+    return Explanation(sum(f.value for f in fields), f"{text}, sum of:", tuple(fields))
 
 
 def _clause(arrays: IndexArrays, clause: Clause, boosts: Mapping[str, float], docnum: int) -> Explanation | None:

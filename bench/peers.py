@@ -10,7 +10,9 @@ reason for the others).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -427,6 +429,127 @@ class WhooshPlainPeer:
             self.ix = None
 
 
+# ---------------------------------------------------------------- Lucene (Kuromoji)
+
+ANSERINI_JAR = "anserini-*-fatjar.jar"
+_PYSERINI_HINT = "pip install --no-deps pyserini==0.25.0 pyjnius, and Java 11+ (openjdk-17-jre-headless)"
+
+
+def anserini_jar() -> Path | None:
+    """The Anserini fat jar that pyserini bundles (it holds Lucene with Kuromoji), if installed.
+
+    Only the jar is used: pyserini itself is never imported (installed without its dependencies).
+    """
+    spec = importlib.util.find_spec("pyserini")
+    if spec is None or spec.origin is None:
+        return None
+    return next(iter(sorted((Path(spec.origin).parent / "resources" / "jars").glob(ANSERINI_JAR))), None)
+
+
+@functools.cache
+def lucene() -> Any:
+    """Lucene's classes through pyjnius; the JVM starts on first use, with the jar on its class path."""
+    jar = anserini_jar()
+    if jar is None:
+        raise RuntimeError(f"Anserini jar not found ({_PYSERINI_HINT})")
+    os.environ["CLASSPATH"] = str(jar)  # read when jnius starts the JVM, on its first import
+    from jnius import autoclass
+
+    names = {
+        "JapaneseAnalyzer": "org.apache.lucene.analysis.ja.JapaneseAnalyzer",
+        "CharTermAttribute": "org.apache.lucene.analysis.tokenattributes.CharTermAttribute",
+        "BM25Similarity": "org.apache.lucene.search.similarities.BM25Similarity",
+        "ByteBuffersDirectory": "org.apache.lucene.store.ByteBuffersDirectory",
+        "IndexWriter": "org.apache.lucene.index.IndexWriter",
+        "IndexWriterConfig": "org.apache.lucene.index.IndexWriterConfig",
+        "DirectoryReader": "org.apache.lucene.index.DirectoryReader",
+        "IndexSearcher": "org.apache.lucene.search.IndexSearcher",
+        "Document": "org.apache.lucene.document.Document",
+        "TextField": "org.apache.lucene.document.TextField",
+        "StoredField": "org.apache.lucene.document.StoredField",
+        "FieldStore": "org.apache.lucene.document.Field$Store",
+        "Term": "org.apache.lucene.index.Term",
+        "TermQuery": "org.apache.lucene.search.TermQuery",
+        "BooleanQueryBuilder": "org.apache.lucene.search.BooleanQuery$Builder",
+        "Occur": "org.apache.lucene.search.BooleanClause$Occur",
+        "Version": "org.apache.lucene.util.Version",
+    }
+    return type("Lucene", (), {name: autoclass(cls) for name, cls in names.items()})
+
+
+class LuceneKuromojiPeer:
+    """Lucene 9.9 (the Anserini jar bundled by pyserini 0.25) through pyjnius: Elasticsearch's stock Japanese.
+
+    Configuration: ``JapaneseAnalyzer()`` as Elasticsearch's ``kuromoji`` analyzer has it
+    (Kuromoji search mode, base forms, part-of-speech and stop-word filters, katakana
+    stemming, lowercasing), ``BM25Similarity(1.2, 0.75)`` at index and search time, one
+    ``body`` field holding title + "\\n" + text (no title boost), in a ``ByteBuffersDirectory``.
+    The query is the OR (``BooleanQuery`` SHOULD clauses) of a ``TermQuery`` per term the same
+    analyzer makes of it, repeated terms included, as a ``match`` query sends it.
+    """
+
+    name = "lucene-kuromoji"
+    FIELD = "body"
+
+    def __init__(self, workdir: Path) -> None:
+        self.lucene = lucene()
+        self.analyzer = self.lucene.JapaneseAnalyzer()
+        self.directory: Any = None
+        self.reader: Any = None
+        self.searcher: Any = None
+
+    def terms(self, text: str) -> list[str]:
+        """The terms the analyzer makes of ``text``."""
+        stream = self.analyzer.tokenStream(self.FIELD, text)
+        term = stream.addAttribute(self.lucene.CharTermAttribute)
+        stream.reset()
+        out = []
+        while stream.incrementToken():
+            out.append(term.toString())
+        stream.end()
+        stream.close()
+        return out
+
+    def build(self, docs: list[dict[str, str]]) -> None:
+        self.close()
+        L = self.lucene
+        self.directory = L.ByteBuffersDirectory()
+        config = L.IndexWriterConfig(self.analyzer).setSimilarity(L.BM25Similarity(1.2, 0.75))
+        writer = L.IndexWriter(self.directory, config)
+        for d in docs:
+            doc = L.Document()
+            doc.add(L.StoredField("id", d["id"]))
+            doc.add(L.TextField(self.FIELD, d["title"] + "\n" + d["text"], L.FieldStore.NO))
+            writer.addDocument(doc)
+        writer.close()
+        self.reader = L.DirectoryReader.open(self.directory)
+        # pyjnius would pick the IndexReaderContext overload: name the constructor's signature.
+        self.searcher = L.IndexSearcher(self.reader, signature="(Lorg/apache/lucene/index/IndexReader;)V")
+        self.searcher.setSimilarity(L.BM25Similarity(1.2, 0.75))
+
+    def search(self, query: str, k: int = 10) -> list[str]:
+        assert self.searcher is not None, "build() first"
+        L = self.lucene
+        terms = self.terms(query)
+        if not terms:
+            return []
+        builder = L.BooleanQueryBuilder()
+        for t in terms:
+            builder.add(L.TermQuery(L.Term(self.FIELD, t)), L.Occur.SHOULD)
+        hits = self.searcher.search(builder.build(), k).scoreDocs
+        stored = self.searcher.storedFields()
+        return [stored.document(hit.doc).get("id") for hit in hits]
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        self.searcher = None
+        if self.directory is not None:
+            self.directory.close()
+            self.directory = None
+
+
 # ---------------------------------------------------------------- registry
 
 PEERS: dict[str, Callable[[Path], Peer]] = {
@@ -435,6 +558,7 @@ PEERS: dict[str, Callable[[Path], Peer]] = {
     "groonga-bigram": lambda workdir: GroongaPeer(workdir, "groonga-bigram", "TokenBigram"),
     Bm25sSudachiPeer.name: Bm25sSudachiPeer,
     WhooshPlainPeer.name: WhooshPlainPeer,
+    LuceneKuromojiPeer.name: LuceneKuromojiPeer,
 }
 
 _GROONGA_HINT = "apt-get install groonga-bin groonga-tokenizer-mecab"
@@ -469,6 +593,10 @@ def peer_status() -> dict[str, str | None]:
             status["groonga-mecab"] = f"Groonga has no TokenMecab ({_GROONGA_HINT})"
         if not has_bigram:
             status["groonga-bigram"] = "Groonga has no TokenBigram"
+    if anserini_jar() is None or importlib.util.find_spec("jnius") is None:
+        status[LuceneKuromojiPeer.name] = f"pyserini's Anserini jar or pyjnius not installed ({_PYSERINI_HINT})"
+    elif shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        status[LuceneKuromojiPeer.name] = f"no Java runtime ({_PYSERINI_HINT})"
     return status
 
 

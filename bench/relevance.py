@@ -9,14 +9,22 @@ post (front matter ``title``, body ``text``) into a temporary corpus, indexed wi
 ``mikke.update_index`` and the default ``Config``, and each query string goes to
 ``Searcher.search(query, per_post=True)`` as typed; posts rank by their best passage.
 
+``--variant kana|synonym|prefix|typo`` rewrites each query as a person might type it
+(``bench/variants.py``) and scores every system on the rewritten queries beside the same
+queries as written, over the queries the variant could rewrite. ``--slice dev|test`` keeps
+one half of the queries, split by a hash of their ids (for tuning on one half, checking on
+the other).
+
 Example:
     python bench/relevance.py --data ../shared/data/relevance/jsquad
     python bench/relevance.py --data ../shared/data/relevance/jaquad --limit 4000 --systems mikke,bm25s-sudachi
+    python bench/relevance.py --data ../shared/data/relevance/niilc --variant kana --slice dev --json
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -29,11 +37,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mikke import Config, QueryError, Searcher, update_index
-from peers import PEERS, available_peers
+from peers import PEERS, available_peers, peer_status
+from variants import VARIANTS, rewrite
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "relevance" / "jsquad"
 K = 10
 MIKKE = "mikke"
+SLICES = ("dev", "test")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -105,13 +115,17 @@ class MikkeSystem:
 SYSTEMS: dict[str, Callable[[Path], Any]] = {MIKKE: MikkeSystem, **PEERS}
 
 
-def evaluate(
-    system: Any, docs: list[dict[str, str]], queries: list[dict[str, str]], qrels: dict[str, dict[str, int]]
-) -> dict[str, float]:
-    """Build ``system`` over ``docs`` and score it on ``queries``."""
-    started = time.perf_counter()
-    system.build(docs)
-    build_s = time.perf_counter() - started
+def in_slice(qid: str, name: str) -> bool:
+    """Whether query ``qid`` is in the ``dev`` or the ``test`` half (a hash of the id decides).
+
+    >>> [in_slice("q1", "dev"), in_slice("q1", "test")]
+    [False, True]
+    """
+    return hashlib.sha256(qid.encode("utf-8")).digest()[0] % 2 == SLICES.index(name)
+
+
+def score(system: Any, queries: list[dict[str, str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+    """MRR@10, Recall@10, nDCG@10 (means) and the mean query time of a built ``system``."""
     totals = [0.0, 0.0, 0.0]
     query_s = 0.0
     for query in queries:
@@ -126,43 +140,111 @@ def evaluate(
         "recall@10": round(totals[1] / n, 4),
         "ndcg@10": round(totals[2] / n, 4),
         "query_ms": round(query_s * 1000 / n, 3),
-        "build_s": round(build_s, 1),
     }
 
 
+def evaluate(
+    system: Any,
+    docs: list[dict[str, str]],
+    queries: list[dict[str, str]],
+    qrels: dict[str, dict[str, int]],
+    variant: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Build ``system`` over ``docs`` and score it on ``queries`` (and on their ``variant``)."""
+    started = time.perf_counter()
+    system.build(docs)
+    build_s = time.perf_counter() - started
+    result: dict[str, Any] = score(system, queries, qrels)
+    if variant is not None:
+        result["variant"] = score(system, variant, qrels)
+    result["build_s"] = round(build_s, 1)
+    return result
+
+
+def select_queries(
+    queries: list[dict[str, str]], qrels: dict[str, dict[str, int]], limit: int | None, part: str | None
+) -> list[dict[str, str]]:
+    """The judged queries, the first ``limit`` of them, then one ``part`` (slice) of those."""
+    judged = [q for q in queries if q["id"] in qrels]
+    judged = judged[:limit] if limit else judged
+    return [q for q in judged if in_slice(q["id"], part)] if part else judged
+
+
+def rewritten(queries: list[dict[str, str]], variant: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The queries ``variant`` rewrites, as written and as rewritten (same order, same ids)."""
+    pairs = [(q, rewrite(variant, q["id"], q["text"])) for q in queries]
+    kept = [(q, new) for q, new in pairs if new is not None]
+    return [q for q, _ in kept], [{"id": q["id"], "text": new} for q, new in kept]
+
+
 def run(
-    data: Path, queries_file: Path | None, qrels_file: Path | None, limit: int | None, systems: list[str]
+    data: Path,
+    queries_file: Path | None,
+    qrels_file: Path | None,
+    limit: int | None,
+    systems: list[str],
+    variant: str | None = None,
+    part: str | None = None,
 ) -> dict[str, Any]:
     """Every system over one corpus and question set; the ``--json`` shape plus ``build_s``."""
     docs = read_jsonl(data / "corpus.jsonl")
     qrels = read_qrels(qrels_file or data / "qrels.tsv")
-    queries = [q for q in read_jsonl(queries_file or data / "queries.jsonl") if q["id"] in qrels]
-    queries = queries[:limit] if limit else queries
-    results: dict[str, dict[str, float]] = {}
+    queries = select_queries(read_jsonl(queries_file or data / "queries.jsonl"), qrels, limit, part)
+    result: dict[str, Any] = {"docs": len(docs), "queries": len(queries)}
+    if part:
+        result["slice"] = part
+    rewrites = None
+    if variant:
+        result["variant"] = {"name": variant, "of": len(queries)}
+        queries, rewrites = rewritten(queries, variant)
+        result["queries"] = len(queries)
+        if queries:
+            print(f"  {len(queries)} rewritten, e.g. {queries[0]['text']} -> {rewrites[0]['text']}", file=sys.stderr)
+    result["systems"] = {}
     for name in systems:
         with tempfile.TemporaryDirectory(prefix=f"relevance-{name}-") as workdir:
             system = SYSTEMS[name](Path(workdir))
             try:
-                results[name] = evaluate(system, docs, queries, qrels)
+                result["systems"][name] = evaluate(system, docs, queries, qrels, rewrites)
             finally:
                 system.close()
-        print(f"  {name}: done ({results[name]['build_s']} s build)", file=sys.stderr)
-    return {"docs": len(docs), "queries": len(queries), "systems": results}
+        print(f"  {name}: done ({result['systems'][name]['build_s']} s build)", file=sys.stderr)
+    return result
 
 
 def table(result: dict[str, Any]) -> str:
-    """The results as a Markdown table, best MRR@10 first."""
+    """The results as a Markdown table, best MRR@10 first (on the variant, if any)."""
+    head = f"{result['docs']:,} docs, {result['queries']:,} queries"
+    if "slice" in result:
+        head += f" ({result['slice']} slice)"
+    if "variant" not in result:
+        rows = [
+            head,
+            "",
+            "| system | MRR@10 | Recall@10 | nDCG@10 | query ms | build s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        ranked = sorted(result["systems"].items(), key=lambda item: -item[1]["mrr@10"])
+        for name, m in ranked:
+            rows.append(
+                f"| {name} | {m['mrr@10']:.4f} | {m['recall@10']:.4f} | {m['ndcg@10']:.4f} "
+                f"| {m['query_ms']:.2f} | {m['build_s']:.1f} |"
+            )
+        return "\n".join(rows)
+    v = result["variant"]["name"]
     rows = [
-        f"{result['docs']:,} docs, {result['queries']:,} queries",
+        f"{head}: the {result['queries']:,} of {result['variant']['of']:,} that `{v}` rewrites",
         "",
-        "| system | MRR@10 | Recall@10 | nDCG@10 | query ms | build s |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| system | MRR@10 as written | MRR@10 {v} | ratio | Recall@10 as written | Recall@10 {v} | {v} query ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    ranked = sorted(result["systems"].items(), key=lambda item: -item[1]["mrr@10"])
+    ranked = sorted(result["systems"].items(), key=lambda item: -item[1]["variant"]["mrr@10"])
     for name, m in ranked:
+        mv = m["variant"]
+        ratio = mv["mrr@10"] / m["mrr@10"] if m["mrr@10"] else 0.0
         rows.append(
-            f"| {name} | {m['mrr@10']:.4f} | {m['recall@10']:.4f} | {m['ndcg@10']:.4f} "
-            f"| {m['query_ms']:.2f} | {m['build_s']:.1f} |"
+            f"| {name} | {m['mrr@10']:.4f} | {mv['mrr@10']:.4f} | {ratio:.3f} "
+            f"| {m['recall@10']:.4f} | {mv['recall@10']:.4f} | {mv['query_ms']:.2f} |"
         )
     return "\n".join(rows)
 
@@ -174,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qrels", type=Path, help="qrels .tsv (default DIR/qrels.tsv)")
     parser.add_argument("--limit", type=int, help="use only the first N queries")
     parser.add_argument("--systems", help=f"comma-separated subset of: {', '.join(SYSTEMS)}")
+    parser.add_argument("--variant", choices=VARIANTS, help="also score each query rewritten this way")
+    parser.add_argument("--slice", choices=SLICES, help="only one half of the queries, split by a hash of their ids")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if args.systems:
@@ -181,12 +265,19 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [s for s in systems if s not in SYSTEMS]
         if unknown:
             parser.error(f"unknown system(s): {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+        status = peer_status()
+        unavailable = [f"{s} ({status[s]})" for s in systems if status.get(s)]
+        if unavailable:
+            parser.error(f"not available here: {'; '.join(unavailable)}")
     else:
         systems = [MIKKE, *available_peers()]
-        missing = sorted(set(PEERS) - set(systems))
-        if missing:
-            print(f"peers not available here (skipped): {', '.join(missing)}", file=sys.stderr)
-    result = run(args.data, args.queries, args.qrels, args.limit, systems)
+        for name, reason in peer_status().items():
+            if reason:
+                print(f"{name} skipped: {reason}", file=sys.stderr)
+    for path in (args.data / "corpus.jsonl", args.queries or args.data / "queries.jsonl"):
+        if not path.is_file():
+            parser.error(f"no such file: {path}")
+    result = run(args.data, args.queries, args.qrels, args.limit, systems, args.variant, args.slice)
     if args.json:
         for m in result["systems"].values():
             del m["build_s"]

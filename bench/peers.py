@@ -20,8 +20,8 @@ import subprocess
 import tempfile
 import threading
 import unicodedata
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -621,7 +621,9 @@ class PagefindPeer:
             raise RuntimeError(f"pagefind not installed ({_PAGEFIND_HINT})")
         shutil.rmtree(self.site, ignore_errors=True)
         self.site.mkdir(parents=True)
-        (self.site / "index.html").write_text('<!doctype html><html lang="ja"><meta charset="utf-8"><title>search</title></html>')
+        (self.site / "index.html").write_text(
+            '<!doctype html><html lang="ja"><meta charset="utf-8"><title>search</title></html>'
+        )
         for d in docs:
             title, text = html.escape(d["title"]), html.escape(d["text"])
             page = (

@@ -9,9 +9,10 @@ post (front matter ``title``, body ``text``) into a temporary corpus, indexed wi
 ``mikke.update_index`` and the default ``Config``, and each query string goes to
 ``Searcher.search(query, per_post=True)`` as typed; posts rank by their best passage.
 
-``--variant kana|synonym|prefix|typo`` rewrites each query as a person might type it
-(``bench/variants.py``) and scores every system on the rewritten queries beside the same
-queries as written, over the queries the variant could rewrite. ``--slice dev|test`` keeps
+``--variant kana|synonym|prefix|typo`` (several comma-separated, or ``all``: one build
+serves them all) rewrites each query as a person might type it (``bench/variants.py``) and
+scores every system on the rewritten queries beside the same queries as written, over the
+queries the variant could rewrite. ``--slice dev|test`` keeps
 one half of the queries, split by a hash of their ids (for tuning on one half, checking on
 the other).
 
@@ -124,41 +125,33 @@ def in_slice(qid: str, name: str) -> bool:
     return hashlib.sha256(qid.encode("utf-8")).digest()[0] % 2 == SLICES.index(name)
 
 
-def score(system: Any, queries: list[dict[str, str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    """MRR@10, Recall@10, nDCG@10 (means) and the mean query time of a built ``system``."""
-    totals = [0.0, 0.0, 0.0]
-    query_s = 0.0
+Answers = dict[str, tuple[list[str], float]]  # query id -> (ranked doc ids, seconds)
+
+
+def answer(system: Any, queries: list[dict[str, str]]) -> Answers:
+    """A built ``system``'s top ``K`` for each query, and the time it took."""
+    answers: Answers = {}
     for query in queries:
         started = time.perf_counter()
         ranked = system.search(query["text"], K)
-        query_s += time.perf_counter() - started
-        for i, value in enumerate(metrics(ranked, qrels[query["id"]])):
+        answers[query["id"]] = (ranked, time.perf_counter() - started)
+    return answers
+
+
+def summarize(answers: Answers, ids: list[str], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+    """MRR@10, Recall@10, nDCG@10 and query time, each the mean over the queries ``ids``."""
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for qid in ids:
+        ranked, seconds = answers[qid]
+        for i, value in enumerate((*metrics(ranked, qrels[qid]), seconds)):
             totals[i] += value
-    n = max(len(queries), 1)
+    n = max(len(ids), 1)
     return {
         "mrr@10": round(totals[0] / n, 4),
         "recall@10": round(totals[1] / n, 4),
         "ndcg@10": round(totals[2] / n, 4),
-        "query_ms": round(query_s * 1000 / n, 3),
+        "query_ms": round(totals[3] * 1000 / n, 3),
     }
-
-
-def evaluate(
-    system: Any,
-    docs: list[dict[str, str]],
-    queries: list[dict[str, str]],
-    qrels: dict[str, dict[str, int]],
-    variant: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    """Build ``system`` over ``docs`` and score it on ``queries`` (and on their ``variant``)."""
-    started = time.perf_counter()
-    system.build(docs)
-    build_s = time.perf_counter() - started
-    result: dict[str, Any] = score(system, queries, qrels)
-    if variant is not None:
-        result["variant"] = score(system, variant, qrels)
-    result["build_s"] = round(build_s, 1)
-    return result
 
 
 def select_queries(
@@ -170,11 +163,35 @@ def select_queries(
     return [q for q in judged if in_slice(q["id"], part)] if part else judged
 
 
-def rewritten(queries: list[dict[str, str]], variant: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """The queries ``variant`` rewrites, as written and as rewritten (same order, same ids)."""
-    pairs = [(q, rewrite(variant, q["id"], q["text"])) for q in queries]
-    kept = [(q, new) for q, new in pairs if new is not None]
-    return [q for q, _ in kept], [{"id": q["id"], "text": new} for q, new in kept]
+def rewritten(queries: list[dict[str, str]], variant: str) -> list[dict[str, str]]:
+    """The queries ``variant`` rewrites, rewritten (same ids)."""
+    pairs = [(q["id"], rewrite(variant, q["id"], q["text"])) for q in queries]
+    return [{"id": qid, "text": new} for qid, new in pairs if new is not None]
+
+
+def evaluate(
+    system: Any,
+    docs: list[dict[str, str]],
+    queries: list[dict[str, str]],
+    qrels: dict[str, dict[str, int]],
+    variants: dict[str, list[dict[str, str]]],
+) -> dict[str, Any]:
+    """Build ``system`` over ``docs``; score it on ``queries`` and on each variant beside its originals."""
+    started = time.perf_counter()
+    system.build(docs)
+    build_s = time.perf_counter() - started
+    written = answer(system, queries)
+    result: dict[str, Any] = summarize(written, [q["id"] for q in queries], qrels)
+    if variants:
+        result["variants"] = {}
+        for name, rewrites in variants.items():
+            ids = [q["id"] for q in rewrites]
+            result["variants"][name] = {
+                "as_written": summarize(written, ids, qrels),
+                "rewritten": summarize(answer(system, rewrites), ids, qrels),
+            }
+    result["build_s"] = round(build_s, 1)
+    return result
 
 
 def run(
@@ -183,7 +200,7 @@ def run(
     qrels_file: Path | None,
     limit: int | None,
     systems: list[str],
-    variant: str | None = None,
+    variants: list[str] | None = None,
     part: str | None = None,
 ) -> dict[str, Any]:
     """Every system over one corpus and question set; the ``--json`` shape plus ``build_s``."""
@@ -193,13 +210,13 @@ def run(
     result: dict[str, Any] = {"docs": len(docs), "queries": len(queries)}
     if part:
         result["slice"] = part
-    rewrites = None
-    if variant:
-        result["variant"] = {"name": variant, "of": len(queries)}
-        queries, rewrites = rewritten(queries, variant)
-        result["queries"] = len(queries)
-        if queries:
-            print(f"  {len(queries)} rewritten, e.g. {queries[0]['text']} -> {rewrites[0]['text']}", file=sys.stderr)
+    rewrites = {name: rewritten(queries, name) for name in variants or []}
+    if rewrites:
+        result["variants"] = {name: len(qs) for name, qs in rewrites.items()}
+        text = {q["id"]: q["text"] for q in queries}
+        for name, qs in rewrites.items():
+            example = f", e.g. {text[qs[0]['id']]} -> {qs[0]['text']}" if qs else ""
+            print(f"  {name}: {len(qs)} of {len(queries)} queries rewritten{example}", file=sys.stderr)
     result["systems"] = {}
     for name in systems:
         with tempfile.TemporaryDirectory(prefix=f"relevance-{name}-") as workdir:
@@ -213,39 +230,41 @@ def run(
 
 
 def table(result: dict[str, Any]) -> str:
-    """The results as a Markdown table, best MRR@10 first (on the variant, if any)."""
+    """The results as Markdown tables, best MRR@10 first: the queries, then each variant's."""
     head = f"{result['docs']:,} docs, {result['queries']:,} queries"
     if "slice" in result:
         head += f" ({result['slice']} slice)"
-    if "variant" not in result:
-        rows = [
-            head,
-            "",
-            "| system | MRR@10 | Recall@10 | nDCG@10 | query ms | build s |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        ranked = sorted(result["systems"].items(), key=lambda item: -item[1]["mrr@10"])
-        for name, m in ranked:
-            rows.append(
-                f"| {name} | {m['mrr@10']:.4f} | {m['recall@10']:.4f} | {m['ndcg@10']:.4f} "
-                f"| {m['query_ms']:.2f} | {m['build_s']:.1f} |"
-            )
-        return "\n".join(rows)
-    v = result["variant"]["name"]
     rows = [
-        f"{head}: the {result['queries']:,} of {result['variant']['of']:,} that `{v}` rewrites",
+        head,
         "",
-        f"| system | MRR@10 as written | MRR@10 {v} | ratio | Recall@10 as written | Recall@10 {v} | {v} query ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| system | MRR@10 | Recall@10 | nDCG@10 | query ms | build s |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    ranked = sorted(result["systems"].items(), key=lambda item: -item[1]["variant"]["mrr@10"])
+    ranked = sorted(result["systems"].items(), key=lambda item: -item[1]["mrr@10"])
     for name, m in ranked:
-        mv = m["variant"]
-        ratio = mv["mrr@10"] / m["mrr@10"] if m["mrr@10"] else 0.0
         rows.append(
-            f"| {name} | {m['mrr@10']:.4f} | {mv['mrr@10']:.4f} | {ratio:.3f} "
-            f"| {m['recall@10']:.4f} | {mv['recall@10']:.4f} | {mv['query_ms']:.2f} |"
+            f"| {name} | {m['mrr@10']:.4f} | {m['recall@10']:.4f} | {m['ndcg@10']:.4f} "
+            f"| {m['query_ms']:.2f} | {m['build_s']:.1f} |"
         )
+    for v, n in result.get("variants", {}).items():
+        rows += [
+            "",
+            f"{v}: the {n:,} of the {result['queries']:,} queries that it rewrites, as written and rewritten",
+            "",
+            f"| system | MRR@10 as written | MRR@10 {v} | ratio "
+            f"| Recall@10 as written | Recall@10 {v} | query ms {v} |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        scores = sorted(
+            ((name, m["variants"][v]) for name, m in ranked), key=lambda item: -item[1]["rewritten"]["mrr@10"]
+        )
+        for name, pair in scores:
+            before, after = pair["as_written"], pair["rewritten"]
+            ratio = after["mrr@10"] / before["mrr@10"] if before["mrr@10"] else 0.0
+            rows.append(
+                f"| {name} | {before['mrr@10']:.4f} | {after['mrr@10']:.4f} | {ratio:.3f} "
+                f"| {before['recall@10']:.4f} | {after['recall@10']:.4f} | {after['query_ms']:.2f} |"
+            )
     return "\n".join(rows)
 
 
@@ -256,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qrels", type=Path, help="qrels .tsv (default DIR/qrels.tsv)")
     parser.add_argument("--limit", type=int, help="use only the first N queries")
     parser.add_argument("--systems", help=f"comma-separated subset of: {', '.join(SYSTEMS)}")
-    parser.add_argument("--variant", choices=VARIANTS, help="also score each query rewritten this way")
+    parser.add_argument(
+        "--variant",
+        help=f"also score the queries rewritten: one or more (comma-separated) of {', '.join(VARIANTS)}, or all",
+    )
     parser.add_argument("--slice", choices=SLICES, help="only one half of the queries, split by a hash of their ids")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
@@ -274,10 +296,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, reason in peer_status().items():
             if reason:
                 print(f"{name} skipped: {reason}", file=sys.stderr)
+    variants = (
+        list(VARIANTS) if args.variant == "all" else [v.strip() for v in (args.variant or "").split(",") if v.strip()]
+    )
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s): {', '.join(unknown)}; choose from {', '.join(VARIANTS)} or all")
     for path in (args.data / "corpus.jsonl", args.queries or args.data / "queries.jsonl"):
         if not path.is_file():
             parser.error(f"no such file: {path}")
-    result = run(args.data, args.queries, args.qrels, args.limit, systems, args.variant, args.slice)
+    result = run(args.data, args.queries, args.qrels, args.limit, systems, variants, args.slice)
     if args.json:
         for m in result["systems"].values():
             del m["build_s"]

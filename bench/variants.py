@@ -13,9 +13,9 @@ whitespace (``peers.CONTENT_DROP``).
   lexeme of the group is preferred to another spelling of the same one.
 * ``prefix``: the query up to its last word of two or more characters, cut after half of it
   (rounded up): the word is still being typed.
-* ``typo``: one ``ー`` dropped from a word, or two adjacent different letters (not ``ー`` nor a
-  small kana, typed with the letter before it) of a word swapped (in words of three or more characters without kanji: a typing slip, not a wrong
-  conversion).
+* ``typo``: one ``ー`` dropped from a word, or two adjacent different letters swapped (not
+  ``ー`` nor a small kana, typed with the letter before it) in a word of three or more
+  characters without kanji (a typing slip, not a wrong conversion).
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def synonym_table(path: Path = SYNONYMS) -> dict[str, list[str]]:
     with path.open(encoding="utf-8", newline="") as lines:
         for row in csv.reader(lines):
             if len(row) >= 9 and row[8]:
-                groups.setdefault(row[0], []).append(Entry(row[0], row[1], row[2] or "0", *row[3:5], row[6], row[8]))
+                groups.setdefault(row[0], []).append(
+                    Entry(row[0], row[1], row[2] or "0", row[3], row[4], row[6], row[8])
+                )
     table: dict[str, list[str]] = {}
     for entries in groups.values():
         usable = [e for e in entries if e.flag != "2" and e.form != "4" and e.spelling not in ("1", "3")]
@@ -164,7 +166,9 @@ def typo(text: str, rng: random.Random) -> str | None:
         s = w.surface
         edits += [("drop", w.start + i) for i, c in enumerate(s) if c == "ー" and i > 0]
         if len(s) >= 3 and not _KANJI.search(s):
-            edits += [("swap", w.start + i) for i in range(len(s) - 1) if s[i] != s[i + 1] and not _NO_SWAP & {s[i], s[i + 1]}]
+            edits += [
+                ("swap", w.start + i) for i in range(len(s) - 1) if s[i] != s[i + 1] and not _NO_SWAP & {s[i], s[i + 1]}
+            ]
     if not edits:
         return None
     kind, i = rng.choice(edits)

@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-import variants  # noqa: E402
-from peers import PEERS, LuceneKuromojiPeer, Peer, peer_status  # noqa: E402
+import variants
+from peers import PEERS, LuceneKuromojiPeer, Peer, peer_status
 
 TOPICS = [
     ("富士山", "富士山は静岡県と山梨県にまたがる日本最高峰の山で、標高は3776メートルある。"),

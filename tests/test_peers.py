@@ -169,3 +169,9 @@ def test_synonym_honours_the_expansion_flags() -> None:
     assert "イエロー" in table["黄色"] and "イエロー" not in table
     # A noun is replaced by a noun (体言), not by the group's verb 支払う (用言).
     assert "支払う" not in table["支払い"]
+
+
+def test_variants_doctests() -> None:
+    import doctest
+
+    assert doctest.testmod(variants).failed == 0

@@ -12,9 +12,8 @@ post (front matter ``title``, body ``text``) into a temporary corpus, indexed wi
 ``--variant kana|synonym|prefix|typo`` (several comma-separated, or ``all``: one build
 serves them all) rewrites each query as a person might type it (``bench/variants.py``) and
 scores every system on the rewritten queries beside the same queries as written, over the
-queries the variant could rewrite. ``--slice dev|test`` keeps
-one half of the queries, split by a hash of their ids (for tuning on one half, checking on
-the other).
+queries the variant could rewrite. ``--slice dev|test`` keeps one half of the queries, split
+by a hash of their ids (for tuning on one half, checking on the other).
 
 Example:
     python bench/relevance.py --data ../shared/data/relevance/jsquad
@@ -39,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mikke import Config, QueryError, Searcher, update_index
 from peers import PEERS, available_peers, peer_status
-from variants import VARIANTS, rewrite
+from variants import SYNONYMS, VARIANTS, rewrite
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "relevance" / "jsquad"
 K = 10
@@ -302,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s): {', '.join(unknown)}; choose from {', '.join(VARIANTS)} or all")
+    if "synonym" in variants and not SYNONYMS.is_file():
+        parser.error(f"the synonym variant needs Sudachi's synonyms.txt: not found at {SYNONYMS} (set MIKKE_SYNONYMS)")
     for path in (args.data / "corpus.jsonl", args.queries or args.data / "queries.jsonl"):
         if not path.is_file():
             parser.error(f"no such file: {path}")

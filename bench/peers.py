@@ -488,7 +488,7 @@ class LuceneKuromojiPeer:
     """Lucene 9.9 (the Anserini jar bundled by pyserini 0.25) through pyjnius: Elasticsearch's stock Japanese.
 
     Configuration: ``JapaneseAnalyzer()`` as Elasticsearch's ``kuromoji`` analyzer has it
-    (Kuromoji search mode, base forms, part-of-speech and stop-word filters, katakana
+    (Kuromoji search mode, base forms, part-of-speech stop filter, width folding, stop words, katakana
     stemming, lowercasing), ``BM25Similarity(1.2, 0.75)`` at index and search time, one
     ``body`` field holding title + "\\n" + text (no title boost), in a ``ByteBuffersDirectory``.
     The query is the OR (``BooleanQuery`` SHOULD clauses) of a ``TermQuery`` per term the same

@@ -10,13 +10,18 @@ reason for the others).
 from __future__ import annotations
 
 import functools
+import html
+import importlib.util
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -86,6 +91,10 @@ class SudachiWords:
                 word = m.normalized_form() if normalized else m.surface()
                 if word.strip():
                     yield word, offset + m.begin(), offset + m.end()
+
+    def morphemes(self, text: str) -> list[Any]:
+        """Sudachi's morphemes of a short ``text`` (a query), all parts of speech."""
+        return list(self._tok.tokenize(text))
 
     def words(self, text: str, drop: frozenset[str] = CONTENT_DROP, normalized: bool = False) -> list[str]:
         """Words of ``text`` (surface or normalized form) after POS filtering."""
@@ -427,6 +436,233 @@ class WhooshPlainPeer:
             self.ix = None
 
 
+# ---------------------------------------------------------------- Lucene (Kuromoji)
+
+ANSERINI_JAR = "anserini-*-fatjar.jar"
+_PYSERINI_HINT = "pip install --no-deps pyserini==0.25.0 pyjnius, and Java 11+ (openjdk-17-jre-headless)"
+
+
+def anserini_jar() -> Path | None:
+    """The Anserini fat jar that pyserini bundles (it holds Lucene with Kuromoji), if installed.
+
+    Only the jar is used: pyserini itself is never imported (installed without its dependencies).
+    """
+    spec = importlib.util.find_spec("pyserini")
+    if spec is None or spec.origin is None:
+        return None
+    return next(iter(sorted((Path(spec.origin).parent / "resources" / "jars").glob(ANSERINI_JAR))), None)
+
+
+@functools.cache
+def lucene() -> Any:
+    """Lucene's classes through pyjnius; the JVM starts on first use, with the jar on its class path."""
+    jar = anserini_jar()
+    if jar is None:
+        raise RuntimeError(f"Anserini jar not found ({_PYSERINI_HINT})")
+    os.environ["CLASSPATH"] = str(jar)  # read when jnius starts the JVM, on its first import
+    from jnius import autoclass
+
+    names = {
+        "JapaneseAnalyzer": "org.apache.lucene.analysis.ja.JapaneseAnalyzer",
+        "CharTermAttribute": "org.apache.lucene.analysis.tokenattributes.CharTermAttribute",
+        "BM25Similarity": "org.apache.lucene.search.similarities.BM25Similarity",
+        "ByteBuffersDirectory": "org.apache.lucene.store.ByteBuffersDirectory",
+        "IndexWriter": "org.apache.lucene.index.IndexWriter",
+        "IndexWriterConfig": "org.apache.lucene.index.IndexWriterConfig",
+        "DirectoryReader": "org.apache.lucene.index.DirectoryReader",
+        "IndexSearcher": "org.apache.lucene.search.IndexSearcher",
+        "Document": "org.apache.lucene.document.Document",
+        "TextField": "org.apache.lucene.document.TextField",
+        "StoredField": "org.apache.lucene.document.StoredField",
+        "FieldStore": "org.apache.lucene.document.Field$Store",
+        "Term": "org.apache.lucene.index.Term",
+        "TermQuery": "org.apache.lucene.search.TermQuery",
+        "BooleanQueryBuilder": "org.apache.lucene.search.BooleanQuery$Builder",
+        "Occur": "org.apache.lucene.search.BooleanClause$Occur",
+        "Version": "org.apache.lucene.util.Version",
+    }
+    return type("Lucene", (), {name: autoclass(cls) for name, cls in names.items()})
+
+
+class LuceneKuromojiPeer:
+    """Lucene 9.9 (the Anserini jar bundled by pyserini 0.25) through pyjnius: Elasticsearch's stock Japanese.
+
+    Configuration: ``JapaneseAnalyzer()`` as Elasticsearch's ``kuromoji`` analyzer has it
+    (Kuromoji search mode, base forms, part-of-speech stop filter, width folding, stop words, katakana
+    stemming, lowercasing), ``BM25Similarity(1.2, 0.75)`` at index and search time, one
+    ``body`` field holding title + "\\n" + text (no title boost), in a ``ByteBuffersDirectory``.
+    The query is the OR (``BooleanQuery`` SHOULD clauses) of a ``TermQuery`` per term the same
+    analyzer makes of it, repeated terms included, as a ``match`` query sends it.
+    """
+
+    name = "lucene-kuromoji"
+    FIELD = "body"
+
+    def __init__(self, workdir: Path) -> None:
+        self.lucene = lucene()
+        self.analyzer = self.lucene.JapaneseAnalyzer()
+        self.directory: Any = None
+        self.reader: Any = None
+        self.searcher: Any = None
+
+    def terms(self, text: str) -> list[str]:
+        """The terms the analyzer makes of ``text``."""
+        stream = self.analyzer.tokenStream(self.FIELD, text)
+        term = stream.addAttribute(self.lucene.CharTermAttribute)
+        stream.reset()
+        out = []
+        while stream.incrementToken():
+            out.append(term.toString())
+        stream.end()
+        stream.close()
+        return out
+
+    def build(self, docs: list[dict[str, str]]) -> None:
+        self.close()
+        L = self.lucene
+        self.directory = L.ByteBuffersDirectory()
+        config = L.IndexWriterConfig(self.analyzer).setSimilarity(L.BM25Similarity(1.2, 0.75))
+        writer = L.IndexWriter(self.directory, config)
+        for d in docs:
+            doc = L.Document()
+            doc.add(L.StoredField("id", d["id"]))
+            doc.add(L.TextField(self.FIELD, d["title"] + "\n" + d["text"], L.FieldStore.NO))
+            writer.addDocument(doc)
+        writer.close()
+        self.reader = L.DirectoryReader.open(self.directory)
+        # pyjnius would pick the IndexReaderContext overload: name the constructor's signature.
+        self.searcher = L.IndexSearcher(self.reader, signature="(Lorg/apache/lucene/index/IndexReader;)V")
+        self.searcher.setSimilarity(L.BM25Similarity(1.2, 0.75))
+
+    def search(self, query: str, k: int = 10) -> list[str]:
+        assert self.searcher is not None, "build() first"
+        L = self.lucene
+        terms = self.terms(query)
+        if not terms:
+            return []
+        builder = L.BooleanQueryBuilder()
+        for t in terms:
+            builder.add(L.TermQuery(L.Term(self.FIELD, t)), L.Occur.SHOULD)
+        hits = self.searcher.search(builder.build(), k).scoreDocs
+        stored = self.searcher.storedFields()
+        return [stored.document(hit.doc).get("id") for hit in hits]
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        self.searcher = None
+        if self.directory is not None:
+            self.directory.close()
+            self.directory = None
+
+
+# ---------------------------------------------------------------- Pagefind
+
+REPO = Path(__file__).resolve().parents[1]
+PAGEFIND_VERSION = "1.6.0"
+PAGEFIND_PREFIX = REPO / ".cache" / "pagefind"  # where .ci/run installs the npm package
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+_PAGEFIND_HINT = f"npm install --prefix .cache/pagefind pagefind@{PAGEFIND_VERSION}"
+
+# Query from the page as a site's search box does: pagefind.js, then each top result's data().
+_PAGEFIND_INIT = "async () => { window.pf = await import('/pagefind/pagefind.js'); await window.pf.init(); }"
+_PAGEFIND_SEARCH = """async ([query, k]) => {
+  const found = await window.pf.search(query);
+  const top = await Promise.all(found.results.slice(0, k).map((r) => r.data()));
+  return top.map((d) => d.url);
+}"""
+
+
+def pagefind_binary() -> Path | None:
+    """The extended ``pagefind`` binary of npm's ``@pagefind/<platform>`` package, if installed."""
+    found = sorted(PAGEFIND_PREFIX.glob("node_modules/@pagefind/*/bin/pagefind_extended"))
+    return found[0] if found else None
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class PagefindPeer:
+    """Pagefind 1.6 (npm ``pagefind``, its extended build for Japanese), searched in headless Chromium.
+
+    Configuration: one HTML page per document (``<html lang="ja">``, ``<main data-pagefind-body>``
+    holding the title as ``<h1>`` and the text as ``<p>``), indexed by ``pagefind_extended
+    --site`` with its defaults; the site is served over HTTP on 127.0.0.1 and one Chromium page
+    (Playwright, ``/usr/bin/chromium``) imports the site's own ``/pagefind/pagefind.js`` and, per
+    query, calls ``pagefind.search(query)`` and ``data()`` on the top ``k`` results, as a static
+    site's search box does. Result URLs map back to document ids.
+    """
+
+    name = "pagefind"
+
+    def __init__(self, workdir: Path) -> None:
+        self.site = workdir / self.name / "site"
+        self.server: ThreadingHTTPServer | None = None
+        self.playwright: Any = None
+        self.browser: Any = None
+        self.page: Any = None
+
+    def build(self, docs: list[dict[str, str]]) -> None:
+        self.close()
+        binary = pagefind_binary()
+        if binary is None:
+            raise RuntimeError(f"pagefind not installed ({_PAGEFIND_HINT})")
+        shutil.rmtree(self.site, ignore_errors=True)
+        self.site.mkdir(parents=True)
+        (self.site / "index.html").write_text(
+            '<!doctype html><html lang="ja"><meta charset="utf-8"><title>search</title></html>'
+        )
+        for d in docs:
+            title, text = html.escape(d["title"]), html.escape(d["text"])
+            page = (
+                f'<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title></head>'
+                f"<body><main data-pagefind-body><h1>{title}</h1><p>{text}</p></main></body></html>\n"
+            )
+            (self.site / f"{d['id']}.html").write_text(page, encoding="utf-8")
+        subprocess.run([str(binary), "--site", str(self.site), "--silent"], check=True)
+        handler = functools.partial(_QuietHandler, directory=str(self.site))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        from playwright.sync_api import sync_playwright
+
+        self.playwright = sync_playwright().start()
+        self.browser = self.playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        self.page = self.browser.new_page()
+        self.page.goto(f"http://127.0.0.1:{self.server.server_address[1]}/index.html")
+        self.page.evaluate(_PAGEFIND_INIT)
+
+    def search(self, query: str, k: int = 10) -> list[str]:
+        assert self.page is not None, "build() first"
+        if not query.strip():
+            return []
+        urls: list[str] = self.page.evaluate(_PAGEFIND_SEARCH, [query, k])
+        return [url.rsplit("/", 1)[-1].removesuffix(".html") for url in urls]
+
+    def close(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
+            self.browser = self.page = None
+        if self.playwright is not None:
+            self.playwright.stop()
+            self.playwright = None
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
 # ---------------------------------------------------------------- registry
 
 PEERS: dict[str, Callable[[Path], Peer]] = {
@@ -435,6 +671,8 @@ PEERS: dict[str, Callable[[Path], Peer]] = {
     "groonga-bigram": lambda workdir: GroongaPeer(workdir, "groonga-bigram", "TokenBigram"),
     Bm25sSudachiPeer.name: Bm25sSudachiPeer,
     WhooshPlainPeer.name: WhooshPlainPeer,
+    LuceneKuromojiPeer.name: LuceneKuromojiPeer,
+    PagefindPeer.name: PagefindPeer,
 }
 
 _GROONGA_HINT = "apt-get install groonga-bin groonga-tokenizer-mecab"
@@ -469,6 +707,14 @@ def peer_status() -> dict[str, str | None]:
             status["groonga-mecab"] = f"Groonga has no TokenMecab ({_GROONGA_HINT})"
         if not has_bigram:
             status["groonga-bigram"] = "Groonga has no TokenBigram"
+    if anserini_jar() is None or importlib.util.find_spec("jnius") is None:
+        status[LuceneKuromojiPeer.name] = f"pyserini's Anserini jar or pyjnius not installed ({_PYSERINI_HINT})"
+    elif shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        status[LuceneKuromojiPeer.name] = f"no Java runtime ({_PYSERINI_HINT})"
+    if pagefind_binary() is None:
+        status[PagefindPeer.name] = f"pagefind {PAGEFIND_VERSION} not installed ({_PAGEFIND_HINT})"
+    elif not CHROMIUM.exists() or importlib.util.find_spec("playwright") is None:
+        status[PagefindPeer.name] = f"pagefind is searched in Chromium: needs {CHROMIUM} and playwright"
     return status
 
 

@@ -58,6 +58,7 @@ DEFAULT_QUERIES = DATA / "questions" / "niilc" / "questions.jsonl"
 GROWTH_SIZES = (4_000, 16_000, 64_000)
 MIKKE = "mikke"
 SQLITE = "sqlite-fts5-trigram"
+LUCENE = "lucene-kuromoji"
 K = 10
 #: Builds, each between two tokenize-only runs; the median round is reported.
 ROUNDS = 3
@@ -355,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="site directory or corpus.jsonl")
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="queries: .jsonl (text) or lines")
     parser.add_argument("--limit", type=int, help="use only the first N queries")
-    parser.add_argument("--peers", help=f"comma-separated peers (default: {SQLITE} and the Groonga peers available)")
+    parser.add_argument(
+        "--peers", help=f"comma-separated peers (default: {SQLITE}, {LUCENE} and the Groonga peers available)"
+    )
     parser.add_argument(
         "--sizes", default=",".join(map(str, GROWTH_SIZES)), help="growth sizes in passages ('' for none)"
     )
@@ -375,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"peer(s) not available: {', '.join(unknown)}; available: {', '.join(available)}")
     else:
-        peers = [p for p in available if p == SQLITE or p.startswith("groonga")]
+        peers = [p for p in available if p in (SQLITE, LUCENE) or p.startswith("groonga")]
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())

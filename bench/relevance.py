@@ -9,14 +9,22 @@ post (front matter ``title``, body ``text``) into a temporary corpus, indexed wi
 ``mikke.update_index`` and the default ``Config``, and each query string goes to
 ``Searcher.search(query, per_post=True)`` as typed; posts rank by their best passage.
 
+``--variant kana|synonym|prefix|typo`` (several comma-separated, or ``all``: one build
+serves them all) rewrites each query as a person might type it (``bench/variants.py``) and
+scores every system on the rewritten queries beside the same queries as written, over the
+queries the variant could rewrite. ``--slice dev|test`` keeps one half of the queries, split
+by a hash of their ids (for tuning on one half, checking on the other).
+
 Example:
     python bench/relevance.py --data ../shared/data/relevance/jsquad
     python bench/relevance.py --data ../shared/data/relevance/jaquad --limit 4000 --systems mikke,bm25s-sudachi
+    python bench/relevance.py --data ../shared/data/relevance/niilc --variant kana --slice dev --json
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -29,11 +37,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mikke import Config, QueryError, Searcher, update_index
-from peers import PEERS, available_peers
+from peers import PEERS, available_peers, peer_status
+from variants import SYNONYMS, VARIANTS, rewrite
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "relevance" / "jsquad"
 K = 10
 MIKKE = "mikke"
+SLICES = ("dev", "test")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -105,55 +115,126 @@ class MikkeSystem:
 SYSTEMS: dict[str, Callable[[Path], Any]] = {MIKKE: MikkeSystem, **PEERS}
 
 
-def evaluate(
-    system: Any, docs: list[dict[str, str]], queries: list[dict[str, str]], qrels: dict[str, dict[str, int]]
-) -> dict[str, float]:
-    """Build ``system`` over ``docs`` and score it on ``queries``."""
-    started = time.perf_counter()
-    system.build(docs)
-    build_s = time.perf_counter() - started
-    totals = [0.0, 0.0, 0.0]
-    query_s = 0.0
+def in_slice(qid: str, name: str) -> bool:
+    """Whether query ``qid`` is in the ``dev`` or the ``test`` half (a hash of the id decides).
+
+    >>> [in_slice("q1", "dev"), in_slice("q1", "test")]
+    [False, True]
+    """
+    return hashlib.sha256(qid.encode("utf-8")).digest()[0] % 2 == SLICES.index(name)
+
+
+Answers = dict[str, tuple[list[str], float]]  # query id -> (ranked doc ids, seconds)
+
+
+def answer(system: Any, queries: list[dict[str, str]]) -> Answers:
+    """A built ``system``'s top ``K`` for each query, and the time it took."""
+    answers: Answers = {}
     for query in queries:
         started = time.perf_counter()
         ranked = system.search(query["text"], K)
-        query_s += time.perf_counter() - started
-        for i, value in enumerate(metrics(ranked, qrels[query["id"]])):
+        answers[query["id"]] = (ranked, time.perf_counter() - started)
+    return answers
+
+
+def summarize(answers: Answers, ids: list[str], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+    """MRR@10, Recall@10, nDCG@10 and query time, each the mean over the queries ``ids``."""
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for qid in ids:
+        ranked, seconds = answers[qid]
+        for i, value in enumerate((*metrics(ranked, qrels[qid]), seconds)):
             totals[i] += value
-    n = max(len(queries), 1)
+    n = max(len(ids), 1)
     return {
         "mrr@10": round(totals[0] / n, 4),
         "recall@10": round(totals[1] / n, 4),
         "ndcg@10": round(totals[2] / n, 4),
-        "query_ms": round(query_s * 1000 / n, 3),
-        "build_s": round(build_s, 1),
+        "query_ms": round(totals[3] * 1000 / n, 3),
     }
 
 
+def select_queries(
+    queries: list[dict[str, str]], qrels: dict[str, dict[str, int]], limit: int | None, part: str | None
+) -> list[dict[str, str]]:
+    """The judged queries, the first ``limit`` of them, then one ``part`` (slice) of those."""
+    judged = [q for q in queries if q["id"] in qrels]
+    judged = judged[:limit] if limit else judged
+    return [q for q in judged if in_slice(q["id"], part)] if part else judged
+
+
+def rewritten(queries: list[dict[str, str]], variant: str) -> list[dict[str, str]]:
+    """The queries ``variant`` rewrites, rewritten (same ids)."""
+    pairs = [(q["id"], rewrite(variant, q["id"], q["text"])) for q in queries]
+    return [{"id": qid, "text": new} for qid, new in pairs if new is not None]
+
+
+def evaluate(
+    system: Any,
+    docs: list[dict[str, str]],
+    queries: list[dict[str, str]],
+    qrels: dict[str, dict[str, int]],
+    variants: dict[str, list[dict[str, str]]],
+) -> dict[str, Any]:
+    """Build ``system`` over ``docs``; score it on ``queries`` and on each variant beside its originals."""
+    started = time.perf_counter()
+    system.build(docs)
+    build_s = time.perf_counter() - started
+    written = answer(system, queries)
+    result: dict[str, Any] = summarize(written, [q["id"] for q in queries], qrels)
+    if variants:
+        result["variants"] = {}
+        for name, rewrites in variants.items():
+            ids = [q["id"] for q in rewrites]
+            result["variants"][name] = {
+                "as_written": summarize(written, ids, qrels),
+                "rewritten": summarize(answer(system, rewrites), ids, qrels),
+            }
+    result["build_s"] = round(build_s, 1)
+    return result
+
+
 def run(
-    data: Path, queries_file: Path | None, qrels_file: Path | None, limit: int | None, systems: list[str]
+    data: Path,
+    queries_file: Path | None,
+    qrels_file: Path | None,
+    limit: int | None,
+    systems: list[str],
+    variants: list[str] | None = None,
+    part: str | None = None,
 ) -> dict[str, Any]:
     """Every system over one corpus and question set; the ``--json`` shape plus ``build_s``."""
     docs = read_jsonl(data / "corpus.jsonl")
     qrels = read_qrels(qrels_file or data / "qrels.tsv")
-    queries = [q for q in read_jsonl(queries_file or data / "queries.jsonl") if q["id"] in qrels]
-    queries = queries[:limit] if limit else queries
-    results: dict[str, dict[str, float]] = {}
+    queries = select_queries(read_jsonl(queries_file or data / "queries.jsonl"), qrels, limit, part)
+    result: dict[str, Any] = {"docs": len(docs), "queries": len(queries)}
+    if part:
+        result["slice"] = part
+    rewrites = {name: rewritten(queries, name) for name in variants or []}
+    if rewrites:
+        result["variants"] = {name: len(qs) for name, qs in rewrites.items()}
+        text = {q["id"]: q["text"] for q in queries}
+        for name, qs in rewrites.items():
+            example = f", e.g. {text[qs[0]['id']]} -> {qs[0]['text']}" if qs else ""
+            print(f"  {name}: {len(qs)} of {len(queries)} queries rewritten{example}", file=sys.stderr)
+    result["systems"] = {}
     for name in systems:
         with tempfile.TemporaryDirectory(prefix=f"relevance-{name}-") as workdir:
             system = SYSTEMS[name](Path(workdir))
             try:
-                results[name] = evaluate(system, docs, queries, qrels)
+                result["systems"][name] = evaluate(system, docs, queries, qrels, rewrites)
             finally:
                 system.close()
-        print(f"  {name}: done ({results[name]['build_s']} s build)", file=sys.stderr)
-    return {"docs": len(docs), "queries": len(queries), "systems": results}
+        print(f"  {name}: done ({result['systems'][name]['build_s']} s build)", file=sys.stderr)
+    return result
 
 
 def table(result: dict[str, Any]) -> str:
-    """The results as a Markdown table, best MRR@10 first."""
+    """The results as Markdown tables, best MRR@10 first: the queries, then each variant's."""
+    head = f"{result['docs']:,} docs, {result['queries']:,} queries"
+    if "slice" in result:
+        head += f" ({result['slice']} slice)"
     rows = [
-        f"{result['docs']:,} docs, {result['queries']:,} queries",
+        head,
         "",
         "| system | MRR@10 | Recall@10 | nDCG@10 | query ms | build s |",
         "|---|---:|---:|---:|---:|---:|",
@@ -164,6 +245,25 @@ def table(result: dict[str, Any]) -> str:
             f"| {name} | {m['mrr@10']:.4f} | {m['recall@10']:.4f} | {m['ndcg@10']:.4f} "
             f"| {m['query_ms']:.2f} | {m['build_s']:.1f} |"
         )
+    for v, n in result.get("variants", {}).items():
+        rows += [
+            "",
+            f"{v}: the {n:,} of the {result['queries']:,} queries that it rewrites, as written and rewritten",
+            "",
+            f"| system | MRR@10 as written | MRR@10 {v} | ratio "
+            f"| Recall@10 as written | Recall@10 {v} | query ms {v} |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        scores = sorted(
+            ((name, m["variants"][v]) for name, m in ranked), key=lambda item: -item[1]["rewritten"]["mrr@10"]
+        )
+        for name, pair in scores:
+            before, after = pair["as_written"], pair["rewritten"]
+            ratio = after["mrr@10"] / before["mrr@10"] if before["mrr@10"] else 0.0
+            rows.append(
+                f"| {name} | {before['mrr@10']:.4f} | {after['mrr@10']:.4f} | {ratio:.3f} "
+                f"| {before['recall@10']:.4f} | {after['recall@10']:.4f} | {after['query_ms']:.2f} |"
+            )
     return "\n".join(rows)
 
 
@@ -174,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qrels", type=Path, help="qrels .tsv (default DIR/qrels.tsv)")
     parser.add_argument("--limit", type=int, help="use only the first N queries")
     parser.add_argument("--systems", help=f"comma-separated subset of: {', '.join(SYSTEMS)}")
+    parser.add_argument(
+        "--variant",
+        help=f"also score the queries rewritten: one or more (comma-separated) of {', '.join(VARIANTS)}, or all",
+    )
+    parser.add_argument("--slice", choices=SLICES, help="only one half of the queries, split by a hash of their ids")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if args.systems:
@@ -181,12 +286,27 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [s for s in systems if s not in SYSTEMS]
         if unknown:
             parser.error(f"unknown system(s): {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+        status = peer_status()
+        unavailable = [f"{s} ({status[s]})" for s in systems if status.get(s)]
+        if unavailable:
+            parser.error(f"not available here: {'; '.join(unavailable)}")
     else:
         systems = [MIKKE, *available_peers()]
-        missing = sorted(set(PEERS) - set(systems))
-        if missing:
-            print(f"peers not available here (skipped): {', '.join(missing)}", file=sys.stderr)
-    result = run(args.data, args.queries, args.qrels, args.limit, systems)
+        for name, reason in peer_status().items():
+            if reason:
+                print(f"{name} skipped: {reason}", file=sys.stderr)
+    variants = (
+        list(VARIANTS) if args.variant == "all" else [v.strip() for v in (args.variant or "").split(",") if v.strip()]
+    )
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s): {', '.join(unknown)}; choose from {', '.join(VARIANTS)} or all")
+    if "synonym" in variants and not SYNONYMS.is_file():
+        parser.error(f"the synonym variant needs Sudachi's synonyms.txt: not found at {SYNONYMS} (set MIKKE_SYNONYMS)")
+    for path in (args.data / "corpus.jsonl", args.queries or args.data / "queries.jsonl"):
+        if not path.is_file():
+            parser.error(f"no such file: {path}")
+    result = run(args.data, args.queries, args.qrels, args.limit, systems, variants, args.slice)
     if args.json:
         for m in result["systems"].values():
             del m["build_s"]

@@ -124,3 +124,36 @@ def test_request_phrases_do_not_change_the_ranking(make_corpus) -> None:  # type
     plain = [h.path for h in searcher.search("富士山の高さ", per_post=True).hits]
     asked = [h.path for h in searcher.search("富士山の高さを教えてください", per_post=True).hits]
     assert asked == plain and plain[0] == "_posts/2025-01-01-a.md"
+
+
+@pytest.mark.skipif(not (JSQUAD / "corpus.jsonl").exists(), reason=f"relevance data not found at {JSQUAD}")
+def test_benchmark_slices_and_variants(tmp_path: Path) -> None:
+    make_slice(tmp_path / "slice")
+    command = [sys.executable, str(REPO / "bench" / "relevance.py"), "--data", str(tmp_path / "slice")]
+    command += ["--systems", "mikke,bm25s-sudachi", "--variant", "prefix,kana", "--json"]
+    halves = []
+    for part in ("dev", "test"):
+        run = subprocess.run([*command, "--slice", part], capture_output=True, text=True, check=True, cwd=tmp_path)
+        halves.append(json.loads(run.stdout))
+    dev, test = halves
+    # The two slices split the questions between them, about half each.
+    assert dev["queries"] + test["queries"] == QUESTIONS and 0.3 < dev["queries"] / QUESTIONS < 0.7
+    assert dev["slice"] == "dev" and list(dev["variants"]) == ["prefix", "kana"]
+    for name, scores in dev["systems"].items():
+        assert set(scores) == {"mrr@10", "recall@10", "ndcg@10", "query_ms", "variants"}, name
+        for variant, pair in scores["variants"].items():
+            assert 0 < dev["variants"][variant] <= dev["queries"]
+            assert 0 < pair["rewritten"]["mrr@10"] <= 1 and 0 < pair["as_written"]["mrr@10"] <= 1, (name, variant)
+    # On the queries prefix rewrites (all of them here), "as written" is the whole slice's score.
+    assert dev["variants"]["prefix"] == dev["queries"]
+    assert dev["systems"]["mikke"]["variants"]["prefix"]["as_written"]["mrr@10"] == dev["systems"]["mikke"]["mrr@10"]
+
+
+def test_benchmark_rejects_an_unknown_variant(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "relevance.py"), "--variant", "spelling"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2 and "unknown variant(s): spelling" in run.stderr and "Traceback" not in run.stderr

@@ -12,7 +12,8 @@ post (front matter ``title``, body ``text``) into a temporary corpus, indexed wi
 ``--variant kana|synonym|prefix|typo`` (several comma-separated, or ``all``: one build
 serves them all) rewrites each query as a person might type it (``bench/variants.py``) and
 scores every system on the rewritten queries beside the same queries as written, over the
-queries the variant could rewrite. ``--slice dev|test`` keeps one half of the queries, split
+queries the variant could rewrite. mikke answers the ``prefix`` variant as the search box
+asks it, with ``prefix=True`` (the last word may be unfinished); everything else without. ``--slice dev|test`` keeps one half of the queries, split
 by a hash of their ids (for tuning on one half, checking on the other).
 
 Example:
@@ -85,6 +86,8 @@ class MikkeSystem:
     def __init__(self, workdir: Path) -> None:
         self.config = Config(corpus=workdir / "corpus", index=workdir / "index")
         self.searcher: Searcher | None = None
+        #: The last word may be unfinished, as the search box asks (the ``prefix`` variant sets it).
+        self.typing = False
 
     def build(self, docs: list[dict[str, str]]) -> None:
         posts = self.config.corpus / "_posts"
@@ -101,7 +104,7 @@ class MikkeSystem:
     def search(self, query: str, k: int = K) -> list[str]:
         assert self.searcher is not None, "build() first"
         try:
-            result = self.searcher.search(query, limit=k, per_post=True)
+            result = self.searcher.search(query, limit=k, per_post=True, prefix=self.typing)
         except QueryError:
             return []
         return [Path(hit.path).stem for hit in result.hits]
@@ -185,10 +188,14 @@ def evaluate(
         result["variants"] = {}
         for name, rewrites in variants.items():
             ids = [q["id"] for q in rewrites]
+            if name == "prefix" and hasattr(system, "typing"):
+                system.typing = True  # a half-typed word comes from the search box, which says so
             result["variants"][name] = {
                 "as_written": summarize(written, ids, qrels),
                 "rewritten": summarize(answer(system, rewrites), ids, qrels),
             }
+            if hasattr(system, "typing"):
+                system.typing = False
     result["build_s"] = round(build_s, 1)
     return result
 

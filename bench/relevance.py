@@ -14,7 +14,8 @@ serves them all) rewrites each query as a person might type it (``bench/variants
 scores every system on the rewritten queries beside the same queries as written, over the
 queries the variant could rewrite. mikke answers the ``prefix`` variant as the search box
 asks it, with ``prefix=True`` (the last word may be unfinished); everything else without.
-``--slice dev|test`` keeps one half of the queries, split by a hash of their ids (for tuning on one half, checking on the other).
+``--slice dev|test`` keeps one half of the queries, split by a hash of their ids (for tuning
+on one half, checking on the other).
 
 Example:
     python bench/relevance.py --data ../shared/data/relevance/jsquad

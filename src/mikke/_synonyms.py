@@ -96,12 +96,13 @@ def parse_synonyms(text: str) -> Synonyms:
 
 
 @functools.lru_cache(maxsize=8)
-def _read_file(path: Path, mtime_ns: int) -> Synonyms:
+def _with_file(path: Path, mtime_ns: int) -> Synonyms:
+    """Sudachi's synonyms plus the file's, merged once for each version of the file (not per search)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read the synonyms file {path}: {error}") from None
-    return parse_synonyms(text)
+    return builtin() | parse_synonyms(text)
 
 
 def load_synonyms(path: Path | None) -> Synonyms:
@@ -113,4 +114,4 @@ def load_synonyms(path: Path | None) -> Synonyms:
         mtime = path.stat().st_mtime_ns
     except OSError as error:
         raise ConfigError(f"cannot read the synonyms file {path}: {error.strerror or error}") from None
-    return builtin() | _read_file(path, mtime)
+    return _with_file(path, mtime)

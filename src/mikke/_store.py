@@ -283,11 +283,24 @@ def open_generation(path: Path, *, verify: bool = True) -> Generation:
     for attempt in range(OPEN_ATTEMPTS):
         try:
             return _open_generation(path, verify)
+        except _NewerRecorded as newer:  # a commit landed between the listing and mikke.json, or a file is gone
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise newer.error from None
+            time.sleep(0.01)
         except FileNotFoundError:  # a commit in another process removed the generation just read
             if attempt == OPEN_ATTEMPTS - 1:
                 raise IndexMissingError(f"no index at {path}: run `mikke index` first") from None
             time.sleep(0.01)
     raise AssertionError("unreachable")
+
+
+class _NewerRecorded(FileNotFoundError):
+    """``mikke.json`` records a newer generation than the directory listing showed: a commit in
+    another process, or (if it lasts) a table of contents that is gone (``error``)."""
+
+    def __init__(self, error: IndexCorruptError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _open_generation(path: Path, verify: bool) -> Generation:
@@ -322,7 +335,7 @@ def _check_files(
     elif meta.get("generation") == number:
         raise IndexCorruptError(toc_file, f"is not recorded in {META_FILE}")
     if isinstance(meta.get("generation"), int) and meta["generation"] > number:
-        raise IndexCorruptError(path / toc_name(meta["generation"]), "is missing")
+        raise _NewerRecorded(IndexCorruptError(path / toc_name(meta["generation"]), "is missing"))
     try:
         toc = read_toc(path, number)
     except FileNotFoundError:
@@ -373,6 +386,8 @@ def damage(path: Path) -> list[IndexCorruptError]:
         return _check_files(path, verify=True)[-1]
     except IndexCorruptError as error:
         return [error]
+    except _NewerRecorded as newer:
+        return [newer.error]
     except (IndexMissingError, FileNotFoundError):
         return []
 

@@ -22,7 +22,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,18 +31,11 @@ from jekyll_site import Site, jekyll_missing, make_site
 from mikke import Config, update_index
 from test_web import XSS_PATH, XSS_POST
 
-CHROMIUM = Path("/usr/bin/chromium")
+sys.path.insert(0, str(REPO / "bench"))
+from peers import CHROMIUM, CHROMIUM_ARGS
+
 ARTIFACTS = REPO / "test-artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
 #: The post the same-page tests read, as Jekyll's default permalink writes it.
 FUTURE_URL = "/" + urllib.parse.quote("投資分析") + "/2025/09/26/nscale-funding-ai-infrastructure-future.html"
 ABOUT_URL = "/about/"
@@ -53,7 +45,7 @@ if not CHROMIUM.exists():
 if jekyll_missing():
     pytest.skip(f"browser tests need a built site: {jekyll_missing()}", allow_module_level=True)
 
-from playwright.sync_api import Browser, Dialog, FloatRect, Page, Request, Route, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Dialog, FloatRect, Locator, Page, Request, Route, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 
@@ -120,7 +112,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -308,6 +300,17 @@ def same_page_section(servers: Servers, query: str, text_fragment: bool) -> dict
     raise AssertionError(f"no section of {FUTURE_URL} for {query!r}")
 
 
+def arrow_down_to(page: Page, url: str) -> Locator:
+    """Press the down arrow in the box until the result linking to ``url`` is selected; returns it."""
+    box = page.locator(".mikke-input")
+    options = page.locator(".mikke-result")
+    expect(options.first).to_be_visible()
+    hrefs = [options.nth(i).get_attribute("href") for i in range(options.count())]
+    for _ in range(hrefs.index(url) + 1):
+        box.press("ArrowDown")
+    return options.nth(hrefs.index(url))
+
+
 def assert_landed(page: Page, box_text: str) -> None:
     """The panel is closed and the page was scrolled to the lit-up passage, outside the box."""
     expect(page.locator(".mikke-panel")).to_be_hidden()
@@ -339,13 +342,8 @@ def test_a_result_on_this_page_scrolls_to_its_heading(post_page: Page, servers: 
 def test_a_text_fragment_on_this_page_is_found_in_the_page_not_the_box(post_page: Page, servers: Servers) -> None:
     section = same_page_section(servers, "液体冷却", text_fragment=True)
     type_query(post_page, "液体冷却")
-    box = post_page.locator(".mikke-input")
-    options = post_page.locator(".mikke-result")
-    expect(options.first).to_be_visible()
-    hrefs = [options.nth(i).get_attribute("href") for i in range(options.count())]
-    for _ in range(hrefs.index(section["url"]) + 1):
-        box.press("ArrowDown")
-    box.press("Enter")
+    arrow_down_to(post_page, section["url"])
+    post_page.locator(".mikke-input").press("Enter")
     start = urllib.parse.unquote(section["url"].split(":~:text=", 1)[1].split(",")[0])
     assert_landed(post_page, start[:12])
     screenshot(post_page, "same-page-text-fragment-1280.png")
@@ -382,12 +380,7 @@ def test_a_result_on_another_page_navigates_there(page: Page, servers: Servers) 
     section = same_page_section(servers, "冷却", text_fragment=False)
     type_query(page, "冷却")
     box = page.locator(".mikke-input")
-    options = page.locator(".mikke-result")
-    expect(options.first).to_be_visible()
-    hrefs = [options.nth(i).get_attribute("href") for i in range(options.count())]
-    for _ in range(hrefs.index(section["url"]) + 1):
-        box.press("ArrowDown")
-    selected = options.nth(hrefs.index(section["url"]))
+    selected = arrow_down_to(page, section["url"])
     expect(selected).to_have_attribute("aria-selected", "true")
     expect(box).to_have_attribute("aria-activedescendant", selected.get_attribute("id") or "")
     with page.expect_navigation():

@@ -150,8 +150,9 @@ def reference_scores(
             for docnum, value in zip(ids.tolist(), values.tolist(), strict=True):
                 scores[docnum] += boost * value
             parts = [dict(zip(*(a.tolist() for a in arrays.term_scores(field, p)), strict=True)) for p in concept.parts]
-            for docnum in set.intersection(*map(set, parts)) if parts else ():
-                scores[docnum] += boost * PARTS_WEIGHT * sum(p[docnum] for p in parts)
+            for part in parts:  # each part alone (PARTS_ALONE)
+                for docnum, value in part.items():
+                    scores[docnum] += boost * PARTS_WEIGHT * value
         return {docnum: score for docnum, score in scores.items() if score > 0}
 
     words = [word(c) for c in parsed.concepts()]
@@ -164,10 +165,34 @@ def reference_scores(
         frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
         weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
     everywhere = set.union(*held)
-    coverage = {d: sum(w for w, h in zip(weights, held, strict=True) if d in h) / sum(weights) for d in everywhere}
-    posts = [{int(arrays.post_of[d]) for d in h} for h in held]
+
+    def anywhere(term: str) -> set[int]:
+        return {
+            d
+            for field in SEARCH_FIELDS
+            if boosts.get(field, 0.0) > 0
+            for d in arrays.term_scores(field, term)[0].tolist()
+        }
+
+    def share(concept, d: int) -> float:  # type: ignore[no-untyped-def]
+        """A compound with only some of its parts held counts their share."""
+        parts = [d in anywhere(p) for p in concept.parts]
+        if parts and 0 < sum(parts) < len(parts) and d not in anywhere(concept.text):
+            return sum(parts) / len(parts)
+        return 1.0
+
+    shares = [{d: share(c, d) for d in h} for c, h in zip(parsed.concepts(), held, strict=True)]
+    coverage = {
+        d: sum(w * s.get(d, 0.0) for w, s in zip(weights, shares, strict=True)) / sum(weights) for d in everywhere
+    }
+    posts: list[dict[int, float]] = []
+    for s in shares:
+        best: dict[int, float] = {}
+        for d, value in s.items():
+            best[int(arrays.post_of[d])] = max(value, best.get(int(arrays.post_of[d]), 0.0))
+        posts.append(best)
     post_coverage = {
-        d: sum(w for w, p in zip(weights, posts, strict=True) if arrays.post_of[d] in p) / sum(weights)
+        d: sum(w * p.get(int(arrays.post_of[d]), 0.0) for w, p in zip(weights, posts, strict=True)) / sum(weights)
         for d in everywhere
     }
     return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage, post_coverage
@@ -242,3 +267,25 @@ def test_held_in_tells_which_titles_and_headings_hold_a_word(searcher: Searcher)
                 assert held_in(arrays, field, concept, docnums).tolist() == expected, (query, field)
                 outcomes.update(expected)
     assert outcomes == {True, False}
+
+
+def test_a_compound_part_alone_scores_and_counts_its_share_of_the_word(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    parsed = parse_query("データセンター")
+    (concept,) = parsed.concepts()
+    assert concept.parts == ("データ", "センター")
+    scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
+    scores, matched = scorer.score(strict=False)
+    fields = [field for field in SEARCH_FIELDS if searcher.config.boosts.get(field, 0.0) > 0]
+    docs = scorer.docnums
+    holds = {
+        t: np.logical_or.reduce([held_in(arrays, f, parse_query(t).concepts()[0], docs) for f in fields])
+        for t in ("データ", "センター")
+    }
+    whole = np.logical_or.reduce([np.isin(docs, arrays.term_scores(f, "データセンター")[0]) for f in fields])
+    only = holds["データ"] & ~holds["センター"] & ~whole  # データ alone: 発明者 against 発明
+    assert only.any() and matched[only].all() and (scores[only] > 0).all()
+    assert scorer.held(concept)[only] == pytest.approx(0.5)
+    assert (scorer.held(concept)[whole] == 1).all()
+    # Below the passages holding the whole word.
+    assert scores[only].max() < scores[whole].max()

@@ -49,6 +49,9 @@ K1 = 1.5
 B = 0.9
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
+#: A compound's parts each score alone (発明者 finds 発明), as Kuromoji's search mode splits them;
+#: else only where all of them are in one field.
+PARTS_ALONE = True
 #: A word's weight in the coverage is its IDF to this power: the rarer words, the names, count more.
 COVERAGE_IDF_POWER = 2.0
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
@@ -311,7 +314,11 @@ class QueryScorer:
             if whole or not parts:
                 ids, term = self.arrays.term_scores(field, text)
                 found.append((ids, boost * term))
-            if parts:
+            if parts and whole and PARTS_ALONE:
+                for part in parts:
+                    ids, term = self.arrays.term_scores(field, part)
+                    found.append((ids, boost * PARTS_WEIGHT * term))
+            elif parts:
                 ids, term = self._all_parts(field, parts if whole else (text, *parts))
                 found.append((ids, boost * (PARTS_WEIGHT if whole else 1.0) * term))
         return found
@@ -357,10 +364,28 @@ class QueryScorer:
             matched &= self.concept(concept) == 0
         return scores, matched
 
+    def held(self, concept: Concept) -> Floats:
+        """How much of ``concept`` each of ``docnums`` holds: 1 where it scores, except where a
+        compound's parts score alone (:data:`PARTS_ALONE`) and only some are there: their share."""
+        held = (self.concept(concept) > 0).astype(np.float64)
+        if not concept.parts or not PARTS_ALONE:
+            return held
+        parts = np.mean([self._anywhere(part) for part in concept.parts], axis=0)
+        whole = self._anywhere(concept.text) | (parts == 1) | (parts == 0)  # (none: held by an expansion)
+        return np.where(whole, held, parts)
+
+    def _anywhere(self, term: str) -> Mask:
+        """Whether each of ``docnums`` holds ``term`` in some field."""
+        fields = [field for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0]
+        return np.asarray(
+            np.logical_or.reduce([_holding(self.arrays.term_scores(field, term)[0], self.docnums) for field in fields])
+        )
+
     def coverage(self) -> tuple[Floats, Floats]:
         """The weighted share of the query's words each of ``docnums`` holds, and the share its
         whole post holds, each word weighing its IDF to the power :data:`COVERAGE_IDF_POWER`.
-        A word is held where it scores: whole, or all its parts in one field.
+        A word is held where it scores: whole, all its parts, or what it expands to; a compound
+        whose parts score alone (:data:`PARTS_ALONE`) is held in part where only some are.
         """
         arrays = self.arrays
         passage = np.zeros(self.docnums.size)
@@ -369,10 +394,16 @@ class QueryScorer:
         total = 0.0
         for concept in dict.fromkeys(self.parsed.concepts()):
             weight = word_weight(arrays, concept) ** COVERAGE_IDF_POWER
-            held = self.concept(concept) > 0
+            held = self.held(concept)
             total += weight
             passage += weight * held
-            post[post_of[held]] += weight  # once a post, however many of its passages hold the word
+            # Once a post, however many of its passages hold the word: the most one of them holds.
+            share = np.zeros(arrays.posts)
+            partly = (held > 0) & (held < 1)
+            if partly.any():
+                np.maximum.at(share, post_of[partly], held[partly])
+            share[post_of[held == 1]] = 1.0
+            post += weight * share
         if total == 0:
             return passage, passage
         return passage / total, post[post_of] / total

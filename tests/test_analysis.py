@@ -95,3 +95,9 @@ def test_light_verbs_and_question_numerals_are_not_searched() -> None:
     assert parse_query("宣言していた国はどこになりますか").describe() == "宣言 国"
     assert parse_query("七年戦争は何年に終わったの").describe() == "7 年 戦争 年 終わる"
     assert parse_query("1945年何月").describe() == "1945 年 何月(月)"
+
+
+def test_the_polite_prefix_is_dropped_and_letters_are_kept() -> None:
+    # お/ご (御) says nothing about what is sought; Sudachi tags α, Σ and シグマ symbols (記号-文字).
+    assert terms("お問い合わせとお米") == ["問い合わせ", "米"]
+    assert terms("シグマ（Σ）とα") == ["シグマ", "σ", "α"]

@@ -9,7 +9,7 @@ Every text goes through one pipeline, :func:`chunk_terms` (per chunk, cached):
   (サーバ -> サーバー, 引越し -> 引っ越し); offsets come from Sudachi's
   ``begin()/end()`` on the original text.
 * :func:`fold` applies NFKC and case folding to the term (never to offsets).
-* Stop: particles, auxiliaries, symbols, whitespace and other function words
+* Stop: particles, auxiliaries, symbols (not letters such as Σ), whitespace and other function words
   (:data:`STOP_POS`, :data:`STOP_WORDS`) are dropped; they still take a position.
 * Each term carries its reading (Sudachi's ``reading_form``, in hiragana): the
   index records which words read how (:func:`reading_pairs`), so a query typed in
@@ -38,14 +38,17 @@ from whoosh.analysis import Composable, Token, Tokenizer
 
 #: Parts of speech (first level of Sudachi's POS tuple) that carry no search meaning.
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "接続詞", "感動詞"})
+#: Kept although their first level is stopped: letters such as α, Σ, シグマ (記号-文字).
+KEEP_POS = frozenset({("記号", "文字")})
 
 #: Normalized forms that are function words or question words in any position
 #: (like the stop list of Lucene's Japanese analyzer): という, もの, こと, なぜ, どんな…;
 #: the light verbs する, いる, おる, なる, ある (in every written form: される, いた, なります,
-#: 在る), and 何 where Sudachi tags it a numeral (何年) or it is a compound's part (何月).
+#: 在る), 何 where Sudachi tags it a numeral (何年) or it is a compound's part (何月), and the
+#: polite prefix お/ご (御: お問い合わせ, ご利用).
 STOP_WORDS = frozenset(
     {"言う", "物", "こと", "為", "他", "様", "何故", "どう", "幾つ", "幾ら", "どんな", "良く", "特に"}
-    | {"為る", "居る", "おる", "成る", "有る", "何"}
+    | {"為る", "居る", "おる", "成る", "有る", "何", "御"}
 )
 
 #: Sudachi refuses very long inputs; longer text is analysed in chunks of this many characters.
@@ -123,8 +126,9 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
     position = -1
     for morpheme in _SUDACHI.get().tokenize(chunk):
         position += 1
-        pos_tag = morpheme.part_of_speech()[0]
-        if pos_tag in STOP_POS:  # its parts too
+        pos = morpheme.part_of_speech()
+        pos_tag = pos[0]
+        if pos_tag in STOP_POS and pos[:2] not in KEEP_POS:  # its parts too
             continue
         parts = morpheme.split(SplitMode.A)
         for n, unit in enumerate((morpheme, *parts) if len(parts) > 1 else (morpheme,)):

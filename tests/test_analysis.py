@@ -101,3 +101,10 @@ def test_the_polite_prefix_is_dropped_and_letters_are_kept() -> None:
     # お/ご (御) says nothing about what is sought; Sudachi tags α, Σ and シグマ symbols (記号-文字).
     assert terms("お問い合わせとお米") == ["問い合わせ", "米"]
     assert terms("シグマ（Σ）とα") == ["シグマ", "σ", "α"]
+
+
+def test_a_word_in_hiragana_only_is_one_term_with_its_katakana() -> None:
+    # Sudachi keeps ごみ and ゴミ apart (it joins ねこ and ネコ as 猫): a city's ごみ and a user's ゴミ.
+    assert terms("ごみの出し方") == terms("ゴミの出し方") == ["ゴミ", "出し方"]
+    assert [t.text for t in analyze("粗大ごみ")] == ["粗大塵", "粗大", "ゴミ"]  # the part too
+    assert terms("ねこ") == ["猫"]

@@ -6,7 +6,8 @@ Every text goes through one pipeline, :func:`chunk_terms` (per chunk, cached):
   A units (its parts) at the compound's position, marked ``part``: ``センター`` then
   finds ``データセンター``, while a query for the whole compound matches both the
   compound and its parts and ranks higher. A term is Sudachi's normalized form
-  (サーバ -> サーバー, 引越し -> 引っ越し); offsets come from Sudachi's
+  (サーバ -> サーバー, 引越し -> 引っ越し), one written in hiragana only is written in katakana
+  (ごみ -> ゴミ: :func:`kana_fold`); offsets come from Sudachi's
   ``begin()/end()`` on the original text.
 * :func:`fold` applies NFKC and case folding to the term (never to offsets).
 * Stop: particles, auxiliaries, symbols (not letters such as Σ), whitespace and other function words
@@ -134,6 +135,7 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
         for n, unit in enumerate((morpheme, *parts) if len(parts) > 1 else (morpheme,)):
             term = _fold_term(unit.normalized_form())
             if term not in STOP_WORDS and term.strip():
+                term = _katakana(term)
                 reading = _hiragana(unit.reading_form())
                 units.append((term, reading, pos_tag, n > 0, position, unit.begin(), unit.end()))
     return tuple(units), position + 1
@@ -289,5 +291,20 @@ def to_hiragana(text: str) -> str:
     return text.translate(_KATAKANA)
 
 
+_HIRAGANA_WORD = re.compile(r"[\u3041-\u3096ー]+")
+_HIRAGANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
+def kana_fold(term: str) -> str:
+    """A term written in hiragana only, in katakana: ごみ and ゴミ are one term (Sudachi
+    normalizes ねこ and ネコ to 猫, but keeps ごみ and ゴミ apart).
+
+    >>> kana_fold("ごみ"), kana_fold("ゴミ"), kana_fold("ごみ箱")
+    ('ゴミ', 'ゴミ', 'ごみ箱')
+    """
+    return term.translate(_HIRAGANA) if _HIRAGANA_WORD.fullmatch(term) else term
+
+
 _hiragana = functools.lru_cache(maxsize=65_536)(to_hiragana)
+_katakana = functools.lru_cache(maxsize=65_536)(kana_fold)
 _fold_term = functools.lru_cache(maxsize=65_536)(fold)

@@ -108,3 +108,13 @@ def test_a_word_in_hiragana_only_is_one_term_with_its_katakana() -> None:
     assert terms("ごみの出し方") == terms("ゴミの出し方") == ["ゴミ", "出し方"]
     assert [t.text for t in analyze("粗大ごみ")] == ["粗大塵", "粗大", "ゴミ"]  # the part too
     assert terms("ねこ") == ["猫"]
+
+
+def test_a_compounds_symbol_or_particle_is_not_one_of_its_parts() -> None:
+    # A part scores alone (_scoring.PARTS_ALONE): モナ・リザ's ・ would match every name with a ・.
+    assert [(t.text, t.part) for t in analyze("晩餐;モナ・リザ")] == [
+        ("晩餐", False),
+        ("モナ・リザ", False),
+        ("モナ", True),
+        ("リザ", True),
+    ]

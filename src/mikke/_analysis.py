@@ -109,6 +109,13 @@ class _Sudachi(threading.local):
 
 _SUDACHI = _Sudachi()
 
+
+def _stopped(morpheme: Any) -> bool:
+    """Whether a morpheme's part of speech is stopped (:data:`STOP_POS`, :data:`KEEP_POS`)."""
+    pos = morpheme.part_of_speech()
+    return pos[0] in STOP_POS and pos[:2] not in KEEP_POS
+
+
 #: One index term of a chunk: (term, reading, part of speech, is a part, position, start, end).
 #: Positions count whole morphemes (stopped ones too) from 0 in the chunk; a part shares its compound's.
 Unit = tuple[str, str, str, bool, int, int, int]
@@ -127,12 +134,13 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
     position = -1
     for morpheme in _SUDACHI.get().tokenize(chunk):
         position += 1
-        pos = morpheme.part_of_speech()
-        pos_tag = pos[0]
-        if pos_tag in STOP_POS and pos[:2] not in KEEP_POS:  # its parts too
+        pos_tag = morpheme.part_of_speech()[0]
+        if _stopped(morpheme):  # its parts too
             continue
         parts = morpheme.split(SplitMode.A)
         for n, unit in enumerate((morpheme, *parts) if len(parts) > 1 else (morpheme,)):
+            if n and _stopped(unit):  # a compound's particle or symbol: 天の川's の, モナ・リザ's ・
+                continue
             term = _fold_term(unit.normalized_form())
             if term not in STOP_WORDS and term.strip():
                 term = _katakana(term)

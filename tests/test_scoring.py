@@ -15,10 +15,10 @@ from whoosh.searching import Searcher as WhooshSearcher
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
-from mikke._query import parse_query
+from mikke._query import Concept, parse_query
 from mikke._ranking import Query, by_trigrams, held_grams, trigrams
 from mikke._schema import SEARCH_FIELDS
-from mikke._scoring import PARTS_WEIGHT, QueryScorer, held_in
+from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -152,7 +152,7 @@ def reference_scores(
             parts = [dict(zip(*(a.tolist() for a in arrays.term_scores(field, p)), strict=True)) for p in concept.parts]
             for part in parts:  # each part alone (PARTS_ALONE)
                 for docnum, value in part.items():
-                    scores[docnum] += boost * PARTS_WEIGHT * value
+                    scores[docnum] += boost * PARTS_WEIGHT / len(parts) * value
         return {docnum: score for docnum, score in scores.items() if score > 0}
 
     words = [word(c) for c in parsed.concepts()]
@@ -160,10 +160,12 @@ def reference_scores(
     held = [set(w) for w in words]
     matches = set.intersection(*held) if strict else set.union(*held)
     matches = {d for d in matches if arrays.live[d] and d not in excluded}
-    weights = []
-    for concept in parsed.concepts():
-        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-        weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
+
+    def weight(term: str) -> float:
+        frequency = max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS)
+        return float(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
+
+    weights = [weight(concept.text) for concept in parsed.concepts()]
     everywhere = set.union(*held)
 
     def anywhere(term: str) -> set[int]:
@@ -175,10 +177,12 @@ def reference_scores(
         }
 
     def share(concept, d: int) -> float:  # type: ignore[no-untyped-def]
-        """A compound with only some of its parts held counts their share."""
+        """A compound with only some of its parts held counts their IDF-weighted share."""
         parts = [d in anywhere(p) for p in concept.parts]
         if parts and 0 < sum(parts) < len(parts) and d not in anywhere(concept.text):
-            return sum(parts) / len(parts)
+            return sum(weight(p) for p, h in zip(concept.parts, parts, strict=True) if h) / sum(
+                map(weight, concept.parts)
+            )
         return 1.0
 
     shares = [{d: share(c, d) for d in h} for c, h in zip(parsed.concepts(), held, strict=True)]
@@ -285,7 +289,9 @@ def test_a_compound_part_alone_scores_and_counts_its_share_of_the_word(searcher:
     whole = np.logical_or.reduce([np.isin(docs, arrays.term_scores(f, "データセンター")[0]) for f in fields])
     only = holds["データ"] & ~holds["センター"] & ~whole  # データ alone: 発明者 against 発明
     assert only.any() and matched[only].all() and (scores[only] > 0).all()
-    assert scorer.held(concept)[only] == pytest.approx(0.5)
+    share = word_weight(arrays, Concept("データ", (), 0)) ** COVERAGE_IDF_POWER
+    share /= share + word_weight(arrays, Concept("センター", (), 0)) ** COVERAGE_IDF_POWER
+    assert scorer.held(concept)[only] == pytest.approx(share) and 0 < share < 1
     assert (scorer.held(concept)[whole] == 1).all()
     # Below the passages holding the whole word.
     assert scores[only].max() < scores[whole].max()

@@ -49,8 +49,9 @@ K1 = 1.5
 B = 0.9
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
-#: A compound's parts each score alone (発明者 finds 発明), as Kuromoji's search mode splits them;
-#: else only where all of them are in one field.
+#: A compound's parts each score alone (発明者 finds 発明), as Kuromoji's search mode splits them,
+#: :data:`PARTS_WEIGHT` times their mean (トルコ共和国's 共和 and 国 do not outweigh トルコ);
+#: else only where all of them are in one field, :data:`PARTS_WEIGHT` times their sum.
 PARTS_ALONE = True
 #: A word's weight in the coverage is its IDF to this power: the rarer words, the names, count more.
 COVERAGE_IDF_POWER = 2.0
@@ -317,7 +318,7 @@ class QueryScorer:
             if parts and whole and PARTS_ALONE:
                 for part in parts:
                     ids, term = self.arrays.term_scores(field, part)
-                    found.append((ids, boost * PARTS_WEIGHT * term))
+                    found.append((ids, boost * PARTS_WEIGHT / len(parts) * term))
             elif parts:
                 ids, term = self._all_parts(field, parts if whole else (text, *parts))
                 found.append((ids, boost * (PARTS_WEIGHT if whole else 1.0) * term))
@@ -366,12 +367,17 @@ class QueryScorer:
 
     def held(self, concept: Concept) -> Floats:
         """How much of ``concept`` each of ``docnums`` holds: 1 where it scores, except where a
-        compound's parts score alone (:data:`PARTS_ALONE`) and only some are there: their share."""
+        compound's parts score alone (:data:`PARTS_ALONE`) and only some are there: their share,
+        each part weighing its IDF to the power :data:`COVERAGE_IDF_POWER` (トルコ is most of トルコ共和国)."""
         held = (self.concept(concept) > 0).astype(np.float64)
         if not concept.parts or not PARTS_ALONE:
             return held
-        parts = np.mean([self._anywhere(part) for part in concept.parts], axis=0)
-        whole = self._anywhere(concept.text) | (parts == 1) | (parts == 0)  # (none: held by an expansion)
+        weights = np.array(
+            [word_weight(self.arrays, Concept(part, (), 0)) ** COVERAGE_IDF_POWER for part in concept.parts]
+        )
+        holding = np.array([self._anywhere(part) for part in concept.parts])
+        parts = weights @ holding / weights.sum() if weights.sum() > 0 else holding.mean(axis=0)
+        whole = self._anywhere(concept.text) | holding.all(axis=0) | ~holding.any(axis=0)  # (none: by an expansion)
         return np.where(whole, held, parts)
 
     def _anywhere(self, term: str) -> Mask:

@@ -8,8 +8,8 @@ postings copy (``_postings``; whoosh's blocks where a segment has none), and
 kept for the life of the index generation (an :class:`IndexArrays`). The
 scores are whoosh's own BM25F: ``idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B *
 length / average length))`` per field, times the field's boost, summed over
-the query's words (a compound's parts count :data:`PARTS_WEIGHT` as much and
-only where all of them are in one field). A query's arrays cover only the
+the query's words (a compound's parts each count :data:`PARTS_WEIGHT` times
+their mean: :data:`PARTS_ALONE`). A query's arrays cover only the
 documents holding one of its words (``QueryScorer.docnums``).
 
 >>> import tempfile, pathlib

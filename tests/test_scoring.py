@@ -3,6 +3,7 @@ documents against a whole-index reference (deletions, two segments), trigram re-
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from whoosh.searching import Searcher as WhooshSearcher
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
-from mikke._query import Concept, parse_query
+from mikke._query import Clause, Concept, Expansion, parse_query
 from mikke._ranking import Query, by_trigrams, held_grams, trigrams
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
@@ -295,3 +296,23 @@ def test_a_compound_part_alone_scores_and_counts_its_share_of_the_word(searcher:
     assert (scorer.held(concept)[whole] == 1).all()
     # Below the passages holding the whole word.
     assert scores[only].max() < scores[whole].max()
+
+
+def test_a_compound_held_through_what_it_expands_to_is_held_whole(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    # As if データ were a synonym of データセンター: a passage holding it alone holds the word.
+    expansion = Expansion("synonym", "データセンター", ("データ",), 0.5)
+    plain = Concept("データセンター", ("データ", "センター"), 0)
+    expanded = dataclasses.replace(plain, expansions=(expansion,))
+    held = {}
+    for concept in (plain, expanded):
+        parsed = dataclasses.replace(
+            parse_query("データセンター"), required=(Clause((concept,), text="データセンター"),)
+        )
+        held[concept] = QueryScorer(arrays, parsed, searcher.config.boosts).held(concept)
+    fields = [field for field in SEARCH_FIELDS if searcher.config.boosts.get(field, 0.0) > 0]
+    docnums = QueryScorer(arrays, parse_query("データセンター"), searcher.config.boosts).docnums
+    data = np.logical_or.reduce([np.isin(docnums, arrays.term_scores(f, "データ")[0]) for f in fields])
+    centre = np.logical_or.reduce([np.isin(docnums, arrays.term_scores(f, "センター")[0]) for f in fields])
+    only = data & ~centre
+    assert only.any() and (held[plain][only] < 1).all() and (held[expanded][only] == 1).all()

@@ -367,8 +367,9 @@ class QueryScorer:
 
     def held(self, concept: Concept) -> Floats:
         """How much of ``concept`` each of ``docnums`` holds: 1 where it scores, except where a
-        compound's parts score alone (:data:`PARTS_ALONE`) and only some are there: their share,
-        each part weighing its IDF to the power :data:`COVERAGE_IDF_POWER` (トルコ is most of トルコ共和国)."""
+        compound's parts score alone (:data:`PARTS_ALONE`) and only some are there (and nothing it
+        expands to): their share, each part weighing its IDF to the power :data:`COVERAGE_IDF_POWER`
+        (トルコ is most of トルコ共和国)."""
         held = (self.concept(concept) > 0).astype(np.float64)
         if not concept.parts or not PARTS_ALONE:
             return held
@@ -378,6 +379,9 @@ class QueryScorer:
         holding = np.array([self._anywhere(part) for part in concept.parts])
         parts = weights @ holding / weights.sum() if weights.sum() > 0 else holding.mean(axis=0)
         whole = self._anywhere(concept.text) | holding.all(axis=0) | ~holding.any(axis=0)  # (none: by an expansion)
+        for expansion in concept.expansions:  # held through what it expands to: held whole
+            for word in expansion.terms:
+                whole |= np.logical_and.reduce([self._anywhere(term) for term in word.split(" ")])
         return np.where(whole, held, parts)
 
     def _anywhere(self, term: str) -> Mask:

@@ -156,10 +156,22 @@ def reference_scores(
                     scores[docnum] += boost * PARTS_WEIGHT / len(parts) * value
         return {docnum: score for docnum, score in scores.items() if score > 0}
 
-    words = [word(c) for c in parsed.concepts()]
-    excluded = set().union(*(word(c) for c in parsed.excluded))
+    def holding(concept) -> set[int]:  # type: ignore[no-untyped-def]
+        """Whole, or all its parts in one field: a part alone scores but does not match."""
+        found: set[int] = set()
+        for field in SEARCH_FIELDS:
+            if boosts.get(field, 0.0) > 0:
+                found |= set(arrays.term_scores(field, concept.text)[0].tolist())
+                if concept.parts:
+                    found |= set.intersection(*(set(arrays.term_scores(field, p)[0].tolist()) for p in concept.parts))
+        return found
+
+    everywhere = set().union(*(holding(c) for c in (*parsed.concepts(), *parsed.excluded)))
+    words = [{d: v for d, v in word(c).items() if d in everywhere} for c in parsed.concepts()]
+    excluded = set().union(*(holding(c) for c in parsed.excluded))
+    matching = [holding(c) for c in parsed.concepts()]
     held = [set(w) for w in words]
-    matches = set.intersection(*held) if strict else set.union(*held)
+    matches = set.intersection(*matching) if strict else set.union(*matching)
     matches = {d for d in matches if arrays.live[d] and d not in excluded}
 
     def weight(term: str) -> float:
@@ -167,7 +179,6 @@ def reference_scores(
         return float(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
 
     weights = [weight(concept.text) for concept in parsed.concepts()]
-    everywhere = set.union(*held)
 
     def anywhere(term: str) -> set[int]:
         return {
@@ -200,6 +211,8 @@ def reference_scores(
         d: sum(w * p.get(int(arrays.post_of[d]), 0.0) for w, p in zip(weights, posts, strict=True)) / sum(weights)
         for d in everywhere
     }
+    post_coverage = {d: value for d, value in post_coverage.items() if coverage[d] > 0}
+    coverage = {d: value for d, value in coverage.items() if value > 0}
     return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage, post_coverage
 
 
@@ -274,45 +287,40 @@ def test_held_in_tells_which_titles_and_headings_hold_a_word(searcher: Searcher)
     assert outcomes == {True, False}
 
 
-def test_a_compound_part_alone_scores_and_counts_its_share_of_the_word(searcher: Searcher) -> None:
-    arrays = searcher.current()
-    parsed = parse_query("データセンター")
-    (concept,) = parsed.concepts()
-    assert concept.parts == ("データ", "センター")
-    scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
-    scores, matched = scorer.score(strict=False)
-    fields = [field for field in SEARCH_FIELDS if searcher.config.boosts.get(field, 0.0) > 0]
-    docs = scorer.docnums
-    holds = {
-        t: np.logical_or.reduce([held_in(arrays, f, parse_query(t).concepts()[0], docs) for f in fields])
-        for t in ("データ", "センター")
-    }
-    whole = np.logical_or.reduce([np.isin(docs, arrays.term_scores(f, "データセンター")[0]) for f in fields])
-    only = holds["データ"] & ~holds["センター"] & ~whole  # データ alone: 発明者 against 発明
-    assert only.any() and matched[only].all() and (scores[only] > 0).all()
-    share = word_weight(arrays, Concept("データ", (), 0)) ** COVERAGE_IDF_POWER
-    share /= share + word_weight(arrays, Concept("センター", (), 0)) ** COVERAGE_IDF_POWER
-    assert scorer.held(concept)[only] == pytest.approx(share) and 0 < share < 1
-    assert (scorer.held(concept)[whole] == 1).all()
-    # Below the passages holding the whole word.
-    assert scores[only].max() < scores[whole].max()
+POSTS = {
+    "_posts/2025-01-01-whole.md": "---\ntitle: 記録\n---\n\n電話の発明者は誰か。\n",
+    "_posts/2025-01-02-part.md": "---\ntitle: 記録\n---\n\n電話の発明は1876年。\n",
+    "_posts/2025-01-03-alone.md": "---\ntitle: 記録\n---\n\n新しい発明の話。\n",
+}
 
 
-def test_a_compound_held_through_what_it_expands_to_is_held_whole(searcher: Searcher) -> None:
-    arrays = searcher.current()
-    # As if データ were a synonym of データセンター: a passage holding it alone holds the word.
-    expansion = Expansion("synonym", "データセンター", ("データ",), 0.5)
-    plain = Concept("データセンター", ("データ", "センター"), 0)
-    expanded = dataclasses.replace(plain, expansions=(expansion,))
-    held = {}
-    for concept in (plain, expanded):
-        parsed = dataclasses.replace(
-            parse_query("データセンター"), required=(Clause((concept,), text="データセンター"),)
-        )
-        held[concept] = QueryScorer(arrays, parsed, searcher.config.boosts).held(concept)
-    fields = [field for field in SEARCH_FIELDS if searcher.config.boosts.get(field, 0.0) > 0]
-    docnums = QueryScorer(arrays, parse_query("データセンター"), searcher.config.boosts).docnums
-    data = np.logical_or.reduce([np.isin(docnums, arrays.term_scores(f, "データ")[0]) for f in fields])
-    centre = np.logical_or.reduce([np.isin(docnums, arrays.term_scores(f, "センター")[0]) for f in fields])
-    only = data & ~centre
-    assert only.any() and (held[plain][only] < 1).all() and (held[expanded][only] == 1).all()
+def scorer_for(searcher: Searcher, concepts: tuple[Concept, ...]) -> QueryScorer:
+    parsed = parse_query("電話 発明者")
+    parsed = dataclasses.replace(parsed, required=tuple(Clause((c,), text=c.text) for c in concepts))
+    return QueryScorer(searcher.current(), parsed, searcher.config.boosts)
+
+
+def by_post(scorer: QueryScorer, values: np.ndarray) -> dict[str, float]:  # type: ignore[type-arg]
+    paths = [scorer.arrays.stored_fields(int(d))["path"] for d in scorer.docnums]
+    return {Path(path).stem[11:]: float(value) for path, value in zip(paths, values, strict=True)}
+
+
+def test_a_compound_part_alone_adds_to_a_match_and_is_no_match_alone(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config = make_corpus(POSTS)
+    update_index(config)
+    searcher = Searcher(config)
+    phone, inventor = parse_query("電話 発明者").concepts()
+    assert inventor.parts == ("発明", "者")
+    scorer = scorer_for(searcher, (phone, inventor))
+    _, matched = scorer.score(strict=False)
+    assert by_post(scorer, matched) == {"whole": 1.0, "part": 1.0}  # 発明 alone matches nothing
+    words = by_post(scorer, scorer.concept(inventor))
+    assert words["whole"] > words["part"] > 0  # 発明 adds to the match on 電話
+    held = by_post(scorer, scorer.held(inventor))
+    share = word_weight(scorer.arrays, Concept("発明", (), 0)) ** COVERAGE_IDF_POWER
+    share /= share + word_weight(scorer.arrays, Concept("者", (), 0)) ** COVERAGE_IDF_POWER
+    assert held == pytest.approx({"whole": 1.0, "part": share}) and 0 < share < 1
+    # Held through what it expands to (as if 発明 were a synonym of 発明者): held whole.
+    expanded = dataclasses.replace(inventor, expansions=(Expansion("synonym", "発明者", ("発明",), 0.5),))
+    scorer = scorer_for(searcher, (phone, expanded))
+    assert by_post(scorer, scorer.held(expanded)) == {"whole": 1.0, "part": 1.0, "alone": 1.0}

@@ -266,26 +266,53 @@ class QueryScorer:
         self.boosts = boosts
         self._boosts_key = tuple(boosts.items())
         self._postings = {c: self._word_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
-        held = np.zeros(arrays.size, dtype=bool)
-        for ids, _ in self._postings.values():
-            held[ids] = True
-        self.docnums: Ints = np.flatnonzero(held)
+        self._holding = {c: self._holding_ids(c) for c in self._postings}
+        self._inside = np.zeros(arrays.size, dtype=bool)
+        for ids in self._holding.values():
+            self._inside[ids] = True
+        self.docnums: Ints = np.flatnonzero(self._inside)
         self._position = np.empty(arrays.size, dtype=np.int64)
         self._position[self.docnums] = np.arange(self.docnums.size)
         self._concepts: dict[Concept, Floats] = {}
+        self._holds: dict[Concept, Mask] = {}
 
     def at(self, docnums: Ints) -> Ints:
         """The places of ``docnums`` (some of :attr:`docnums`) in the scorer's arrays."""
         return self._position[docnums]
 
     def concept(self, concept: Concept) -> Floats:
-        """Each of ``docnums``' score for one word: whole or (for less) all its parts, in every field."""
+        """Each of ``docnums``' score for one word: whole or (for less) its parts, in every field."""
         if concept not in self._concepts:
             ids, summed = self._postings[concept]
+            inside = self._inside[ids]
             scores = np.zeros(self.docnums.size)
-            scores[self._position[ids]] = summed
+            scores[self._position[ids[inside]]] = summed[inside]
             self._concepts[concept] = scores
         return self._concepts[concept]
+
+    def holds(self, concept: Concept) -> Mask:
+        """Whether each of ``docnums`` holds one word: whole, all its parts in one field, or what it
+        expands to. A part alone (:data:`PARTS_ALONE`) adds to a match's score, but is no match:
+        脆弱性 does not find every passage saying 重要性."""
+        if concept not in self._holds:
+            mask = np.zeros(self.docnums.size, dtype=bool)
+            mask[self._position[self._holding[concept]]] = True
+            self._holds[concept] = mask
+        return self._holds[concept]
+
+    def _holding_ids(self, concept: Concept) -> Ints:
+        """The documents holding one word (see :meth:`holds`), sorted."""
+        if not (PARTS_ALONE and concept.parts):
+            return self._postings[concept][0]
+        found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
+        found += [
+            self._all_parts(field, concept.parts)[0] for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0
+        ]
+        for expansion in concept.expansions:
+            for word in expansion.terms:
+                terms = word.split(" ")
+                found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
+        return _summed([(ids, np.zeros(ids.size)) for ids in found], self.arrays.size)[0]
 
     def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
         """The documents holding one word (whole, or all its parts in one field) or one of its
@@ -334,13 +361,15 @@ class QueryScorer:
         return ids, summed
 
     def _clause(self, clause: Clause, strict: bool) -> tuple[Floats, Mask]:
-        """A clause's scores where it matches (0 elsewhere), and which documents it matches."""
-        found = [self.concept(c) for c in clause.concepts]
-        held = [scores > 0 for scores in found]
+        """A clause's scores (a phrase's only where it matches; a word's also where it holds only a
+        part), and which documents it matches."""
+        scores = functools.reduce(np.add, [self.concept(c) for c in clause.concepts])
+        held = [self.holds(c) for c in clause.concepts]
         matched = np.logical_and.reduce(held) if strict or clause.phrase else np.logical_or.reduce(held)
-        if clause.phrase:
-            matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))[self.docnums]
-        return np.where(matched, functools.reduce(np.add, found), 0.0), matched
+        if not clause.phrase:
+            return scores, matched
+        matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))[self.docnums]
+        return np.where(matched, scores, 0.0), matched
 
     def score(self, strict: bool) -> tuple[Floats, Mask]:
         size = self.docnums.size
@@ -362,7 +391,7 @@ class QueryScorer:
             matched = matched & slot_matched if strict else matched | slot_matched
         matched &= required
         for concept in self.parsed.excluded:
-            matched &= self.concept(concept) == 0
+            matched &= ~self.holds(concept)
         return scores, matched
 
     def held(self, concept: Concept) -> Floats:

@@ -95,3 +95,26 @@ def test_light_verbs_and_question_numerals_are_not_searched() -> None:
     assert parse_query("宣言していた国はどこになりますか").describe() == "宣言 国"
     assert parse_query("七年戦争は何年に終わったの").describe() == "7 年 戦争 年 終わる"
     assert parse_query("1945年何月").describe() == "1945 年 何月(月)"
+
+
+def test_the_polite_prefix_is_dropped_and_letters_are_kept() -> None:
+    # お/ご (御) says nothing about what is sought; Sudachi tags α, Σ and シグマ symbols (記号-文字).
+    assert terms("お問い合わせとお米") == ["問い合わせ", "米"]
+    assert terms("シグマ（Σ）とα") == ["シグマ", "σ", "α"]
+
+
+def test_a_word_in_hiragana_only_is_one_term_with_its_katakana() -> None:
+    # Sudachi keeps ごみ and ゴミ apart (it joins ねこ and ネコ as 猫): a city's ごみ and a user's ゴミ.
+    assert terms("ごみの出し方") == terms("ゴミの出し方") == ["ゴミ", "出し方"]
+    assert [t.text for t in analyze("粗大ごみ")] == ["粗大塵", "粗大", "ゴミ"]  # the part too
+    assert terms("ねこ") == ["猫"]
+
+
+def test_a_compounds_symbol_or_particle_is_not_one_of_its_parts() -> None:
+    # A part scores alone (_scoring.PARTS_ALONE): モナ・リザ's ・ would match every name with a ・.
+    assert [(t.text, t.part) for t in analyze("晩餐;モナ・リザ")] == [
+        ("晩餐", False),
+        ("モナ・リザ", False),
+        ("モナ", True),
+        ("リザ", True),
+    ]

@@ -3,6 +3,7 @@ documents against a whole-index reference (deletions, two segments), trigram re-
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,10 +16,10 @@ from whoosh.searching import Searcher as WhooshSearcher
 from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
-from mikke._query import parse_query
+from mikke._query import Clause, Concept, Expansion, parse_query
 from mikke._ranking import Query, by_trigrams, held_grams, trigrams
 from mikke._schema import SEARCH_FIELDS
-from mikke._scoring import PARTS_WEIGHT, QueryScorer, held_in
+from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -150,26 +151,68 @@ def reference_scores(
             for docnum, value in zip(ids.tolist(), values.tolist(), strict=True):
                 scores[docnum] += boost * value
             parts = [dict(zip(*(a.tolist() for a in arrays.term_scores(field, p)), strict=True)) for p in concept.parts]
-            for docnum in set.intersection(*map(set, parts)) if parts else ():
-                scores[docnum] += boost * PARTS_WEIGHT * sum(p[docnum] for p in parts)
+            for part in parts:  # each part alone (PARTS_ALONE)
+                for docnum, value in part.items():
+                    scores[docnum] += boost * PARTS_WEIGHT / len(parts) * value
         return {docnum: score for docnum, score in scores.items() if score > 0}
 
-    words = [word(c) for c in parsed.concepts()]
-    excluded = set().union(*(word(c) for c in parsed.excluded))
+    def holding(concept) -> set[int]:  # type: ignore[no-untyped-def]
+        """Whole, or all its parts in one field: a part alone scores but does not match."""
+        found: set[int] = set()
+        for field in SEARCH_FIELDS:
+            if boosts.get(field, 0.0) > 0:
+                found |= set(arrays.term_scores(field, concept.text)[0].tolist())
+                if concept.parts:
+                    found |= set.intersection(*(set(arrays.term_scores(field, p)[0].tolist()) for p in concept.parts))
+        return found
+
+    everywhere = set().union(*(holding(c) for c in (*parsed.concepts(), *parsed.excluded)))
+    words = [{d: v for d, v in word(c).items() if d in everywhere} for c in parsed.concepts()]
+    excluded = set().union(*(holding(c) for c in parsed.excluded))
+    matching = [holding(c) for c in parsed.concepts()]
     held = [set(w) for w in words]
-    matches = set.intersection(*held) if strict else set.union(*held)
+    matches = set.intersection(*matching) if strict else set.union(*matching)
     matches = {d for d in matches if arrays.live[d] and d not in excluded}
-    weights = []
-    for concept in parsed.concepts():
-        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
-        weights.append(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
-    everywhere = set.union(*held)
-    coverage = {d: sum(w for w, h in zip(weights, held, strict=True) if d in h) / sum(weights) for d in everywhere}
-    posts = [{int(arrays.post_of[d]) for d in h} for h in held]
+
+    def weight(term: str) -> float:
+        frequency = max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS)
+        return float(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
+
+    weights = [weight(concept.text) for concept in parsed.concepts()]
+
+    def anywhere(term: str) -> set[int]:
+        return {
+            d
+            for field in SEARCH_FIELDS
+            if boosts.get(field, 0.0) > 0
+            for d in arrays.term_scores(field, term)[0].tolist()
+        }
+
+    def share(concept, d: int) -> float:  # type: ignore[no-untyped-def]
+        """A compound with only some of its parts held counts their IDF-weighted share."""
+        parts = [d in anywhere(p) for p in concept.parts]
+        if parts and 0 < sum(parts) < len(parts) and d not in anywhere(concept.text):
+            return sum(weight(p) for p, h in zip(concept.parts, parts, strict=True) if h) / sum(
+                map(weight, concept.parts)
+            )
+        return 1.0
+
+    shares = [{d: share(c, d) for d in h} for c, h in zip(parsed.concepts(), held, strict=True)]
+    coverage = {
+        d: sum(w * s.get(d, 0.0) for w, s in zip(weights, shares, strict=True)) / sum(weights) for d in everywhere
+    }
+    posts: list[dict[int, float]] = []
+    for s in shares:
+        best: dict[int, float] = {}
+        for d, value in s.items():
+            best[int(arrays.post_of[d])] = max(value, best.get(int(arrays.post_of[d]), 0.0))
+        posts.append(best)
     post_coverage = {
-        d: sum(w for w, p in zip(weights, posts, strict=True) if arrays.post_of[d] in p) / sum(weights)
+        d: sum(w * p.get(int(arrays.post_of[d]), 0.0) for w, p in zip(weights, posts, strict=True)) / sum(weights)
         for d in everywhere
     }
+    post_coverage = {d: value for d, value in post_coverage.items() if coverage[d] > 0}
+    coverage = {d: value for d, value in coverage.items() if value > 0}
     return {d: sum(w.get(d, 0.0) for w in words) for d in matches}, coverage, post_coverage
 
 
@@ -242,3 +285,42 @@ def test_held_in_tells_which_titles_and_headings_hold_a_word(searcher: Searcher)
                 assert held_in(arrays, field, concept, docnums).tolist() == expected, (query, field)
                 outcomes.update(expected)
     assert outcomes == {True, False}
+
+
+POSTS = {
+    "_posts/2025-01-01-whole.md": "---\ntitle: 記録\n---\n\n電話の発明者は誰か。\n",
+    "_posts/2025-01-02-part.md": "---\ntitle: 記録\n---\n\n電話の発明は1876年。\n",
+    "_posts/2025-01-03-alone.md": "---\ntitle: 記録\n---\n\n新しい発明の話。\n",
+}
+
+
+def scorer_for(searcher: Searcher, concepts: tuple[Concept, ...]) -> QueryScorer:
+    parsed = parse_query("電話 発明者")
+    parsed = dataclasses.replace(parsed, required=tuple(Clause((c,), text=c.text) for c in concepts))
+    return QueryScorer(searcher.current(), parsed, searcher.config.boosts)
+
+
+def by_post(scorer: QueryScorer, values: np.ndarray) -> dict[str, float]:  # type: ignore[type-arg]
+    paths = [scorer.arrays.stored_fields(int(d))["path"] for d in scorer.docnums]
+    return {Path(path).stem[11:]: float(value) for path, value in zip(paths, values, strict=True)}
+
+
+def test_a_compound_part_alone_adds_to_a_match_and_is_no_match_alone(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config = make_corpus(POSTS)
+    update_index(config)
+    searcher = Searcher(config)
+    phone, inventor = parse_query("電話 発明者").concepts()
+    assert inventor.parts == ("発明", "者")
+    scorer = scorer_for(searcher, (phone, inventor))
+    _, matched = scorer.score(strict=False)
+    assert by_post(scorer, matched) == {"whole": 1.0, "part": 1.0}  # 発明 alone matches nothing
+    words = by_post(scorer, scorer.concept(inventor))
+    assert words["whole"] > words["part"] > 0  # 発明 adds to the match on 電話
+    held = by_post(scorer, scorer.held(inventor))
+    share = word_weight(scorer.arrays, Concept("発明", (), 0)) ** COVERAGE_IDF_POWER
+    share /= share + word_weight(scorer.arrays, Concept("者", (), 0)) ** COVERAGE_IDF_POWER
+    assert held == pytest.approx({"whole": 1.0, "part": share}) and 0 < share < 1
+    # Held through what it expands to (as if 発明 were a synonym of 発明者): held whole.
+    expanded = dataclasses.replace(inventor, expansions=(Expansion("synonym", "発明者", ("発明",), 0.5),))
+    scorer = scorer_for(searcher, (phone, expanded))
+    assert by_post(scorer, scorer.held(expanded)) == {"whole": 1.0, "part": 1.0, "alone": 1.0}

@@ -6,10 +6,11 @@ Every text goes through one pipeline, :func:`chunk_terms` (per chunk, cached):
   A units (its parts) at the compound's position, marked ``part``: ``センター`` then
   finds ``データセンター``, while a query for the whole compound matches both the
   compound and its parts and ranks higher. A term is Sudachi's normalized form
-  (サーバ -> サーバー, 引越し -> 引っ越し); offsets come from Sudachi's
+  (サーバ -> サーバー, 引越し -> 引っ越し), one written in hiragana only is written in katakana
+  (ごみ -> ゴミ: :func:`kana_fold`); offsets come from Sudachi's
   ``begin()/end()`` on the original text.
 * :func:`fold` applies NFKC and case folding to the term (never to offsets).
-* Stop: particles, auxiliaries, symbols, whitespace and other function words
+* Stop: particles, auxiliaries, symbols (not letters such as Σ), whitespace and other function words
   (:data:`STOP_POS`, :data:`STOP_WORDS`) are dropped; they still take a position.
 * Each term carries its reading (Sudachi's ``reading_form``, in hiragana): the
   index records which words read how (:func:`reading_pairs`), so a query typed in
@@ -38,14 +39,17 @@ from whoosh.analysis import Composable, Token, Tokenizer
 
 #: Parts of speech (first level of Sudachi's POS tuple) that carry no search meaning.
 STOP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "接続詞", "感動詞"})
+#: Kept although their first level is stopped: letters such as α, Σ, シグマ (記号-文字).
+KEEP_POS = frozenset({("記号", "文字")})
 
 #: Normalized forms that are function words or question words in any position
 #: (like the stop list of Lucene's Japanese analyzer): という, もの, こと, なぜ, どんな…;
 #: the light verbs する, いる, おる, なる, ある (in every written form: される, いた, なります,
-#: 在る), and 何 where Sudachi tags it a numeral (何年) or it is a compound's part (何月).
+#: 在る), 何 where Sudachi tags it a numeral (何年) or it is a compound's part (何月), and the
+#: polite prefix お/ご (御: お問い合わせ, ご利用).
 STOP_WORDS = frozenset(
     {"言う", "物", "こと", "為", "他", "様", "何故", "どう", "幾つ", "幾ら", "どんな", "良く", "特に"}
-    | {"為る", "居る", "おる", "成る", "有る", "何"}
+    | {"為る", "居る", "おる", "成る", "有る", "何", "御"}
 )
 
 #: Sudachi refuses very long inputs; longer text is analysed in chunks of this many characters.
@@ -105,6 +109,13 @@ class _Sudachi(threading.local):
 
 _SUDACHI = _Sudachi()
 
+
+def _stopped(morpheme: Any) -> bool:
+    """Whether a morpheme's part of speech is stopped (:data:`STOP_POS`, :data:`KEEP_POS`)."""
+    pos = morpheme.part_of_speech()
+    return pos[0] in STOP_POS and pos[:2] not in KEEP_POS
+
+
 #: One index term of a chunk: (term, reading, part of speech, is a part, position, start, end).
 #: Positions count whole morphemes (stopped ones too) from 0 in the chunk; a part shares its compound's.
 Unit = tuple[str, str, str, bool, int, int, int]
@@ -124,12 +135,15 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
     for morpheme in _SUDACHI.get().tokenize(chunk):
         position += 1
         pos_tag = morpheme.part_of_speech()[0]
-        if pos_tag in STOP_POS:  # its parts too
+        if _stopped(morpheme):  # its parts too
             continue
         parts = morpheme.split(SplitMode.A)
         for n, unit in enumerate((morpheme, *parts) if len(parts) > 1 else (morpheme,)):
+            if n and _stopped(unit):  # a compound's particle or symbol: 天の川's の, モナ・リザ's ・
+                continue
             term = _fold_term(unit.normalized_form())
             if term not in STOP_WORDS and term.strip():
+                term = _katakana(term)
                 reading = _hiragana(unit.reading_form())
                 units.append((term, reading, pos_tag, n > 0, position, unit.begin(), unit.end()))
     return tuple(units), position + 1
@@ -285,5 +299,20 @@ def to_hiragana(text: str) -> str:
     return text.translate(_KATAKANA)
 
 
+_HIRAGANA_WORD = re.compile(r"[\u3041-\u3096ー]+")
+_HIRAGANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
+def kana_fold(term: str) -> str:
+    """A term written in hiragana only, in katakana: ごみ and ゴミ are one term (Sudachi
+    normalizes ねこ and ネコ to 猫, but keeps ごみ and ゴミ apart).
+
+    >>> kana_fold("ごみ"), kana_fold("ゴミ"), kana_fold("ごみ箱")
+    ('ゴミ', 'ゴミ', 'ごみ箱')
+    """
+    return term.translate(_HIRAGANA) if _HIRAGANA_WORD.fullmatch(term) else term
+
+
 _hiragana = functools.lru_cache(maxsize=65_536)(to_hiragana)
+_katakana = functools.lru_cache(maxsize=65_536)(kana_fold)
 _fold_term = functools.lru_cache(maxsize=65_536)(fold)

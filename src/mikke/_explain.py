@@ -27,7 +27,7 @@ from ._models import Explanation
 from ._query import Clause, Concept, ParsedQuery, phrase_query
 from ._ranking import STAGES, Query, rerank
 from ._schema import SEARCH_FIELDS
-from ._scoring import PARTS_WEIGHT, Floats, IndexArrays, Ints
+from ._scoring import PARTS_ALONE, PARTS_WEIGHT, Floats, IndexArrays, Ints
 
 
 def explain_scores(
@@ -81,7 +81,8 @@ def _concept(arrays: IndexArrays, concept: Concept, boosts: Mapping[str, float],
 def _word(
     arrays: IndexArrays, text: str, parts: tuple[str, ...], boosts: Mapping[str, float], docnum: int, whole: bool
 ) -> Explanation:
-    """A word's score per field: the whole word's boosted BM25 plus its parts' (all in the field);
+    """A word's score per field: the whole word's boosted BM25 plus its parts' (each alone, their
+    mean, or all in the field: :data:`~mikke._scoring.PARTS_ALONE`);
     not ``whole`` (an expansion of several words), only all of ``text`` and ``parts`` together."""
     fields = []
     for field in SEARCH_FIELDS:
@@ -92,7 +93,14 @@ def _word(
         score = _term_score(arrays, field, text, docnum) if whole or not parts else 0.0
         if score:
             details.append(Explanation(boost * score, f"{field}:{text}, boost {boost:g} × BM25 {score:.4f}"))
-        if parts:
+        if parts and whole and PARTS_ALONE:
+            share = PARTS_WEIGHT / len(parts)
+            for part in parts:
+                part_score = _term_score(arrays, field, part, docnum)
+                if part_score:
+                    name = f"{field}:{part} (part), boost {boost:g} × {share:g} × BM25 {part_score:.4f}"
+                    details.append(Explanation(boost * share * part_score, name))
+        elif parts:
             together = parts if whole else (text, *parts)
             scores = [_term_score(arrays, field, part, docnum) for part in together]
             if all(scores):

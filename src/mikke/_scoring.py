@@ -8,8 +8,8 @@ postings copy (``_postings``; whoosh's blocks where a segment has none), and
 kept for the life of the index generation (an :class:`IndexArrays`). The
 scores are whoosh's own BM25F: ``idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B *
 length / average length))`` per field, times the field's boost, summed over
-the query's words (a compound's parts count :data:`PARTS_WEIGHT` as much and
-only where all of them are in one field). A query's arrays cover only the
+the query's words (a compound's parts each count :data:`PARTS_WEIGHT` times
+their mean: :data:`PARTS_ALONE`). A query's arrays cover only the
 documents holding one of its words (``QueryScorer.docnums``).
 
 >>> import tempfile, pathlib
@@ -49,6 +49,10 @@ K1 = 1.5
 B = 0.9
 #: Weight of a match on a compound's parts relative to the whole compound.
 PARTS_WEIGHT = 0.6
+#: A compound's parts each score alone (発明者 finds 発明), as Kuromoji's search mode splits them,
+#: :data:`PARTS_WEIGHT` times their mean (トルコ共和国's 共和 and 国 do not outweigh トルコ);
+#: else only where all of them are in one field, :data:`PARTS_WEIGHT` times their sum.
+PARTS_ALONE = True
 #: A word's weight in the coverage is its IDF to this power: the rarer words, the names, count more.
 COVERAGE_IDF_POWER = 2.0
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
@@ -262,26 +266,53 @@ class QueryScorer:
         self.boosts = boosts
         self._boosts_key = tuple(boosts.items())
         self._postings = {c: self._word_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
-        held = np.zeros(arrays.size, dtype=bool)
-        for ids, _ in self._postings.values():
-            held[ids] = True
-        self.docnums: Ints = np.flatnonzero(held)
+        self._holding = {c: self._holding_ids(c) for c in self._postings}
+        self._inside = np.zeros(arrays.size, dtype=bool)
+        for ids in self._holding.values():
+            self._inside[ids] = True
+        self.docnums: Ints = np.flatnonzero(self._inside)
         self._position = np.empty(arrays.size, dtype=np.int64)
         self._position[self.docnums] = np.arange(self.docnums.size)
         self._concepts: dict[Concept, Floats] = {}
+        self._holds: dict[Concept, Mask] = {}
 
     def at(self, docnums: Ints) -> Ints:
         """The places of ``docnums`` (some of :attr:`docnums`) in the scorer's arrays."""
         return self._position[docnums]
 
     def concept(self, concept: Concept) -> Floats:
-        """Each of ``docnums``' score for one word: whole or (for less) all its parts, in every field."""
+        """Each of ``docnums``' score for one word: whole or (for less) its parts, in every field."""
         if concept not in self._concepts:
             ids, summed = self._postings[concept]
+            inside = self._inside[ids]
             scores = np.zeros(self.docnums.size)
-            scores[self._position[ids]] = summed
+            scores[self._position[ids[inside]]] = summed[inside]
             self._concepts[concept] = scores
         return self._concepts[concept]
+
+    def holds(self, concept: Concept) -> Mask:
+        """Whether each of ``docnums`` holds one word: whole, all its parts in one field, or what it
+        expands to. A part alone (:data:`PARTS_ALONE`) adds to a match's score, but is no match:
+        脆弱性 does not find every passage saying 重要性."""
+        if concept not in self._holds:
+            mask = np.zeros(self.docnums.size, dtype=bool)
+            mask[self._position[self._holding[concept]]] = True
+            self._holds[concept] = mask
+        return self._holds[concept]
+
+    def _holding_ids(self, concept: Concept) -> Ints:
+        """The documents holding one word (see :meth:`holds`), sorted."""
+        if not (PARTS_ALONE and concept.parts):
+            return self._postings[concept][0]
+        found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
+        found += [
+            self._all_parts(field, concept.parts)[0] for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0
+        ]
+        for expansion in concept.expansions:
+            for word in expansion.terms:
+                terms = word.split(" ")
+                found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
+        return _summed([(ids, np.zeros(ids.size)) for ids in found], self.arrays.size)[0]
 
     def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
         """The documents holding one word (whole, or all its parts in one field) or one of its
@@ -311,7 +342,11 @@ class QueryScorer:
             if whole or not parts:
                 ids, term = self.arrays.term_scores(field, text)
                 found.append((ids, boost * term))
-            if parts:
+            if parts and whole and PARTS_ALONE:
+                for part in parts:
+                    ids, term = self.arrays.term_scores(field, part)
+                    found.append((ids, boost * PARTS_WEIGHT / len(parts) * term))
+            elif parts:
                 ids, term = self._all_parts(field, parts if whole else (text, *parts))
                 found.append((ids, boost * (PARTS_WEIGHT if whole else 1.0) * term))
         return found
@@ -326,13 +361,15 @@ class QueryScorer:
         return ids, summed
 
     def _clause(self, clause: Clause, strict: bool) -> tuple[Floats, Mask]:
-        """A clause's scores where it matches (0 elsewhere), and which documents it matches."""
-        found = [self.concept(c) for c in clause.concepts]
-        held = [scores > 0 for scores in found]
+        """A clause's scores (a phrase's only where it matches; a word's also where it holds only a
+        part), and which documents it matches."""
+        scores = functools.reduce(np.add, [self.concept(c) for c in clause.concepts])
+        held = [self.holds(c) for c in clause.concepts]
         matched = np.logical_and.reduce(held) if strict or clause.phrase else np.logical_or.reduce(held)
-        if clause.phrase:
-            matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))[self.docnums]
-        return np.where(matched, functools.reduce(np.add, found), 0.0), matched
+        if not clause.phrase:
+            return scores, matched
+        matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))[self.docnums]
+        return np.where(matched, scores, 0.0), matched
 
     def score(self, strict: bool) -> tuple[Floats, Mask]:
         size = self.docnums.size
@@ -354,13 +391,40 @@ class QueryScorer:
             matched = matched & slot_matched if strict else matched | slot_matched
         matched &= required
         for concept in self.parsed.excluded:
-            matched &= self.concept(concept) == 0
+            matched &= ~self.holds(concept)
         return scores, matched
+
+    def held(self, concept: Concept) -> Floats:
+        """How much of ``concept`` each of ``docnums`` holds: 1 where it scores, except where a
+        compound's parts score alone (:data:`PARTS_ALONE`) and only some are there (and nothing it
+        expands to): their share, each part weighing its IDF to the power :data:`COVERAGE_IDF_POWER`
+        (トルコ is most of トルコ共和国)."""
+        held = (self.concept(concept) > 0).astype(np.float64)
+        if not concept.parts or not PARTS_ALONE:
+            return held
+        weights = np.array(
+            [word_weight(self.arrays, Concept(part, (), 0)) ** COVERAGE_IDF_POWER for part in concept.parts]
+        )
+        holding = np.array([self._anywhere(part) for part in concept.parts])
+        parts = weights @ holding / weights.sum() if weights.sum() > 0 else holding.mean(axis=0)
+        whole = self._anywhere(concept.text) | holding.all(axis=0) | ~holding.any(axis=0)  # (none: by an expansion)
+        for expansion in concept.expansions:  # held through what it expands to: held whole
+            for word in expansion.terms:
+                whole |= np.logical_and.reduce([self._anywhere(term) for term in word.split(" ")])
+        return np.where(whole, held, parts)
+
+    def _anywhere(self, term: str) -> Mask:
+        """Whether each of ``docnums`` holds ``term`` in some field."""
+        fields = [field for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0]
+        return np.asarray(
+            np.logical_or.reduce([_holding(self.arrays.term_scores(field, term)[0], self.docnums) for field in fields])
+        )
 
     def coverage(self) -> tuple[Floats, Floats]:
         """The weighted share of the query's words each of ``docnums`` holds, and the share its
         whole post holds, each word weighing its IDF to the power :data:`COVERAGE_IDF_POWER`.
-        A word is held where it scores: whole, or all its parts in one field.
+        A word is held where it scores: whole, all its parts, or what it expands to; a compound
+        whose parts score alone (:data:`PARTS_ALONE`) is held in part where only some are.
         """
         arrays = self.arrays
         passage = np.zeros(self.docnums.size)
@@ -369,10 +433,16 @@ class QueryScorer:
         total = 0.0
         for concept in dict.fromkeys(self.parsed.concepts()):
             weight = word_weight(arrays, concept) ** COVERAGE_IDF_POWER
-            held = self.concept(concept) > 0
+            held = self.held(concept)
             total += weight
             passage += weight * held
-            post[post_of[held]] += weight  # once a post, however many of its passages hold the word
+            # Once a post, however many of its passages hold the word: the most one of them holds.
+            share = np.zeros(arrays.posts)
+            partly = (held > 0) & (held < 1)
+            if partly.any():
+                np.maximum.at(share, post_of[partly], held[partly])
+            share[post_of[held == 1]] = 1.0
+            post += weight * share
         if total == 0:
             return passage, passage
         return passage / total, post[post_of] / total

@@ -80,6 +80,25 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     assert searcher.search("梅雨の期間はどのくらい").hits[0].path.endswith("b.md")
 
 
+def test_trigrams_favour_the_passage_holding_them_in_one_sentence(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus(
+        {
+            "_posts/2025-01-01-a.md": "---\ntitle: 雨\n---\n\n梅雨の時期は暑い。雨の期待と、その期間は長い。\n",
+            "_posts/2025-01-02-b.md": "---\ntitle: 雨\n---\n\n梅雨の期間は一か月ほど続く。\n",
+        }
+    )
+    update_index(config)
+    searcher = Searcher(config)
+    arrays = searcher.current()
+    parsed = parse_query("梅雨の期間は")
+    _, docnums, _ = searcher.matches(parsed, rank=False)
+    texts = [arrays.shown_text(docnum) for docnum in docnums.tolist()]
+    assert held_grams(texts, sorted(trigrams(["梅雨の期間は"]))).all()  # both hold every trigram
+    reranked = by_trigrams(Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts)), docnums, np.ones(2), 8.0)
+    assert "梅雨の期間は" in texts[int(np.argmax(reranked))]
+    assert reranked.min() > 1  # the scattered one still counts its best sentence
+
+
 def test_held_grams_is_gram_in_text_on_every_passage(searcher: Searcher) -> None:
     arrays = searcher.current()
     texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._query import Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
-from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
+from ._snippets import SENTENCE_END, TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
 #: Share of the coverage taken from the passage's whole post rather than the passage alone.
 POST_COVERAGE_WEIGHT = 0.5
@@ -120,23 +120,31 @@ def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
 
 
 def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
-    """``scores`` re-ranked by the query's character trigrams each passage holds (as a reader sees it).
+    """``scores`` re-ranked by the query's character trigrams that each passage's best sentence
+    holds, as a reader sees it (its post's title and its heading counting in every sentence).
 
     Each is multiplied by ``1 + weight * share`` (never lowered). ``share`` counts the trigrams
     that some of ``docnums`` holds, each weighted by how few of them hold it. Trigrams reward a
     passage that holds the query's words next to each other, as written, and words the analyzer
-    cut differently (何季 against 雨季).
+    cut differently (何季 against 雨季); in one sentence, rather than scattered over a long text.
     """
-    wanted = trigrams(query.parsed.words())
+    wanted = list(trigrams(query.parsed.words()))
     if not wanted:
         return scores
-    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
-    held = held_grams(texts, list(wanted))
-    counts = held.sum(axis=0)
-    weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)
+    rows: list[str] = []  # each passage's title and heading, then its sentences
+    heads: list[int] = []
+    for docnum in docnums.tolist():
+        title, heading, body = query.arrays.shown_text(docnum).split("\n", 2)
+        heads.append(len(rows))
+        rows += [f"{title}\n{heading}", *SENTENCE_END.split(body)]
+    held = held_grams(rows, wanted)
+    counts = np.logical_or.reduceat(held, heads, axis=0).sum(axis=0)
+    weights = np.where(counts > 0, np.log((len(heads) + 1) / (counts + 0.5)), 0.0)
     if not weights.any():
         return scores
-    return np.asarray(scores * (1 + weight * (held @ weights / weights.sum())))
+    above = held[np.repeat(heads, np.diff([*heads, len(rows)]))]  # each row's title and heading
+    share = np.maximum.reduceat((held | above) @ weights, heads) / weights.sum()
+    return np.asarray(scores * (1 + weight * share))
 
 
 def sentence_share(

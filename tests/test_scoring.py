@@ -17,7 +17,7 @@ from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import Clause, Concept, Expansion, parse_query
-from mikke._ranking import Query, by_trigrams, held_grams, trigrams
+from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, trigrams
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
 
@@ -79,6 +79,47 @@ def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus
     assert "梅雨の期間は" in arrays.shown_text(best)
     assert (reranked >= scores).all()
     assert searcher.search("梅雨の期間はどのくらい").hits[0].path.endswith("b.md")
+
+
+def test_trigrams_favour_the_passage_holding_them_in_one_sentence(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus(
+        {
+            "_posts/2025-01-01-a.md": "---\ntitle: 雨\n---\n\n梅雨の時期は暑い。雨の期待と、その期間は長い。\n",
+            "_posts/2025-01-02-b.md": "---\ntitle: 雨\n---\n\n梅雨の期間は一か月ほど続く。\n",
+        }
+    )
+    update_index(config)
+    searcher = Searcher(config)
+    arrays = searcher.current()
+    parsed = parse_query("梅雨の期間は")
+    _, docnums, _ = searcher.matches(parsed, rank=False)
+    texts = [arrays.shown_text(docnum) for docnum in docnums.tolist()]
+    assert held_grams(texts, sorted(trigrams(["梅雨の期間は"]))).all()  # both hold every trigram
+    reranked = by_trigrams(Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts)), docnums, np.ones(2), 8.0)
+    assert "梅雨の期間は" in texts[int(np.argmax(reranked))]
+    assert reranked.min() > 1  # the scattered one still counts its best sentence
+
+
+def test_pairs_favour_the_passage_holding_neighbouring_words_close(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus(
+        {
+            "_posts/2025-01-01-a.md": "---\ntitle: 湖\n---\n\n琵琶湖は滋賀県の中央にある。面積は広い。\n",
+            "_posts/2025-01-02-b.md": "---\ntitle: 湖\n---\n\n面積で琵琶湖に勝る湖はない。\n",
+        }
+    )
+    update_index(config)
+    searcher = Searcher(config)
+    arrays = searcher.current()
+    for question, favoured in (("琵琶湖の面積は", True), ("琵琶湖 面積", False)):  # words typed apart make no pair
+        parsed = parse_query(question)
+        _, docnums, _ = searcher.matches(parsed, rank=False)
+        query = Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts))
+        reranked = by_pairs(query, docnums, np.ones(2), 2.0)
+        if favoured:
+            assert "面積で琵琶湖" in arrays.shown_text(int(docnums[np.argmax(reranked)]))
+            assert sorted(reranked.tolist()) == [1.0, 3.0]
+        else:
+            assert reranked.tolist() == [1.0, 1.0]
 
 
 def test_held_grams_is_gram_in_text_on_every_passage(searcher: Searcher) -> None:

@@ -357,10 +357,11 @@ def test_the_explanation_of_a_hit_multiplies_to_its_score(searcher: Searcher, qu
             tree = hit.explanation
             assert tree is not None and round(tree.value, 4) == pytest.approx(hit.score, abs=1e-4)
             sums_up(tree)
-            bm25f, coverage, trigrams, sentences = tree.details
+            bm25f, coverage, trigrams, sentences, pairs = tree.details
             assert bm25f.description.startswith("BM25F") and bm25f.value > 0
             assert coverage.description.startswith("coverage")
             assert trigrams.description.startswith("trigram") and sentences.description.startswith("sentence")
+            assert pairs.description.startswith("pairs")
 
 
 def test_the_explanation_names_fields_and_compound_parts(searcher: Searcher) -> None:

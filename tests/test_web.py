@@ -403,6 +403,7 @@ def test_explain_adds_a_tree_to_each_hit(app: Starlette) -> None:
             "coverage",
             "trigrams",
             "sentences",
+            "pairs",
         ]
     grouped = ok(app, "/api/search?q=液体冷却&explain=1&group=post")
     assert all("explain" in s for h in grouped["hits"] for s in h["sections"])

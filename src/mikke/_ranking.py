@@ -7,7 +7,7 @@ weight)``, with the weight declared beside it. The stages after the first one wi
 never lower a score, so the passages they re-rank stay above the rest.
 
 >>> [(stage.name, stage.depth) for stage in STAGES]
-[('coverage', None), ('trigrams', 50), ('sentences', 10)]
+[('coverage', None), ('trigrams', 50), ('sentences', 10), ('pairs', 10)]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from ._query import Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
-from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
+from ._snippets import SENTENCE_END, TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
 #: Share of the coverage taken from the passage's whole post rather than the passage alone.
 POST_COVERAGE_WEIGHT = 0.5
@@ -120,23 +120,31 @@ def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
 
 
 def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
-    """``scores`` re-ranked by the query's character trigrams each passage holds (as a reader sees it).
+    """``scores`` re-ranked by the query's character trigrams that each passage's best sentence
+    holds, as a reader sees it (its post's title and its heading counting in every sentence).
 
     Each is multiplied by ``1 + weight * share`` (never lowered). ``share`` counts the trigrams
     that some of ``docnums`` holds, each weighted by how few of them hold it. Trigrams reward a
     passage that holds the query's words next to each other, as written, and words the analyzer
-    cut differently (何季 against 雨季).
+    cut differently (何季 against 雨季); in one sentence, rather than scattered over a long text.
     """
-    wanted = trigrams(query.parsed.words())
+    wanted = list(trigrams(query.parsed.words()))
     if not wanted:
         return scores
-    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
-    held = held_grams(texts, list(wanted))
-    counts = held.sum(axis=0)
-    weights = np.where(counts > 0, np.log((len(texts) + 1) / (counts + 0.5)), 0.0)
+    rows: list[str] = []  # each passage's title and heading, then its sentences
+    heads: list[int] = []
+    for docnum in docnums.tolist():
+        title, heading, body = query.arrays.shown_text(docnum).split("\n", 2)
+        heads.append(len(rows))
+        rows += [f"{title}\n{heading}", *SENTENCE_END.split(body)]
+    held = held_grams(rows, wanted)
+    counts = np.logical_or.reduceat(held, heads, axis=0).sum(axis=0)
+    weights = np.where(counts > 0, np.log((len(heads) + 1) / (counts + 0.5)), 0.0)
     if not weights.any():
         return scores
-    return np.asarray(scores * (1 + weight * (held @ weights / weights.sum())))
+    above = held[np.repeat(heads, np.diff([*heads, len(rows)]))]  # each row's title and heading
+    share = np.maximum.reduceat((held | above) @ weights, heads) / weights.sum()
+    return np.asarray(scores * (1 + weight * share))
 
 
 def sentence_share(
@@ -200,10 +208,84 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
     return scores
 
 
+#: Most characters between two neighbouring query words that count as next to each other (:func:`by_pairs`).
+PAIR_GAP = 10
+
+
+def pair_share(
+    offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], together: Mask, above: Sequence[bool]
+) -> float:
+    """The weighted share of the query's pairs of neighbouring words that a text holds next to
+    each other, in either order: one word's start at most :data:`PAIR_GAP` characters after the
+    other's end (a compound reaching from its first part to its last), or both ``above`` the
+    text (in its title or heading). ``together[i]`` says whether words ``i`` and ``i + 1`` make a
+    pair (typed in one clause); a pair weighs its lighter word. ``offsets`` are the text's term
+    offsets.
+
+    >>> import numpy as np
+    >>> from mikke._query import parse_query
+    >>> from mikke._snippets import term_offsets
+    >>> concepts, together = parse_query("琵琶湖の面積").concepts(), np.array([True])
+    >>> [pair_share(term_offsets(text), concepts, [1.0, 1.0], together, [False, False])
+    ...  for text in ("面積で琵琶湖に勝る湖はない", "琵琶湖は滋賀県の中央にある。面積は広い")]
+    [1.0, 0.0]
+    >>> pair_share({}, concepts, [1.0, 1.0], together, [True, True])
+    1.0
+    """
+
+    def spans(concept: Concept) -> tuple[list[int], list[int]]:
+        whole = offsets.get(concept.text, [])
+        starts, ends = whole[::2], whole[1::2]
+        if concept.parts:
+            starts = starts + offsets.get(concept.parts[0], [])[::2]
+            ends = ends + offsets.get(concept.parts[-1], [])[1::2]
+        return starts, ends
+
+    def near(ends: list[int], starts: list[int]) -> bool:
+        return any(0 <= start - end <= PAIR_GAP for start in starts for end in ends)
+
+    found = [spans(concept) for concept in concepts]
+    held = total = 0.0
+    for i in np.flatnonzero(together).tolist():
+        (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
+        weight = min(weights[i], weights[i + 1])
+        total += weight
+        if (above[i] and above[i + 1]) or near(ends, next_starts) or near(next_ends, starts):
+            held += weight
+    return held / total if total else 0.0
+
+
+def by_pairs(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
+    """``scores`` re-ranked by the query's neighbouring words each passage holds next to each other.
+
+    Each is multiplied by ``1 + weight * share`` (:func:`pair_share`; never lowered): a passage
+    that says what the question asks holds its words as close as the question does, in the
+    question's order or the other way round (琵琶湖の面積, 面積で琵琶湖に), where one that only
+    mentions them holds them apart. Words typed apart (a keyword query's) make no pair; a pair
+    in the title or heading counts, as in :func:`by_sentences`.
+    """
+    arrays, parsed = query.arrays, query.parsed
+    concepts, terms = parsed.concepts(), parsed.terms()
+    clause_of = np.array([n for n, clause in enumerate(parsed.clauses()) for _ in clause.concepts])
+    together = clause_of[1:] == clause_of[:-1]
+    if not together.any():
+        return scores
+    weights = [word_weight(arrays, concept) for concept in concepts]
+    above = np.array([held_in(arrays, "title", c, docnums) | held_in(arrays, "heading", c, docnums) for c in concepts])
+    scores = scores.copy()
+    for n, docnum in enumerate(docnums.tolist()):
+        fields = arrays.stored_fields(docnum)  # kept: the hits read them again
+        text, packed = fields["text"], fields.get("offsets")
+        offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
+        scores[n] *= 1 + weight * pair_share(offsets, concepts, weights, together, above[:, n].tolist())
+    return scores
+
+
 #: The re-ranking stages, in order: coverage of every match (its weight is a power), then the
-#: best passages' trigrams, then the very best's sentences.
+#: best passages' trigrams, then the very best's sentences and neighbouring word pairs.
 STAGES: tuple[Stage, ...] = (
     Stage("coverage", depth=None, weight=3.0, fn=by_coverage),
     Stage("trigrams", depth=50, weight=8.0, fn=by_trigrams),
     Stage("sentences", depth=10, weight=8.0, fn=by_sentences),
+    Stage("pairs", depth=10, weight=1.5, fn=by_pairs),
 )

@@ -6,7 +6,7 @@ it expands to in the index (``_expand``: prefix completions, readings, synonyms,
 typo's correction). They are scored by BM25F over the weighted
 fields (``_scoring``), then re-ranked by the stages of ``_ranking.STAGES`` in
 order: coverage (the share of the query's words a passage holds, a soft AND),
-character trigrams, best sentence. Passages with identical text are
+character trigrams, best sentence, neighbouring word pairs. Passages with identical text are
 collapsed (and, with ``per_post``, all but the best passage of each post).
 Grouped by post (``group="post"``), each post of the page comes once with its
 best passages of distinct sections. A short query whose best match misses one

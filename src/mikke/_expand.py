@@ -258,21 +258,25 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
     """The correction of a run of letters (katakana or Latin) that looks mistyped, as it would be
     typed, and its index terms; None when it looks right or no correction is clearly better.
 
-    The run looks mistyped when Sudachi does not know one of its words, or cuts it into a single
-    letter or a particle (ラマソン, ね + さ + かずら). A correction is one slip away (two neighbours
+    The run looks mistyped when Sudachi does not know one of its words, or cuts a single letter or
+    a particle out of it (ラマソン, ね + さ + かずら), or no post holds one of its words (ハドー +
+    ウェア). A correction is one slip away (two neighbours
     swapped, a ー, ッ or ン added or dropped) and cuts into words that Sudachi knows or the index
     holds, none a single letter, the fewest words first, then the most documents; else one edit
     away (a letter dropped, added or replaced) and an indexed word, the most frequent. Either must be
-    held by :data:`TYPO_RATIO` times as many documents as the run (at least :data:`TYPO_MIN_DF`).
+    held by :data:`TYPO_RATIO` times as many documents as the run (at least :data:`TYPO_MIN_DF`),
+    and be words Sudachi knows when the run's are.
     """
     word = fold(typed)
     if not TYPO_MIN_CHARS <= len(word) <= TYPO_MAX_CHARS:
         return None
     cut = words(word)
-    if all(w.known and not w.stopped for w in cut) and (len(cut) == 1 or min(len(w.surface) for w in cut) > 1):
-        return None
     vocabulary = arrays.vocabulary()
-    least = max(TYPO_MIN_DF, TYPO_RATIO * _documents(vocabulary, [w.term for w in cut if not w.stopped]))
+    held = _documents(vocabulary, [w.term for w in cut if not w.stopped])
+    if held and all(w.known and not w.stopped for w in cut) and (len(cut) == 1 or min(len(w.surface) for w in cut) > 1):
+        return None
+    least = max(TYPO_MIN_DF, TYPO_RATIO * held)
+    known = all(w.known for w in cut)  # a word Sudachi knows is never corrected to one it does not
     options = []
     for candidate in dict.fromkeys(_slips(word)):
         cut = words(candidate)
@@ -280,10 +284,14 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
             continue
         terms = tuple(w.term for w in cut)
         documents = _documents(vocabulary, terms)
-        if documents >= least:
+        if documents >= least and (not known or all(w.known for w in cut)):
             options.append((len(terms), -documents, candidate, terms))
     if not options:
-        options = [(1, -vocabulary[c], c, (c,)) for c in set(_edits(word)) if vocabulary.get(c, 0) >= least]
+        options = [
+            (1, -vocabulary[c], c, (c,))
+            for c in set(_edits(word))
+            if vocabulary.get(c, 0) >= least and (not known or all(w.known for w in words(c)))
+        ]
     if not options:
         return None
     _, _, correction, terms = min(options)

@@ -55,9 +55,11 @@ PREFIX_LIMIT = 50
 PREFIX_SCAN = 5000
 #: How many of the typed word's last analysed words a prefix may start at.
 PREFIX_WORDS = 3
-#: Shortest and longest run of letters corrected as a typo.
+#: Shortest and longest run of letters corrected as a typo, and the shortest corrected by an
+#: edit other than a slip (one edit turns a short word into many others).
 TYPO_MIN_CHARS = 3
 TYPO_MAX_CHARS = 24
+TYPO_EDIT_MIN_CHARS = 5
 #: A correction must be held by this many times as many documents as the run as typed, and by
 #: at least :data:`TYPO_MIN_DF`.
 TYPO_RATIO = 10
@@ -65,10 +67,12 @@ TYPO_MIN_DF = 1
 
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]+")
 #: A run of letters a typo is looked for in: katakana (ー included), or Latin letters.
-_RUN = re.compile(r"[\u30a1-\u30faー]+|[A-Za-z]+")
+_RUN = re.compile(r"[\u30a1-\u30faー]+|[A-Za-z]+|[\u3041-\u3096ー]+")
+_HIRAGANA = re.compile(r"[\u3041-\u3096ー]+")
 #: Letters a slip most often drops or doubles: adding or dropping one is a slip, as a swap is.
 _SLIPS = "ーッン"
 _KATAKANA_LETTERS = "".join(chr(code) for code in range(ord("ァ"), ord("ヶ") + 1)) + "ー"
+_HIRAGANA_LETTERS = "".join(chr(code) for code in range(ord("ぁ"), ord("ゖ") + 1)) + "ー"
 _LATIN = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -110,8 +114,8 @@ def _expand_clause(
     corrections += corrected
     if concepts == list(clause.concepts):
         return clause
-    text = _suggestion(clause.text, corrected)  # the re-ranking reads the words as corrected
-    return dataclasses.replace(clause, concepts=tuple(concepts), text=text)
+    text = _suggestion(clause.text, corrected) if corrected else ""  # the re-ranking reads both
+    return dataclasses.replace(clause, concepts=tuple(concepts), corrected=text)
 
 
 def _add_prefix(clause: Clause, concepts: list[Concept], arrays: IndexArrays) -> None:
@@ -165,14 +169,17 @@ def _add_typos(
     clause: Clause, concepts: list[Concept], arrays: IndexArrays, synonyms: Synonyms
 ) -> list[tuple[str, str]]:
     """Replace the words of each run of letters that looks mistyped (and nothing but a reading
-    expanded) by one word, the run as typed, that also matches its correction and the correction's
-    synonyms; returns the (run, correction) pairs."""
+    expanded; a run of hiragana only when it is the whole word) by one word, the run as typed (whole,
+    or all its words), that also matches its correction and the correction's synonyms; returns the
+    (run, correction) pairs."""
     tokens = [t for t in analyze(clause.text) if not t.part]
     if len(tokens) != len(concepts):
         return []
     corrections = []
     for run in reversed(list(_RUN.finditer(clause.text))):
         start, end = run.span()
+        if _HIRAGANA.fullmatch(run.group()) and run.group() != clause.text:
+            continue  # kana among a sentence's particles: only a word of its own
         inside = [n for n, t in enumerate(tokens) if start <= t.start and t.end <= end]
         if not inside or any(t.start < start < t.end or t.start < end < t.end for t in tokens):
             continue  # a word reaching out of the run (Tシャツ): not a run of its own
@@ -186,7 +193,11 @@ def _add_typos(
             held = _held(arrays, [w for w in synonyms.get(word) if w != word])
             if held:
                 expansions.append(Expansion("synonym", word, held, TYPO_WEIGHT * SYNONYM_WEIGHT))
-            concepts[inside[0] : inside[-1] + 1] = [Concept(typed, (), concepts[inside[0]].position, tuple(expansions))]
+            first = concepts[inside[0]]
+            if len(inside) > 1:  # as typed: the run whole, or all its words where the index holds each
+                parts = tuple(concepts[n].text for n in inside)
+                first = Concept(typed, parts if _holds(arrays, " ".join(parts)) else (), first.position)
+            concepts[inside[0] : inside[-1] + 1] = [dataclasses.replace(first, expansions=tuple(expansions))]
             corrections.append((run.group(), found[0]))
     return corrections[::-1]
 
@@ -255,16 +266,18 @@ def _most_frequent(counts: dict[str, int], limit: int) -> list[str]:
 
 
 def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | None:
-    """The correction of a run of letters (katakana or Latin) that looks mistyped, as it would be
+    """The correction of a run of letters (katakana, Latin or hiragana) that looks mistyped, as it would be
     typed, and its index terms; None when it looks right or no correction is clearly better.
 
     The run looks mistyped when Sudachi does not know one of its words, or cuts a single letter or
     a particle out of it (ラマソン, ね + さ + かずら), or no post holds one of its words (ハドー +
-    ウェア). A correction is one slip away (two neighbours
+    ウェア). A correction (of hiragana, one word) is one slip away (two neighbours
     swapped, a ー, ッ or ン added or dropped) and cuts into words that Sudachi knows or the index
-    holds, none a single letter, the fewest words first, then the most documents; else one edit
-    away (a letter dropped, added or replaced) and an indexed word, the most frequent. Either must be
-    held by :data:`TYPO_RATIO` times as many documents as the run (at least :data:`TYPO_MIN_DF`),
+    holds, none a single letter, the fewest words first, then the most documents; else (from
+    :data:`TYPO_EDIT_MIN_CHARS` letters) one edit away (a letter dropped, added or replaced) and an
+    indexed word, the most frequent. Either must be
+    held by :data:`TYPO_RATIO` times as many documents as the run when it is one word (and by at
+    least :data:`TYPO_MIN_DF`),
     and be words Sudachi knows when the run's are.
     """
     word = fold(typed)
@@ -275,18 +288,19 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
     held = _documents(vocabulary, [w.term for w in cut if not w.stopped])
     if held and all(w.known and not w.stopped for w in cut) and (len(cut) == 1 or min(len(w.surface) for w in cut) > 1):
         return None
-    least = max(TYPO_MIN_DF, TYPO_RATIO * held)
+    least = max(TYPO_MIN_DF, TYPO_RATIO * (held if len(cut) == 1 else 0))  # several words: not one
     known = all(w.known for w in cut)  # a word Sudachi knows is never corrected to one it does not
+    most = 1 if _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # kana splits into particles: one word
     options = []
     for candidate in dict.fromkeys(_slips(word)):
         cut = words(candidate)
-        if any(w.stopped for w in cut) or (len(cut) > 1 and min(len(w.surface) for w in cut) == 1):
+        if any(w.stopped for w in cut) or len(cut) > most or (len(cut) > 1 and min(len(w.surface) for w in cut) == 1):
             continue
         terms = tuple(w.term for w in cut)
         documents = _documents(vocabulary, terms)
         if documents >= least and (not known or all(w.known for w in cut)):
             options.append((len(terms), -documents, candidate, terms))
-    if not options:
+    if not options and len(word) >= TYPO_EDIT_MIN_CHARS:
         options = [
             (1, -vocabulary[c], c, (c,))
             for c in set(_edits(word))
@@ -319,11 +333,12 @@ def _slips(word: str) -> Iterator[str]:
             yield word[:n] + word[n + 1] + word[n] + word[n + 2 :]
     if word.isascii():
         return
+    slips = to_hiragana(_SLIPS) if _HIRAGANA.fullmatch(word) else _SLIPS
     for n in range(1, len(word) + 1):
-        for letter in _SLIPS:
+        for letter in slips:
             yield word[:n] + letter + word[n:]
     for n, letter in enumerate(word):
-        if letter in _SLIPS:
+        if letter in slips:
             yield word[:n] + word[n + 1 :]
 
 
@@ -334,7 +349,7 @@ def _edits(word: str) -> Iterator[str]:
     >>> "nvidia" in edits, "nvda" in edits, "nvdla" in edits, "nvidiaa" in edits
     (True, True, True, False)
     """
-    letters = _LATIN if word.isascii() else _KATAKANA_LETTERS
+    letters = _LATIN if word.isascii() else _HIRAGANA_LETTERS if _HIRAGANA.fullmatch(word) else _KATAKANA_LETTERS
     for n in range(len(word)):
         yield word[:n] + word[n + 1 :]
         for letter in letters:

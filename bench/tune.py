@@ -47,7 +47,7 @@ SETS = {
     "jsquad": ("jsquad", "queries.jsonl", None),
     "jaquad": ("jaquad", "queries.jsonl", 4000),
 }
-MODULES = ("mikke._ranking", "mikke._scoring", "mikke._search", "mikke._query", "mikke._analysis")
+MODULES = ("mikke._ranking", "mikke._scoring", "mikke._search", "mikke._query", "mikke._analysis", "mikke._expand")
 
 
 def slice_of(query_id: str) -> str:

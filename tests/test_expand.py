@@ -131,6 +131,7 @@ def test_a_typo_is_corrected_and_suggested(searcher: Searcher) -> None:
         ("ネトッワーク", "ネットワーク"),  # cut ネトッ + ワーク, a word no post holds
         ("ハドーウェア", "ハードウェア"),
         ("スレトージ", "ストレージ"),
+        ("ボルトネック", "ボトルネック"),  # ボルト + ネック, words Sudachi knows, one slip from one word
     ],
 )
 def test_a_mistyped_katakana_word_finds_what_the_word_finds(searcher: Searcher, typed: str, meant: str) -> None:
@@ -173,6 +174,15 @@ def test_a_literal_match_ranks_above_a_correction(make_corpus) -> None:  # type:
     assert result.hits[0].path == "_posts/2025-02-01-typed.md"
     result = searcher.search("キマアヴェリ")  # one post, and its correction one: not clearly better
     assert result.suggestion is None and [h.path for h in result.hits] == ["_posts/2025-02-02-odd.md"]
+
+
+def test_a_word_in_hiragana_is_corrected_into_one_word(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    config: Config = make_corpus({"_posts/2025-01-01-a.md": "---\ntitle: 記録\n---\n\nさねかずらの実が赤い。\n"})
+    update_index(config)
+    searcher = Searcher(config)
+    result = searcher.search("ねさかずら")  # Sudachi cuts it ね + さ + かずら
+    assert result.suggestion == "さねかずら" and [h.path for h in result.hits] == ["_posts/2025-01-01-a.md"]
+    assert searcher.search("さねかずらの実").suggestion is None
 
 
 def test_expansions_show_in_the_json_and_in_explain(sample_config: Config) -> None:

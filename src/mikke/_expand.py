@@ -19,13 +19,16 @@ literal match ranks first. In this order:
   reads シャリ alone as 舎利, but leaves it シャリ in some sentences).
 * **synonym**: a word (or a run of words: k8s is k + 8 + s) also matches its
   synonyms (``_synonyms``: 人工知能 -> ai) that the index holds.
-* **typo**: a run of katakana or Latin letters (nothing above expanded) that looks
-  mistyped (Sudachi does not know a word of it, or cuts a single letter or a particle
-  out of it: ラマソン, リハーポッター) and that a correction one slip away (two
-  neighbours swapped, a ー, ッ or ン added or dropped) or one edit away turns into
-  words many more posts hold (:func:`correct`) becomes one word, the run as typed,
-  that also matches its correction (マラソン, ハリー ポッター); the corrected query is
-  the result's ``suggestion``. A run that looks right is never corrected.
+* **typo**: a run of katakana or Latin letters, or a word all in hiragana, not being
+  typed, that looks mistyped (Sudachi does not know a word of it, cuts a single letter
+  or a particle out of it, or no post holds one of its words: ラマソン, リハーポッター,
+  ボトルネク) and that a correction one slip away (two neighbours swapped, a ー, ッ or
+  ン added or dropped) or one edit away turns into words more posts hold
+  (:func:`correct`) becomes one word, the run as typed (whole, or all its words), that
+  also matches its correction (マラソン, ハリー ポッター) and the correction's synonyms
+  below a literal match; the corrected query is the result's ``suggestion``. A run
+  that looks right is corrected only when a slip joins its words into one word
+  (ボルトネック -> ボトルネック), and a word Sudachi knows never into one it does not.
 
 An expansion of several analysed words (a reading, a prefix, a synonym of a run)
 is shared by each of them at a share of its weight, so every one of them is held
@@ -38,7 +41,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from ._analysis import analyze, fold, to_hiragana, words
+from ._analysis import Word, analyze, fold, to_hiragana, words
 from ._query import Clause, Concept, Expansion, ParsedQuery
 from ._schema import SEARCH_FIELDS
 from ._scoring import IndexArrays
@@ -48,7 +51,7 @@ from ._synonyms import Synonyms
 PREFIX_WEIGHT = 0.5
 READING_WEIGHT = 0.8
 SYNONYM_WEIGHT = 0.8
-TYPO_WEIGHT = 0.8
+TYPO_WEIGHT = 0.9
 #: Most indexed words a prefix expands to (the most frequent).
 PREFIX_LIMIT = 50
 #: Most indexed words read in one field for a prefix (a one-letter prefix begins thousands).
@@ -168,8 +171,8 @@ def _add_synonyms(clause: Clause, concepts: list[Concept], arrays: IndexArrays, 
 def _add_typos(
     clause: Clause, concepts: list[Concept], arrays: IndexArrays, synonyms: Synonyms
 ) -> list[tuple[str, str]]:
-    """Replace the words of each run of letters that looks mistyped (and nothing but a reading
-    expanded; a run of hiragana only when it is the whole word) by one word, the run as typed (whole,
+    """Replace the words of each run of letters that looks mistyped (not being typed; a run of
+    hiragana only when it is the whole word) by one word, the run as typed (whole,
     or all its words), that also matches its correction and the correction's synonyms; returns the
     (run, correction) pairs."""
     tokens = [t for t in analyze(clause.text) if not t.part]
@@ -183,8 +186,8 @@ def _add_typos(
         inside = [n for n, t in enumerate(tokens) if start <= t.start and t.end <= end]
         if not inside or any(t.start < start < t.end or t.start < end < t.end for t in tokens):
             continue  # a word reaching out of the run (Tシャツ): not a run of its own
-        if any(e.kind != "reading" for n in inside for e in concepts[n].expansions):
-            continue  # a reading of a word Sudachi does not know is a guess a correction replaces
+        if any(e.kind == "prefix" for n in inside for e in concepts[n].expansions):
+            continue  # still being typed; a reading or synonym of a mistyped word's pieces is replaced
         found = correct(arrays, run.group())
         if found:
             typed = fold(run.group())
@@ -271,14 +274,13 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
 
     The run looks mistyped when Sudachi does not know one of its words, or cuts a single letter or
     a particle out of it (ラマソン, ね + さ + かずら), or no post holds one of its words (ハドー +
-    ウェア). A correction (of hiragana, one word) is one slip away (two neighbours
-    swapped, a ー, ッ or ン added or dropped) and cuts into words that Sudachi knows or the index
-    holds, none a single letter, the fewest words first, then the most documents; else (from
-    :data:`TYPO_EDIT_MIN_CHARS` letters) one edit away (a letter dropped, added or replaced) and an
-    indexed word, the most frequent. Either must be
-    held by :data:`TYPO_RATIO` times as many documents as the run when it is one word (and by at
-    least :data:`TYPO_MIN_DF`),
-    and be words Sudachi knows when the run's are.
+    ウェア). A correction is one slip away (two neighbours swapped, a ー, ッ or ン added or
+    dropped) and cuts into words that the index holds, none a single letter, the fewest words
+    first, then the most documents; else (from :data:`TYPO_EDIT_MIN_CHARS` letters) one edit away
+    (a letter dropped, added or replaced) and an indexed word, the most frequent. It must be held by
+    :data:`TYPO_RATIO` times as many documents as the run when the run is one word (and by at least
+    :data:`TYPO_MIN_DF`), and be words Sudachi knows when the run's are. A run that looks right
+    (several words), and hiragana, are only corrected into one word by a slip.
     """
     word = fold(typed)
     if not TYPO_MIN_CHARS <= len(word) <= TYPO_MAX_CHARS:
@@ -286,21 +288,22 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
     cut = words(word)
     vocabulary = arrays.vocabulary()
     held = _documents(vocabulary, [w.term for w in cut if not w.stopped])
-    if held and all(w.known and not w.stopped for w in cut) and (len(cut) == 1 or min(len(w.surface) for w in cut) > 1):
+    right = held > 0 and all(w.known for w in cut) and _whole_words(cut)
+    if right and len(cut) == 1:
         return None
     least = max(TYPO_MIN_DF, TYPO_RATIO * (held if len(cut) == 1 else 0))  # several words: not one
     known = all(w.known for w in cut)  # a word Sudachi knows is never corrected to one it does not
-    most = 1 if _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # kana splits into particles: one word
+    most = 1 if right or _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # kana splits into particles: one word
     options = []
     for candidate in dict.fromkeys(_slips(word)):
         cut = words(candidate)
-        if any(w.stopped for w in cut) or len(cut) > most or (len(cut) > 1 and min(len(w.surface) for w in cut) == 1):
+        if len(cut) > most or not _whole_words(cut):
             continue
         terms = tuple(w.term for w in cut)
         documents = _documents(vocabulary, terms)
         if documents >= least and (not known or all(w.known for w in cut)):
             options.append((len(terms), -documents, candidate, terms))
-    if not options and len(word) >= TYPO_EDIT_MIN_CHARS:
+    if not options and not right and len(word) >= TYPO_EDIT_MIN_CHARS:
         options = [
             (1, -vocabulary[c], c, (c,))
             for c in set(_edits(word))
@@ -310,6 +313,15 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
         return None
     _, _, correction, terms = min(options)
     return (correction.upper() if typed.isupper() else correction), terms
+
+
+def _whole_words(cut: Sequence[Word]) -> bool:
+    """Whether none of Sudachi's words of a run is stopped, nor (of several) a single letter.
+
+    >>> _whole_words(words("ハリーポッター")), _whole_words(words("ねさかずら"))
+    (True, False)
+    """
+    return not any(w.stopped for w in cut) and (len(cut) == 1 or min(len(w.surface) for w in cut) > 1)
 
 
 def _documents(vocabulary: dict[str, int], terms: Sequence[str]) -> int:

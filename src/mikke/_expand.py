@@ -26,9 +26,9 @@ literal match ranks first. In this order:
   ン added or dropped) or one edit away turns into words more posts hold
   (:func:`correct`) becomes one word, the run as typed (whole, or all its words), that
   also matches its correction (マラソン, ハリー ポッター) and the correction's synonyms
-  below a literal match; the corrected query is the result's ``suggestion``. A run
-  that looks right is corrected only when a slip joins its words into one word
-  (ボルトネック -> ボトルネック), and a word Sudachi knows never into one it does not.
+  below a literal match; the corrected query is the result's ``suggestion``. Words
+  Sudachi knows are only corrected into one word it knows, and a run that looks right
+  only when a slip joins its words into one (ボルトネック -> ボトルネック).
 
 An expansion of several analysed words (a reading, a prefix, a synonym of a run)
 is shared by each of them at a share of its weight, so every one of them is held
@@ -279,8 +279,8 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
     first, then the most documents; else (from :data:`TYPO_EDIT_MIN_CHARS` letters) one edit away
     (a letter dropped, added or replaced) and an indexed word, the most frequent. It must be held by
     :data:`TYPO_RATIO` times as many documents as the run when the run is one word (and by at least
-    :data:`TYPO_MIN_DF`), and be words Sudachi knows when the run's are. A run that looks right
-    (several words), and hiragana, are only corrected into one word by a slip.
+    :data:`TYPO_MIN_DF`); a run of words Sudachi knows (and hiragana) is only corrected into one
+    word it knows, and one that looks right only by a slip.
     """
     word = fold(typed)
     if not TYPO_MIN_CHARS <= len(word) <= TYPO_MAX_CHARS:
@@ -293,7 +293,7 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
         return None
     least = max(TYPO_MIN_DF, TYPO_RATIO * (held if len(cut) == 1 else 0))  # several words: not one
     known = all(w.known for w in cut)  # a word Sudachi knows is never corrected to one it does not
-    most = 1 if right or _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # kana splits into particles: one word
+    most = 1 if known or _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # words Sudachi knows, or kana: into one
     options = []
     for candidate in dict.fromkeys(_slips(word)):
         cut = words(candidate)

@@ -428,18 +428,12 @@ def best(scores: Floats, order: Ints, k: int) -> Ints:
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
-    never negative), from the field where it is most frequent (a mistyped word's: that of the
-    word or of its correction, the more frequent); kept for the index generation."""
-    words = [concept.text, *(word for e in concept.expansions if e.kind == "typo" for word in e.terms)]
-    key = " | ".join(words)
-    weight = arrays.word_weights.get(key)
+    never negative), from the field where it is most frequent; kept for the index generation."""
+    weight = arrays.word_weights.get(concept.text)
     if weight is None:
-        frequency = max(
-            min(max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS) for term in word.split(" "))
-            for word in words
-        )
+        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
         idf = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
-        weight = arrays.word_weights.put(key, idf)
+        weight = arrays.word_weights.put(concept.text, idf)
     return weight
 
 

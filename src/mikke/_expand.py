@@ -63,13 +63,13 @@ PREFIX_WORDS = 3
 TYPO_MIN_CHARS = 3
 TYPO_MAX_CHARS = 24
 TYPO_EDIT_MIN_CHARS = 5
-#: A correction must be held by this many times as many documents as the run as typed, and by
-#: at least :data:`TYPO_MIN_DF`.
+#: A correction must be held by this many times as many documents as the run as typed (when it
+#: is one word), and by at least :data:`TYPO_MIN_DF`.
 TYPO_RATIO = 10
 TYPO_MIN_DF = 1
 
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]+")
-#: A run of letters a typo is looked for in: katakana (ー included), or Latin letters.
+#: A run of letters a typo is looked for in: katakana, Latin letters or hiragana (ー in kana).
 _RUN = re.compile(r"[\u30a1-\u30faー]+|[A-Za-z]+|[\u3041-\u3096ー]+")
 _HIRAGANA = re.compile(r"[\u3041-\u3096ー]+")
 #: Letters a slip most often drops or doubles: adding or dropping one is a slip, as a swap is.
@@ -288,11 +288,11 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
     cut = words(word)
     vocabulary = arrays.vocabulary()
     held = _documents(vocabulary, [w.term for w in cut if not w.stopped])
-    right = held > 0 and all(w.known for w in cut) and _whole_words(cut)
+    known = all(w.known for w in cut)  # a word Sudachi knows is never corrected to one it does not
+    right = held > 0 and known and _whole_words(cut)
     if right and len(cut) == 1:
         return None
     least = max(TYPO_MIN_DF, TYPO_RATIO * (held if len(cut) == 1 else 0))  # several words: not one
-    known = all(w.known for w in cut)  # a word Sudachi knows is never corrected to one it does not
     most = 1 if known or _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # words Sudachi knows, or kana: into one
     options = []
     for candidate in dict.fromkeys(_slips(word)):

@@ -9,6 +9,8 @@ boost (``boost.title=2``) or a re-ranking stage's weight or depth (``stage.cover
 ``stage.trigrams.off=1`` drops one). Each ``--try`` is one configuration (settings joined by
 commas), measured after the defaults.
 
+With ``--variant typo`` (kana, synonym, prefix), only the queries the variant rewrites, rewritten.
+
 Example:
     python bench/tune.py --sets niilc-q,niilc-k,jsquad --slice dev --try stage.coverage.weight=2 --try boost.title=8
 """
@@ -29,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import variants
 from mikke import Config, QueryError, Searcher
 from peers import PEERS
 from relevance import K, MikkeSystem, metrics, read_jsonl, read_qrels
@@ -44,7 +47,7 @@ SETS = {
     "jsquad": ("jsquad", "queries.jsonl", None),
     "jaquad": ("jaquad", "queries.jsonl", 4000),
 }
-MODULES = ("mikke._ranking", "mikke._scoring", "mikke._search", "mikke._query", "mikke._analysis")
+MODULES = ("mikke._ranking", "mikke._scoring", "mikke._search", "mikke._query", "mikke._analysis", "mikke._expand")
 
 
 def slice_of(query_id: str) -> str:
@@ -64,11 +67,16 @@ def searcher_for(corpus: str, workdir: Path) -> Searcher:
     return Searcher(Config(corpus=workdir / corpus / "corpus", index=workdir / corpus / "index"))
 
 
-def queries_for(name: str, part: str) -> tuple[list[dict[str, str]], dict[str, dict[str, int]]]:
+def queries_for(name: str, part: str, variant: str = "") -> tuple[list[dict[str, str]], dict[str, dict[str, int]]]:
+    """The slice's queries of a set, with ``variant`` only those it rewrites, rewritten."""
     corpus, file, limit = SETS[name]
     qrels = read_qrels(DATA / corpus / "qrels.tsv")
     queries = [q for q in read_jsonl(DATA / corpus / file) if q["id"] in qrels][:limit]
-    return [q for q in queries if part == "all" or slice_of(q["id"]) == part], qrels
+    queries = [q for q in queries if part == "all" or slice_of(q["id"]) == part]
+    if variant:
+        rewritten = ((q, variants.rewrite(variant, q["id"], q["text"])) for q in queries)
+        queries = [dict(q, text=text) for q, text in rewritten if text]
+    return queries, qrels
 
 
 def evaluate(searcher: Searcher, queries: list[dict[str, str]], qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -89,7 +97,7 @@ def evaluate(searcher: Searcher, queries: list[dict[str, str]], qrels: dict[str,
     return {"mrr": round(totals[0] / n, 4), "recall": round(totals[1] / n, 4), "n": len(queries), "misses": misses}
 
 
-def peer_row(peer: str, names: list[str], part: str) -> list[str]:
+def peer_row(peer: str, names: list[str], part: str, variant: str = "") -> list[str]:
     """One peer's figures on the sets, built once per corpus."""
     row, systems = [peer], {}
     with tempfile.TemporaryDirectory(prefix="tune-") as workdir:
@@ -98,7 +106,7 @@ def peer_row(peer: str, names: list[str], part: str) -> list[str]:
             if corpus not in systems:
                 systems[corpus] = PEERS[peer](Path(workdir) / corpus)
                 systems[corpus].build(read_jsonl(DATA / corpus / "corpus.jsonl"))
-            queries, qrels = queries_for(name, part)
+            queries, qrels = queries_for(name, part, variant)
             totals = [0.0, 0.0]
             for query in queries:
                 rr, recall, _ = metrics(systems[corpus].search(query["text"], K), qrels[query["id"]])
@@ -148,10 +156,11 @@ def main() -> int:
     parser.add_argument("--try", dest="tries", action="append", default=[], help="settings, comma-separated")
     parser.add_argument("--misses", type=int, default=0, help="print this many missed queries of the first set")
     parser.add_argument("--peers", default="", help="peers of bench/peers.py to measure on the same slices")
+    parser.add_argument("--variant", default="", choices=("", *variants.VARIANTS), help="the queries it rewrites")
     args = parser.parse_args()
     DATA = args.data
     names = args.sets.split(",")
-    rows = [peer_row(peer, names, args.slice) for peer in filter(None, args.peers.split(","))]
+    rows = [peer_row(peer, names, args.slice, args.variant) for peer in filter(None, args.peers.split(","))]
     for config in ["", *args.tries]:
         snapshot = {m: dict(vars(importlib.import_module(m))) for m in MODULES if importlib.util.find_spec(m)}
         row = [config or "(defaults)"]
@@ -159,7 +168,7 @@ def main() -> int:
             searcher = searcher_for(SETS[name][0], args.workdir)
             for setting in filter(None, config.split(",")):
                 apply(setting, searcher)
-            found = evaluate(searcher, *queries_for(name, args.slice))
+            found = evaluate(searcher, *queries_for(name, args.slice, args.variant))
             searcher.close()
             row.append(f"{found['mrr']:.4f} ({found['recall']:.3f})")
             if args.misses and name == names[0]:

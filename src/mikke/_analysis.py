@@ -149,6 +149,33 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
     return tuple(units), position + 1
 
 
+class Word(NamedTuple):
+    """One of Sudachi's words of a short text: its term, its surface, whether Sudachi's dictionary
+    holds it, and whether it is stopped (a particle, a symbol...)."""
+
+    term: str
+    surface: str
+    known: bool
+    stopped: bool
+
+
+def words(text: str) -> list[Word]:
+    """Sudachi's words of a short ``text`` (split mode C, not cached), as the index would cut it.
+
+    >>> [(w.term, w.known, w.stopped) for w in words("マラソンのラマソン")]
+    [('マラソン', True, False), ('の', True, True), ('ラマソン', False, False)]
+    """
+    return [
+        Word(
+            term := _fold_term(m.normalized_form()),
+            m.surface(),
+            not m.is_oov(),
+            m.part_of_speech()[0] in STOP_POS or term in STOP_WORDS,
+        )
+        for m in _SUDACHI.get().tokenize(text)
+    ]
+
+
 def text_terms(text: str) -> Iterator[tuple[Unit, int, int]]:
     """Each index term of ``text`` (of any length) with its position and start in the whole text.
 

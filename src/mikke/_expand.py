@@ -19,11 +19,16 @@ literal match ranks first. In this order:
   reads シャリ alone as 舎利, but leaves it シャリ in some sentences).
 * **synonym**: a word (or a run of words: k8s is k + 8 + s) also matches its
   synonyms (``_synonyms``: 人工知能 -> ai) that the index holds.
-* **typo**: in a short query, a word of at least :data:`TYPO_MIN_CHARS`
-  characters that the index does not hold, and nothing above expanded, is
-  corrected to the most frequent indexed word within edit distance 1 (2 from
-  :data:`TYPO_TWO_EDITS_CHARS` characters on; a swap of two neighbours counts
-  one); the corrected query is the result's ``suggestion``.
+* **typo**: a run of katakana or Latin letters, or a word all in hiragana, not being
+  typed, that looks mistyped (Sudachi does not know a word of it, cuts a single letter
+  or a particle out of it, or no post holds one of its words: ラマソン, リハーポッター,
+  ボトルネク) and that a correction one slip away (two neighbours swapped, a ー, ッ or
+  ン added or dropped) or one edit away turns into words more posts hold
+  (:func:`correct`) becomes one word, the run as typed (whole, or all its words), that
+  also matches its correction (マラソン, ハリー ポッター) and the correction's synonyms
+  below a literal match; the corrected query is the result's ``suggestion``. Words
+  Sudachi knows are only corrected into one word it knows, and a run that looks right
+  only when a slip joins its words into one (ボルトネック -> ボトルネック).
 
 An expansion of several analysed words (a reading, a prefix, a synonym of a run)
 is shared by each of them at a share of its weight, so every one of them is held
@@ -34,10 +39,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from ._analysis import analyze, fold, to_hiragana
+from ._analysis import Word, analyze, fold, to_hiragana, words
 from ._query import Clause, Concept, Expansion, ParsedQuery
 from ._schema import SEARCH_FIELDS
 from ._scoring import IndexArrays
@@ -47,22 +51,32 @@ from ._synonyms import Synonyms
 PREFIX_WEIGHT = 0.5
 READING_WEIGHT = 0.8
 SYNONYM_WEIGHT = 0.8
-TYPO_WEIGHT = 1.0
+TYPO_WEIGHT = 0.9
 #: Most indexed words a prefix expands to (the most frequent).
 PREFIX_LIMIT = 50
 #: Most indexed words read in one field for a prefix (a one-letter prefix begins thousands).
 PREFIX_SCAN = 5000
 #: How many of the typed word's last analysed words a prefix may start at.
 PREFIX_WORDS = 3
-#: Shortest word corrected as a typo, and the length from which two edits are allowed.
-TYPO_MIN_CHARS = 4
-TYPO_TWO_EDITS_CHARS = 8
-#: Typos are corrected in queries of at most this many words (a longer one, a question, ranks
-#: by the words it has: one it lacks is no typo to correct).
-TYPO_MAX_WORDS = 3
+#: Shortest and longest run of letters corrected as a typo, and the shortest corrected by an
+#: edit other than a slip (one edit turns a short word into many others).
+TYPO_MIN_CHARS = 3
+TYPO_MAX_CHARS = 24
+TYPO_EDIT_MIN_CHARS = 5
+#: A correction must be held by this many times as many documents as the run as typed (when it
+#: is one word), and by at least :data:`TYPO_MIN_DF`.
+TYPO_RATIO = 10
+TYPO_MIN_DF = 1
 
 _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]+")
-_DIGITS = re.compile(r"\d")
+#: A run of letters a typo is looked for in: katakana, Latin letters or hiragana (ー in kana).
+_RUN = re.compile(r"[\u30a1-\u30faー]+|[A-Za-z]+|[\u3041-\u3096ー]+")
+_HIRAGANA = re.compile(r"[\u3041-\u3096ー]+")
+#: Letters a slip most often drops or doubles: adding or dropping one is a slip, as a swap is.
+_SLIPS = "ーッン"
+_KATAKANA_LETTERS = "".join(chr(code) for code in range(ord("ァ"), ord("ヶ") + 1)) + "ー"
+_HIRAGANA_LETTERS = "".join(chr(code) for code in range(ord("ぁ"), ord("ゖ") + 1)) + "ー"
+_LATIN = "abcdefghijklmnopqrstuvwxyz"
 
 
 def expand(parsed: ParsedQuery, arrays: IndexArrays, synonyms: Synonyms) -> tuple[ParsedQuery, str | None]:
@@ -72,7 +86,7 @@ def expand(parsed: ParsedQuery, arrays: IndexArrays, synonyms: Synonyms) -> tupl
     for clause in parsed.clauses():
         if clause.phrase:
             continue
-        expanded = _expand_clause(clause, arrays, synonyms, corrections, len(parsed.concepts()))
+        expanded = _expand_clause(clause, arrays, synonyms, corrections)
         if expanded is not clause:
             replaced[id(clause)] = expanded
     if not replaced:
@@ -90,19 +104,21 @@ def expand(parsed: ParsedQuery, arrays: IndexArrays, synonyms: Synonyms) -> tupl
 
 
 def _expand_clause(
-    clause: Clause, arrays: IndexArrays, synonyms: Synonyms, corrections: list[tuple[str, str]], size: int
+    clause: Clause, arrays: IndexArrays, synonyms: Synonyms, corrections: list[tuple[str, str]]
 ) -> Clause:
-    """``clause`` with its words' expansions (itself when there are none); ``size`` is the query's word count."""
+    """``clause`` with its words' expansions (itself when there are none); the typos it corrects
+    are added to ``corrections``."""
     concepts = list(clause.concepts)
     if clause.prefix:
         _add_prefix(clause, concepts, arrays)
     concepts = _add_reading(clause, concepts, arrays)
     _add_synonyms(clause, concepts, arrays, synonyms)
-    if size <= TYPO_MAX_WORDS:
-        corrections += _add_typos(concepts, arrays)
+    corrected = _add_typos(clause, concepts, arrays, synonyms)
+    corrections += corrected
     if concepts == list(clause.concepts):
         return clause
-    return dataclasses.replace(clause, concepts=tuple(concepts))
+    text = _suggestion(clause.text, corrected) if corrected else ""  # the re-ranking reads both
+    return dataclasses.replace(clause, concepts=tuple(concepts), corrected=text)
 
 
 def _add_prefix(clause: Clause, concepts: list[Concept], arrays: IndexArrays) -> None:
@@ -152,18 +168,41 @@ def _add_synonyms(clause: Clause, concepts: list[Concept], arrays: IndexArrays, 
             _share(concepts, n, n + 1, Expansion("synonym", concept.text, held, SYNONYM_WEIGHT))
 
 
-def _add_typos(concepts: list[Concept], arrays: IndexArrays) -> list[tuple[str, str]]:
-    """Correct each word the index lacks (and nothing expanded); returns the (word, correction) pairs."""
+def _add_typos(
+    clause: Clause, concepts: list[Concept], arrays: IndexArrays, synonyms: Synonyms
+) -> list[tuple[str, str]]:
+    """Replace the words of each run of letters that looks mistyped (not being typed; a run of
+    hiragana only when it is the whole word) by one word, the run as typed (whole,
+    or all its words), that also matches its correction and the correction's synonyms; returns the
+    (run, correction) pairs."""
+    tokens = [t for t in analyze(clause.text) if not t.part]
+    if len(tokens) != len(concepts):
+        return []
     corrections = []
-    for n, concept in enumerate(concepts):
-        if concept.expansions or concept.parts or not _typo_candidate(concept.text) or _holds(arrays, concept.text):
-            continue
-        correction = correct(arrays, concept.text)
-        if correction:
-            typo = Expansion("typo", concept.text, (correction,), TYPO_WEIGHT)
-            concepts[n] = dataclasses.replace(concept, expansions=(typo,))
-            corrections.append((concept.text, correction))
-    return corrections
+    for run in reversed(list(_RUN.finditer(clause.text))):
+        start, end = run.span()
+        if _HIRAGANA.fullmatch(run.group()) and run.group() != clause.text:
+            continue  # kana among a sentence's particles: only a word of its own
+        inside = [n for n, t in enumerate(tokens) if start <= t.start and t.end <= end]
+        if not inside or any(t.start < start < t.end or t.start < end < t.end for t in tokens):
+            continue  # a word reaching out of the run (Tシャツ): not a run of its own
+        if any(e.kind == "prefix" for n in inside for e in concepts[n].expansions):
+            continue  # still being typed; a reading or synonym of a mistyped word's pieces is replaced
+        found = correct(arrays, run.group())
+        if found:
+            typed = fold(run.group())
+            word = " ".join(found[1])
+            expansions = [Expansion("typo", typed, (word,), TYPO_WEIGHT)]
+            held = _held(arrays, [w for w in synonyms.get(word) if w != word])
+            if held:
+                expansions.append(Expansion("synonym", word, held, TYPO_WEIGHT * SYNONYM_WEIGHT))
+            first = concepts[inside[0]]
+            if len(inside) > 1:  # as typed: the run whole, or all its words where the index holds each
+                parts = tuple(concepts[n].text for n in inside)
+                first = Concept(typed, parts if _holds(arrays, " ".join(parts)) else (), first.position)
+            concepts[inside[0] : inside[-1] + 1] = [dataclasses.replace(first, expansions=tuple(expansions))]
+            corrections.append((run.group(), found[0]))
+    return corrections[::-1]
 
 
 def _share(concepts: list[Concept], start: int, end: int, expansion: Expansion) -> None:
@@ -180,10 +219,6 @@ def _holds(arrays: IndexArrays, word: str) -> bool:
 
 def _held(arrays: IndexArrays, words: Iterable[str]) -> tuple[str, ...]:
     return tuple(word for word in words if _holds(arrays, word))
-
-
-def _typo_candidate(word: str) -> bool:
-    return len(word) >= TYPO_MIN_CHARS and not _DIGITS.search(word)
 
 
 def prefix_words(arrays: IndexArrays, prefix: str) -> list[str]:
@@ -233,81 +268,118 @@ def _most_frequent(counts: dict[str, int], limit: int) -> list[str]:
     return sorted(counts, key=lambda word: (-counts[word], word))[:limit]
 
 
-def correct(arrays: IndexArrays, word: str) -> str | None:
-    """The most frequent indexed word within the edit distance allowed for ``word``, the nearest first."""
-    edits = 2 if len(word) >= TYPO_TWO_EDITS_CHARS else 1
+def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | None:
+    """The correction of a run of letters (katakana, Latin or hiragana) that looks mistyped, as it would be
+    typed, and its index terms; None when it looks right or no correction is clearly better.
+
+    The run looks mistyped when Sudachi does not know one of its words, or cuts a single letter or
+    a particle out of it (ラマソン, ね + さ + かずら), or no post holds one of its words (ハドー +
+    ウェア). A correction is one slip away (two neighbours swapped, a ー, ッ or ン added or
+    dropped) and cuts into words that the index holds, none a single letter, the fewest words
+    first, then the most documents; else (from :data:`TYPO_EDIT_MIN_CHARS` letters) one edit away
+    (a letter dropped, added or replaced) and an indexed word, the most frequent. It must be held by
+    :data:`TYPO_RATIO` times as many documents as the run when the run is one word (and by at least
+    :data:`TYPO_MIN_DF`); a run of words Sudachi knows (and hiragana) is only corrected into one
+    word it knows, and one that looks right only by a slip.
+    """
+    word = fold(typed)
+    if not TYPO_MIN_CHARS <= len(word) <= TYPO_MAX_CHARS:
+        return None
+    cut = words(word)
     vocabulary = arrays.vocabulary()
-    found = [
-        (distance, -vocabulary[term], term)
-        for term in _near(_sorted_vocabulary(arrays), word, edits)
-        if (distance := edit_distance(word, term, edits)) <= edits
-    ]
-    return min(found)[2] if found else None
+    held = _documents(vocabulary, [w.term for w in cut if not w.stopped])
+    known = all(w.known for w in cut)  # a word Sudachi knows is never corrected to one it does not
+    right = held > 0 and known and _whole_words(cut)
+    if right and len(cut) == 1:
+        return None
+    least = max(TYPO_MIN_DF, TYPO_RATIO * (held if len(cut) == 1 else 0))  # several words: not one
+    most = 1 if known or _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # words Sudachi knows, or kana: into one
+    options = []
+    for candidate in dict.fromkeys(_slips(word)):
+        cut = words(candidate)
+        if len(cut) > most or not _whole_words(cut):
+            continue
+        terms = tuple(w.term for w in cut)
+        documents = _documents(vocabulary, terms)
+        if documents >= least and (not known or all(w.known for w in cut)):
+            options.append((len(terms), -documents, candidate, terms))
+    if not options and not right and len(word) >= TYPO_EDIT_MIN_CHARS:
+        options = [
+            (1, -vocabulary[c], c, (c,))
+            for c in set(_edits(word))
+            if vocabulary.get(c, 0) >= least and (not known or all(w.known for w in words(c)))
+        ]
+    if not options:
+        return None
+    _, _, correction, terms = min(options)
+    return (correction.upper() if typed.isupper() else correction), terms
 
 
-_BY_LENGTH: weakref.WeakKeyDictionary[IndexArrays, dict[int, list[str]]] = weakref.WeakKeyDictionary()
+def _whole_words(cut: Sequence[Word]) -> bool:
+    """Whether none of Sudachi's words of a run is stopped, nor (of several) a single letter.
 
-
-def _sorted_vocabulary(arrays: IndexArrays) -> dict[int, list[str]]:
-    """The index generation's words by length, each length's in order (kept for the generation)."""
-    by_length = _BY_LENGTH.get(arrays)
-    if by_length is None:
-        by_length = {}
-        for term in sorted(arrays.vocabulary()):
-            by_length.setdefault(len(term), []).append(term)
-        _BY_LENGTH[arrays] = by_length
-    return by_length
-
-
-def _near(by_length: dict[int, list[str]], word: str, edits: int) -> Iterable[str]:
-    """Words that may be within ``edits`` of ``word``: of a length within ``edits``, holding one of
-    ``edits + 1`` pieces of ``word`` cut with a letter between them (an edit touches two
-    neighbouring letters at most, so it spoils one piece at most: one piece is left whole).
-
-    >>> list(_near({5: ["nvdia", "media"], 6: ["nvidia", "zebras"]}, "nvdia", 1))
-    ['nvdia', 'media', 'nvidia']
+    >>> _whole_words(words("ハリーポッター")), _whole_words(words("ねさかずら"))
+    (True, False)
     """
-    size = (len(word) - edits) // (edits + 1)
-    pieces = [word[n * (size + 1) : n * (size + 1) + size] for n in range(edits + 1)]
-    first, last, middle = pieces[0], pieces[-1], pieces[1:-1]
-    for length in range(len(word) - edits, len(word) + edits + 1):
-        for term in by_length.get(length, ()):
-            if term.startswith(first) or term.endswith(last) or any(piece in term for piece in middle):
-                yield term
+    return not any(w.stopped for w in cut) and (len(cut) == 1 or min(len(w.surface) for w in cut) > 1)
 
 
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """The optimal string alignment distance (insertions, deletions, substitutions and swaps of
-    neighbours), or ``limit + 1`` once it passes ``limit``.
+def _documents(vocabulary: dict[str, int], terms: Sequence[str]) -> int:
+    """The fewest documents holding one of ``terms`` (in one field), 0 when there are none.
 
-    >>> edit_distance("nvdia", "nvidia", 1), edit_distance("ab", "ba", 1), edit_distance("abc", "xyz", 1)
-    (1, 1, 2)
+    >>> _documents({"ハリー": 40, "ポッター": 12}, ["ハリー", "ポッター"]), _documents({}, [])
+    (12, 0)
     """
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    before: Sequence[int] = ()
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], before[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        before, previous = previous, current
-    return min(previous[-1], limit + 1)
+    return min((vocabulary.get(term, 0) for term in terms), default=0)
+
+
+def _slips(word: str) -> Iterator[str]:
+    """The words one slip away from ``word``: two different neighbours swapped, or (in kana) a
+    ー, ッ or ン added (not first) or dropped.
+
+    >>> list(_slips("abc")), sorted(_slips("サカ"))
+    (['bac', 'acb'], ['カサ', 'サカッ', 'サカン', 'サカー', 'サッカ', 'サンカ', 'サーカ'])
+    """
+    for n in range(len(word) - 1):
+        if word[n] != word[n + 1]:
+            yield word[:n] + word[n + 1] + word[n] + word[n + 2 :]
+    if word.isascii():
+        return
+    slips = to_hiragana(_SLIPS) if _HIRAGANA.fullmatch(word) else _SLIPS
+    for n in range(1, len(word) + 1):
+        for letter in slips:
+            yield word[:n] + letter + word[n:]
+    for n, letter in enumerate(word):
+        if letter in slips:
+            yield word[:n] + word[n + 1 :]
+
+
+def _edits(word: str) -> Iterator[str]:
+    """The words one edit away from ``word``: a letter dropped, added or replaced (by one of its script).
+
+    >>> edits = set(_edits("nvdia"))
+    >>> "nvidia" in edits, "nvda" in edits, "nvdla" in edits, "nvidiaa" in edits
+    (True, True, True, False)
+    """
+    letters = _LATIN if word.isascii() else _HIRAGANA_LETTERS if _HIRAGANA.fullmatch(word) else _KATAKANA_LETTERS
+    for n in range(len(word)):
+        yield word[:n] + word[n + 1 :]
+        for letter in letters:
+            if letter != word[n]:
+                yield word[:n] + letter + word[n + 1 :]
+    for n in range(len(word) + 1):
+        for letter in letters:
+            yield word[:n] + letter + word[n:]
 
 
 def _suggestion(text: str, corrections: list[tuple[str, str]]) -> str:
-    """``text`` with each corrected word (as its analysed form is written in ``text``) replaced.
+    """``text`` with each corrected run of letters (the first, whole, of that spelling) replaced.
 
-    >>> _suggestion("NVDIA gpu", [("nvdia", "nvidia")])
-    'nvidia gpu'
+    >>> _suggestion("NVDIA gpu", [("NVDIA", "NVIDIA")]), _suggestion("マラソンとラマソン", [("ラマソン", "マラソン")])
+    ('NVIDIA gpu', 'マラソンとマラソン')
     """
-    tokens = {t.text: (t.start, t.end) for t in reversed(analyze(text)) if not t.part}
-    spans = sorted(((tokens[word], correction) for word, correction in corrections if word in tokens), reverse=True)
-    for (start, end), correction in spans:
-        text = text[:start] + correction + text[end:]
+    for typed, correction in corrections:
+        run = next((r for r in _RUN.finditer(text) if r.group() == typed), None)
+        if run:
+            text = text[: run.start()] + correction + text[run.end() :]
     return text

@@ -74,12 +74,14 @@ class Concept:
 
 @dataclass(frozen=True)
 class Clause:
-    """One query item: a word or a quoted phrase, analysed into concepts."""
+    """One query item: a word or a quoted phrase, analysed into concepts; ``corrected``: its text
+    with its typos corrected (``_expand``), when it had some."""
 
     concepts: tuple[Concept, ...]
     phrase: bool = False
     text: str = ""
     prefix: bool = False
+    corrected: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,12 +105,14 @@ class ParsedQuery:
         return [c for clause in self.clauses() for c in clause.concepts]
 
     def words(self) -> list[str]:
-        """The text of every positive item, as typed (folded), in query order.
+        """The text of every positive item, as typed (folded), in query order, then that of each
+        item whose typos were corrected, as corrected.
 
         >>> parse_query('ＧＰＵ -冷却 "液体 冷却" OR 水冷').words()
         ['gpu', '液体 冷却', '水冷']
         """
-        return [fold(clause.text) for clause in self.clauses()]
+        clauses = self.clauses()
+        return [fold(clause.text) for clause in clauses] + [fold(c.corrected) for c in clauses if c.corrected]
 
     def terms(self) -> set[str]:
         """Every positive term, expansions' included, for highlighting."""

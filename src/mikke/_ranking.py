@@ -151,8 +151,8 @@ def sentence_share(
     text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], above: Sequence[bool]
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
-    whole, or all its parts), a word ``above`` it (in its title or heading) counting as held by
-    every sentence; ``offsets`` are ``text``'s term offsets.
+    whole, all its parts, or the correction of its typo), a word ``above`` it (in its title or
+    heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
@@ -175,8 +175,9 @@ def sentence_share(
             everywhere += weight
             continue
         holding = sentences(concept.text)
-        if concept.parts:
-            holding |= set.intersection(*(sentences(part) for part in concept.parts))
+        corrections = [word.split(" ") for e in concept.expansions if e.kind == "typo" for word in e.terms]
+        for terms in filter(None, [list(concept.parts), *corrections]):
+            holding |= set.intersection(*(sentences(term) for term in terms))
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)

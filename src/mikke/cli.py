@@ -191,7 +191,7 @@ def search(config: Config, /, query: tuple[str, ...], as_json: bool, **options: 
         for expansion in result.expansions:
             click.echo(f"  {expansion['word']} ({expansion['kind']}): {', '.join(expansion['terms'])}")
     if result.suggestion:
-        click.echo(f"Showing results for {result.suggestion!r} (no match for {result.query!r}).")
+        click.echo(f"Did you mean {result.suggestion!r}? Its matches are included, below those of {result.query!r}.")
     if not result.hits:
         click.echo(f"No results for {result.query!r}.")
         return

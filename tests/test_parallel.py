@@ -1,11 +1,13 @@
-"""The parallel full build: the same segments as whoosh writes (byte for byte) and the same
-search results as the serial build, broken posts reported, and a failing or killed worker
-fails the job and leaves the old index."""
+"""The parallel full build: the same segments as whoosh writes (byte for byte, but for the small
+postings blocks it leaves uncompressed: the same postings) and the same search results as the
+serial build, broken posts reported, and a failing or killed worker fails the job and leaves the
+old index."""
 
 from __future__ import annotations
 
 import os
 import signal
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from mikke._indexing import post_documents_of
 from mikke._parallel import ParallelWriter, SegmentBuilder, analyzed_items, index_items
 from mikke._postings import postings_path, write_missing
 from mikke._schema import build_schema
+from mikke._whoosh_codec import MIN_COMPRESSED_BLOCK
 
 TOPICS = {
     "fuji": "富士山は静岡県と山梨県にまたがる日本最高峰の山である。標高は3776メートル。",
@@ -82,10 +85,11 @@ def test_a_worker_that_fails_fails_the_commit(tmp_path: Path) -> None:
     assert whoosh_index.open_dir(str(tmp_path)).doc_count() == 0
 
 
-def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, bytes]:
+def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The files inside the compound segment file that ``writer_class`` writes for ``documents``
-    (postings, terms, lengths, stored fields, columns), by name without the segment's id, and
-    the segment's postings copy."""
+    (lengths, stored fields, columns), by name without the segment's id, the segment's postings
+    copy, and under "terms" every term's postings and statistics as whoosh reads them (the
+    postings and terms files differ in bytes: the builder leaves small blocks uncompressed)."""
     ix = whoosh_index.create_in(str(path), build_schema())
     writer = writer_class(ix) if writer_class is SegmentBuilder else writer_class(ix, _lk=False)
     for document in documents:
@@ -95,12 +99,26 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
     writer._finish()
     with ix.reader() as reader:  # the postings copy: the builder wrote it, whoosh's writer did not
         write_missing(path, [leaf for leaf, _ in reader.leaf_readers()])
+        terms = {(field, term): _term(reader, field, term) for field, term in reader.all_terms()}
     files = CompoundStorage(ix.storage.open_file(segment.make_filename(".seg")), use_mmap=False)
     try:
         found = {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
     finally:
         files.close()
-    return found | {"postings": postings_path(path, segment.segment_id()).read_bytes()}
+    del found["pst"], found["trm"]
+    return found | {"postings": postings_path(path, segment.segment_id()).read_bytes(), "terms": terms}
+
+
+def _term(reader: Any, field: str, term: bytes) -> tuple[Any, ...]:
+    """A term's statistics and its postings (document, weight, encoded value) as whoosh reads them."""
+    info = reader.term_info(field, term)
+    matcher = reader.postings(field, term)
+    postings = []
+    while matcher.is_active():
+        postings.append((matcher.id(), matcher.weight(), matcher.value()))
+        matcher.next()
+    stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(), info.max_weight())
+    return (*stats, info.min_id(), info.max_id(), postings)
 
 
 def _site_documents(name: str, every: int) -> list[dict[str, Any]]:
@@ -153,8 +171,30 @@ def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Pat
     (tmp_path / "whoosh").mkdir()
     (tmp_path / "builder").mkdir()
     expected = _one_segment(tmp_path / "whoosh", SegmentWriter, documents)
-    assert {"pst", "trm", "_body_len.col", "_stored.col", "digest.col", "postings"} <= set(expected)
-    assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte
+    assert {"_body_len.col", "_stored.col", "digest.col", "postings"} <= set(expected)
+    assert len(expected["terms"]) > 1000
+    assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte, but blocks
+
+
+def test_small_postings_blocks_are_written_uncompressed(tmp_path: Path) -> None:
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    builder = SegmentBuilder(ix)
+    for document in _sample_documents() * 5:  # common terms fill 128-posting blocks: long pickles
+        builder.add_document(**document)
+    segment = builder._finalize_segment()
+    builder._commit_toc([segment])
+    builder._finish()
+    levels: dict[bool, set[int]] = {True: set(), False: set()}
+    with ix.reader() as reader:
+        for field, term in reader.all_terms():
+            matcher = reader.postings(field, term)
+            while matcher.is_active():  # each block: its compression level, and whether its pickle is short
+                size = matcher._nextoffset - matcher._dataoffset
+                data = matcher._postfile.get(matcher._dataoffset, size)
+                short = len(zlib.decompress(data) if matcher._compression else data) < MIN_COMPRESSED_BLOCK
+                levels[short].add(matcher._compression)
+                matcher._next_block()
+    assert levels == {True: {0}, False: {3}}
 
 
 def test_parallel_build_reports_broken_posts_and_splits_segments_at_the_memory_budget(

@@ -18,11 +18,13 @@ from whoosh.writing import SegmentWriter
 
 from conftest import SAMPLE_POSTS
 from mikke import Config, MikkeError, Searcher, _indexing, update_index
-from mikke._corpus import iter_post_paths
-from mikke._indexing import post_documents_of
+from mikke._analysis import reading_pairs
+from mikke._corpus import iter_post_paths, load_post
+from mikke._indexing import post_documents, post_documents_of
 from mikke._parallel import ParallelWriter, SegmentBuilder, analyzed_items, index_items
 from mikke._postings import postings_path, write_missing
 from mikke._schema import build_schema
+from mikke._snippets import pack_offsets
 from mikke._whoosh_codec import MIN_COMPRESSED_BLOCK
 
 TOPICS = {
@@ -136,6 +138,32 @@ def _sample_documents() -> list[dict[str, Any]]:
         for relpath in ("_posts/" + p.name for p in sorted(SAMPLE_POSTS.glob("*.md")))
         for doc in post_documents_of(config, relpath)
     ]
+
+
+@pytest.mark.parametrize("site", ["sample", "ms-dynamics365-ja"])
+def test_post_documents_hold_each_texts_own_offsets_and_readings(site: str) -> None:
+    # the build packs a heading's offsets once a section and caches the reading test per word:
+    # each document must hold what its texts analysed one by one give
+    if site == "sample":
+        config, paths = Config(corpus=SAMPLE_POSTS.parent), ["_posts/" + p.name for p in SAMPLE_POSTS.glob("*.md")]
+    else:
+        if not (SITES / site).is_dir():
+            pytest.skip(f"site data not found at {SITES / site} (set MIKKE_SITES)")
+        config = Config(corpus=SITES / site)
+        paths = list(iter_post_paths(config))[::100]
+    checked = 0
+    for relpath in paths:
+        post = load_post(relpath, config)
+        *passages, marker = post_documents(post)
+        labels = " ".join(post.tags + post.categories)
+        texts = [post.title, post.excerpt, labels] + [d["heading"] for d in passages] + [d["text"] for d in passages]
+        assert marker["reading"] == "\n".join(sorted(set().union(*map(reading_pairs, texts))))
+        for document in passages:
+            heading = document["heading"]
+            assert document["section"]["offsets"] == (pack_offsets(heading) if heading else None)
+            assert document["offsets"] == pack_offsets(document["text"])
+            checked += 1
+    assert checked > 20
 
 
 def test_segment_builder_indexes_mikkes_text_fields_from_the_analysis_directly(tmp_path: Path) -> None:

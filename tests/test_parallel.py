@@ -1,11 +1,13 @@
-"""The parallel full build: the same segments as whoosh writes (byte for byte) and the same
-search results as the serial build, broken posts reported, and a failing or killed worker
-fails the job and leaves the old index."""
+"""The parallel full build: the same segments as whoosh writes (byte for byte, but for the small
+postings blocks it leaves uncompressed: the same postings) and the same search results as the
+serial build, broken posts reported, and a failing or killed worker fails the job and leaves the
+old index."""
 
 from __future__ import annotations
 
 import os
 import signal
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,14 @@ from whoosh.writing import SegmentWriter
 
 from conftest import SAMPLE_POSTS
 from mikke import Config, MikkeError, Searcher, _indexing, update_index
-from mikke._corpus import iter_post_paths
-from mikke._indexing import post_documents_of
+from mikke._analysis import reading_pairs
+from mikke._corpus import iter_post_paths, load_post
+from mikke._indexing import post_documents, post_documents_of
 from mikke._parallel import ParallelWriter, SegmentBuilder, analyzed_items, index_items
 from mikke._postings import postings_path, write_missing
 from mikke._schema import build_schema
+from mikke._snippets import pack_offsets
+from mikke._whoosh_codec import MIN_COMPRESSED_BLOCK
 
 TOPICS = {
     "fuji": "富士山は静岡県と山梨県にまたがる日本最高峰の山である。標高は3776メートル。",
@@ -82,10 +87,11 @@ def test_a_worker_that_fails_fails_the_commit(tmp_path: Path) -> None:
     assert whoosh_index.open_dir(str(tmp_path)).doc_count() == 0
 
 
-def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, bytes]:
+def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The files inside the compound segment file that ``writer_class`` writes for ``documents``
-    (postings, terms, lengths, stored fields, columns), by name without the segment's id, and
-    the segment's postings copy."""
+    (lengths, stored fields, columns), by name without the segment's id, the segment's postings
+    copy, and under "terms" every term's postings and statistics as whoosh reads them (the
+    postings and terms files differ in bytes: the builder leaves small blocks uncompressed)."""
     ix = whoosh_index.create_in(str(path), build_schema())
     writer = writer_class(ix) if writer_class is SegmentBuilder else writer_class(ix, _lk=False)
     for document in documents:
@@ -95,12 +101,26 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
     writer._finish()
     with ix.reader() as reader:  # the postings copy: the builder wrote it, whoosh's writer did not
         write_missing(path, [leaf for leaf, _ in reader.leaf_readers()])
+        terms = {(field, term): _term(reader, field, term) for field, term in reader.all_terms()}
     files = CompoundStorage(ix.storage.open_file(segment.make_filename(".seg")), use_mmap=False)
     try:
         found = {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
     finally:
         files.close()
-    return found | {"postings": postings_path(path, segment.segment_id()).read_bytes()}
+    del found["pst"], found["trm"]
+    return found | {"postings": postings_path(path, segment.segment_id()).read_bytes(), "terms": terms}
+
+
+def _term(reader: Any, field: str, term: bytes) -> tuple[Any, ...]:
+    """A term's statistics and its postings (document, weight, encoded value) as whoosh reads them."""
+    info = reader.term_info(field, term)
+    matcher = reader.postings(field, term)
+    postings = []
+    while matcher.is_active():
+        postings.append((matcher.id(), matcher.weight(), matcher.value()))
+        matcher.next()
+    stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(), info.max_weight())
+    return (*stats, info.min_id(), info.max_id(), postings)
 
 
 def _site_documents(name: str, every: int) -> list[dict[str, Any]]:
@@ -118,6 +138,32 @@ def _sample_documents() -> list[dict[str, Any]]:
         for relpath in ("_posts/" + p.name for p in sorted(SAMPLE_POSTS.glob("*.md")))
         for doc in post_documents_of(config, relpath)
     ]
+
+
+@pytest.mark.parametrize("site", ["sample", "ms-dynamics365-ja"])
+def test_post_documents_hold_each_texts_own_offsets_and_readings(site: str) -> None:
+    # the build packs a heading's offsets once a section and caches the reading test per word:
+    # each document must hold what its texts analysed one by one give
+    if site == "sample":
+        config, paths = Config(corpus=SAMPLE_POSTS.parent), ["_posts/" + p.name for p in SAMPLE_POSTS.glob("*.md")]
+    else:
+        if not (SITES / site).is_dir():
+            pytest.skip(f"site data not found at {SITES / site} (set MIKKE_SITES)")
+        config = Config(corpus=SITES / site)
+        paths = list(iter_post_paths(config))[::100]
+    checked = 0
+    for relpath in paths:
+        post = load_post(relpath, config)
+        *passages, marker = post_documents(post)
+        labels = " ".join(post.tags + post.categories)
+        texts = [post.title, post.excerpt, labels] + [d["heading"] for d in passages] + [d["text"] for d in passages]
+        assert marker["reading"] == "\n".join(sorted(set().union(*map(reading_pairs, texts))))
+        for document in passages:
+            heading = document["heading"]
+            assert document["section"]["offsets"] == (pack_offsets(heading) if heading else None)
+            assert document["offsets"] == pack_offsets(document["text"])
+            checked += 1
+    assert checked > 20
 
 
 def test_segment_builder_indexes_mikkes_text_fields_from_the_analysis_directly(tmp_path: Path) -> None:
@@ -153,8 +199,30 @@ def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Pat
     (tmp_path / "whoosh").mkdir()
     (tmp_path / "builder").mkdir()
     expected = _one_segment(tmp_path / "whoosh", SegmentWriter, documents)
-    assert {"pst", "trm", "_body_len.col", "_stored.col", "digest.col", "postings"} <= set(expected)
-    assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte
+    assert {"_body_len.col", "_stored.col", "digest.col", "postings"} <= set(expected)
+    assert len(expected["terms"]) > 1000
+    assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte, but blocks
+
+
+def test_small_postings_blocks_are_written_uncompressed(tmp_path: Path) -> None:
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    builder = SegmentBuilder(ix)
+    for document in _sample_documents() * 5:  # common terms fill 128-posting blocks: long pickles
+        builder.add_document(**document)
+    segment = builder._finalize_segment()
+    builder._commit_toc([segment])
+    builder._finish()
+    levels: dict[bool, set[int]] = {True: set(), False: set()}
+    with ix.reader() as reader:
+        for field, term in reader.all_terms():
+            matcher = reader.postings(field, term)
+            while matcher.is_active():  # each block: its compression level, and whether its pickle is short
+                size = matcher._nextoffset - matcher._dataoffset
+                data = matcher._postfile.get(matcher._dataoffset, size)
+                short = len(zlib.decompress(data) if matcher._compression else data) < MIN_COMPRESSED_BLOCK
+                levels[short].add(matcher._compression)
+                matcher._next_block()
+    assert levels == {True: {0}, False: {3}}
 
 
 def test_parallel_build_reports_broken_posts_and_splits_segments_at_the_memory_budget(

@@ -279,12 +279,18 @@ def reading_pairs(text: str) -> set[str]:
     >>> sorted(reading_pairs("液体のデータと冷却、soccer 42"))
     ['えきたい\\t液体', 'さっかー\\tsoccer', 'れいきゃく\\t冷却']
     """
-    return {
-        f"{reading}\t{term}"
-        for _, chunk in _chunks(text)
-        for term, reading, *_ in chunk_terms(chunk)[0]
-        if _READ.search(term) and not _DIGIT.search(term) and _KANA.fullmatch(reading)
-    }
+    pairs = {_reading_pair(term, reading) for _, chunk in _chunks(text) for term, reading, *_ in chunk_terms(chunk)[0]}
+    pairs.discard("")
+    return pairs
+
+
+@functools.lru_cache(maxsize=65_536)
+def _reading_pair(term: str, reading: str) -> str:
+    """``reading<TAB>term`` when :func:`reading_pairs` records the term, else "" (cached: a build
+    meets the same words again and again)."""
+    if _READ.search(term) and not _DIGIT.search(term) and _KANA.fullmatch(reading):
+        return f"{reading}\t{term}"
+    return ""
 
 
 class AnalyzedToken(NamedTuple):

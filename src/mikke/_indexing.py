@@ -176,8 +176,12 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
     }
     labels = " ".join(post.tags + post.categories)
     readings = reading_pairs(post.title) | reading_pairs(post.excerpt) | reading_pairs(labels)
-    heading = None
+    heading, heading_offsets = None, None
     for section, passage in post.passages():
+        if section.heading != heading:
+            heading = section.heading
+            heading_offsets = pack_offsets(heading) if heading else None
+            readings |= reading_pairs(heading)
         document: dict[str, Any] = {
             "path": post.path,
             "digest": passage.digest.encode(),
@@ -193,8 +197,8 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
                 "heading": section.heading,
                 "anchor": section.anchor,
                 "fragment": passage.fragment,
-                # The heading's term offsets: its highlights without Sudachi (analysed once: cached).
-                "offsets": pack_offsets(section.heading) if section.heading else None,
+                # The heading's term offsets: its highlights without Sudachi (packed once a section).
+                "offsets": heading_offsets,
             },
             "text": passage.text,
             "offsets": pack_offsets(passage.text),  # Sudachi runs here; the body then finds it cached
@@ -204,9 +208,6 @@ def post_documents(post: Post) -> Iterator[dict[str, Any]]:
         if date:
             document["date"] = date
         yield document
-        if section.heading != heading:
-            heading = section.heading
-            readings |= reading_pairs(heading)
         readings |= reading_pairs(passage.text)
     yield {
         "id": post.path,

@@ -11,8 +11,10 @@ A worker writes with :class:`SegmentBuilder`, which writes the same segment as
 whoosh's ``SegmentWriter`` more cheaply: postings are grouped by term in memory
 instead of being sorted and spilled through temporary files, and a field value
 repeated from the previous document (a post's title on each of its passages) is
-analysed once, its postings added for the whole run of documents at once. A worker
-starts a new segment when its postings reach the memory budget (``limitmb``).
+analysed once, its postings added for the whole run of documents at once; a small
+postings block is left uncompressed (``_whoosh_codec.MIN_COMPRESSED_BLOCK``), the same
+postings as whoosh reads them. A worker starts a new segment when its postings reach the
+memory budget (``limitmb``).
 
 Over whoosh's ``MpWriter`` this adds: workers index with the writer's schema (a
 full rebuild may change it), items that raise ``PostError`` are reported in

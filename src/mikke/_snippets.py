@@ -62,11 +62,11 @@ def pack_offsets(text: str) -> PackedOffsets | None:
     """
     if "\x00" in text:
         return None
-    found = term_offsets(text)
+    found = index_terms(text)
     first = len(found) + 1
     starts: list[int] = []
     flat: list[int] = []
-    for offsets in found.values():
+    for _, offsets in found.values():
         starts.append(first + len(flat))
         flat += offsets
     starts.append(first + len(flat))

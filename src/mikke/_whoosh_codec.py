@@ -30,6 +30,12 @@ from whoosh.util.numeric import length_to_byte
 Postings: TypeAlias = "tuple[array[int], array[float], bytearray, array[int]]"
 
 pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
+
+#: A postings block whose pickle is shorter than this is written uncompressed (its header says
+#: so, and whoosh reads it so): a ``zlib.compress`` call costs about 40 µs whatever the size, and
+#: below this it saves a few bytes at most. whoosh meant to skip blocks under 20 bytes (its
+#: ``_write_block``), but the next line overwrites that choice, so it compresses every block.
+MIN_COMPRESSED_BLOCK = 150
 _ONE = pack_uint(1)
 
 
@@ -151,7 +157,8 @@ def encode_frequency(positions: list[int]) -> bytes:
 
 def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int, int]) -> None:
     """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
-    ``start_term``, ``add`` of each posting and ``finish_term``, the same bytes a block at a time.
+    ``start_term``, ``add`` of each posting and ``finish_term``, the same postings a block at a
+    time (the same bytes, but for blocks under :data:`MIN_COMPRESSED_BLOCK`, left uncompressed).
 
     (Its postings writer spends more time in per-posting and per-call bookkeeping than in
     pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
@@ -195,9 +202,10 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
             mini_values = b"".join(values) if fixed_size else None
         gaps = (ids[0], *map(sub, ids[1:], ids[:-1]))  # whoosh's delta_encode
         block = pickle.dumps((gaps, mini_weights, mini_values), 2)
-        if level:  # whoosh compresses every block, however small
-            block = zlib.compress(block, level)
-        stats = (stop - start, ids[-1], max_weight, level, length_to_byte(min_length), length_to_byte(max_length))
+        compression = level if len(block) >= MIN_COMPRESSED_BLOCK else 0
+        if compression:
+            block = zlib.compress(block, compression)
+        stats = (stop - start, ids[-1], max_weight, compression, length_to_byte(min_length), length_to_byte(max_length))
         header = pickle.dumps(stats, 2)
         size = len(header) + len(block)
         pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative

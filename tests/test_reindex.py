@@ -25,6 +25,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
 import mikke._indexing as indexing
+import mikke._store as store
 from mikke import Config, IndexMissingError, Searcher, update_index
 from mikke._indexing import stored_hashes
 from mikke._store import INDEX_NAME, LOCK_FILE, META_FILE
@@ -368,6 +369,7 @@ from whoosh import writing
 from whoosh.filedb import compound, filestore
 from mikke import Config, update_index
 import mikke._indexing as indexing
+import mikke._store as store
 import mikke._postings as postings
 
 point, corpus, index, full = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "full"
@@ -573,3 +575,38 @@ def test_searches_in_another_process_never_fail_during_reindexes(
     assert set(result["seen"]) <= allowed  # every search saw one whole state or the other
     assert len(result["seen"]) > len(QUERIES)  # and both states were seen
     assert result["last"] == {"server": expected["new"], "cli": expected["new"]}
+
+
+# A search opening the index while a job commits, at each step of the opening
+
+#: Where the opening is paused for a whole job (a rebuild, so every old segment file goes):
+#: after it lists the directory, after it reads ``mikke.json``, after it reads the table of
+#: contents, and after it lists the segments' files.
+OPENING_STEPS = ("latest_generation", "read_meta", "read_toc", "generation_files")
+
+
+@pytest.mark.parametrize("step", OPENING_STEPS)
+def test_a_search_opening_the_index_while_a_job_commits_opens_the_new_generation(
+    config: Config, expected: dict[str, Any], monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    update_index(config)
+    before = generation(config.index)
+    real = getattr(store, step)
+    paused: list[str] = []
+
+    def then_commit(*args: Any, **kwargs: Any) -> Any:
+        answer = real(*args, **kwargs)
+        if not paused:  # once, and not inside the job itself
+            paused.append(step)
+            monkeypatch.setattr(store, step, real)
+            write_state(config.corpus, NEW)
+            update_index(config, full=True)
+        return answer
+
+    monkeypatch.setattr(store, step, then_commit)
+    opened = store.open_generation(config.index)
+    opened.searcher.close()
+    assert paused == [step]
+    assert opened.number == generation(config.index) > before
+    assert f"_{INDEX_NAME}_{before}.toc" not in os.listdir(config.index)  # the generation first listed is gone
+    assert signature(config) == expected["new"]

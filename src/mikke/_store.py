@@ -278,14 +278,16 @@ def open_generation(path: Path, *, verify: bool = True) -> Generation:
     present, of the recorded size and (with ``verify``) of the recorded CRC-32.
 
     Raises ``IndexMissingError`` when there is no index and ``IndexCorruptError`` naming
-    the first file that is damaged, missing or not recorded.
+    the first file that is damaged, missing or not recorded. A commit in another process
+    can replace the generation while it is opened (a newer table of contents, then the old
+    one's files deleted): the opening then starts again with the newer one.
     """
     for attempt in range(OPEN_ATTEMPTS):
         try:
             return _open_generation(path, verify)
-        except _NewerRecorded as newer:  # a commit landed between the listing and mikke.json, or a file is gone
+        except _Replaced as replaced:  # a commit landed while the generation was opened
             if attempt == OPEN_ATTEMPTS - 1:
-                raise newer.error from None
+                raise replaced.error from None
             time.sleep(0.01)
         except FileNotFoundError:  # a commit in another process removed the generation just read
             if attempt == OPEN_ATTEMPTS - 1:
@@ -294,13 +296,23 @@ def open_generation(path: Path, *, verify: bool = True) -> Generation:
     raise AssertionError("unreachable")
 
 
-class _NewerRecorded(FileNotFoundError):
-    """``mikke.json`` records a newer generation than the directory listing showed: a commit in
-    another process, or (if it lasts) a table of contents that is gone (``error``)."""
+class _Replaced(FileNotFoundError):
+    """What was wrong with the generation being opened, when a newer one is there: a commit in
+    another process (or, if it lasts, the damage ``error``). Either the directory lists a newer
+    table of contents than it did, or ``mikke.json`` records a newer generation than it lists."""
 
     def __init__(self, error: IndexCorruptError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _replaced(path: Path, number: int, error: IndexCorruptError) -> IndexCorruptError | _Replaced:
+    """``error`` found in generation ``number``, as :class:`_Replaced` when a newer generation is listed now."""
+    try:
+        newest = latest_generation(os.listdir(path))
+    except OSError:
+        return error
+    return _Replaced(error) if newest > number else error
 
 
 def _open_generation(path: Path, verify: bool) -> Generation:
@@ -313,7 +325,8 @@ def _open_generation(path: Path, verify: bool) -> Generation:
     except FileNotFoundError:
         raise
     except Exception as error:
-        raise IndexCorruptError(path / (files[1] if len(files) > 1 else files[0]), _garbled(error)) from None
+        damaged = IndexCorruptError(path / (files[1] if len(files) > 1 else files[0]), _garbled(error))
+        raise _replaced(path, number, damaged) from None
     return Generation(number, str(meta.get("index_id", "")), searcher, files, seen)
 
 
@@ -321,8 +334,23 @@ def _check_files(
     path: Path, verify: bool
 ) -> tuple[int, dict[str, Any], TOC, list[str], Stamp, list[IndexCorruptError]]:
     """The newest generation's number, ``mikke.json``, files and stamp, and what is wrong with each
-    of its segments' files; raises ``IndexCorruptError`` for ``mikke.json`` or the table of contents."""
+    of its segments' files; raises ``IndexCorruptError`` for ``mikke.json`` or the table of contents,
+    and :class:`_Replaced` when anything is wrong but a newer generation is there."""
     number = latest_generation(os.listdir(path))
+    try:
+        found = _check_generation(path, number, verify)
+    except IndexCorruptError as error:
+        raise _replaced(path, number, error) from None
+    problems = found[-1]
+    if problems and isinstance(replaced := _replaced(path, number, problems[0]), _Replaced):
+        raise replaced
+    return found
+
+
+def _check_generation(
+    path: Path, number: int, verify: bool
+) -> tuple[int, dict[str, Any], TOC, list[str], Stamp, list[IndexCorruptError]]:
+    """:func:`_check_files` for generation ``number``."""
     meta = read_meta(path)
     if not meta:
         raise IndexCorruptError(path / META_FILE, "is missing")
@@ -335,7 +363,7 @@ def _check_files(
     elif meta.get("generation") == number:
         raise IndexCorruptError(toc_file, f"is not recorded in {META_FILE}")
     if isinstance(meta.get("generation"), int) and meta["generation"] > number:
-        raise _NewerRecorded(IndexCorruptError(path / toc_name(meta["generation"]), "is missing"))
+        raise _Replaced(IndexCorruptError(path / toc_name(meta["generation"]), "is missing"))
     try:
         toc = read_toc(path, number)
     except FileNotFoundError:
@@ -386,8 +414,8 @@ def damage(path: Path) -> list[IndexCorruptError]:
         return _check_files(path, verify=True)[-1]
     except IndexCorruptError as error:
         return [error]
-    except _NewerRecorded as newer:
-        return [newer.error]
+    except _Replaced as replaced:
+        return [replaced.error]
     except (IndexMissingError, FileNotFoundError):
         return []
 

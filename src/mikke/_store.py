@@ -13,7 +13,12 @@ Every file is verified against ``mikke.json`` when a generation is opened
 (:func:`open_generation`: sizes, then checksums, once per generation), so a damaged,
 truncated, missing or foreign file is reported (``IndexCorruptError``, naming it) and
 never searched. Between whoosh's commit and the job recording the new generation, the
-files ``mikke.json`` does not list yet are taken as whoosh wrote them.
+files ``mikke.json`` does not list yet are taken as whoosh wrote them. A commit in another
+process can replace the generation while it is opened (whoosh renames the new table of
+contents into place, then deletes the old one and the segment files only it used): when
+anything is wrong with the generation opened and a newer one is listed by then, or
+``mikke.json`` records a newer one, the opening starts again with the newest (a few
+times); a file missing or damaged in the newest generation is damage.
 Files are read, never mapped into memory: a file truncated under a running server
 gives an error, not SIGBUS. :func:`stamp` tells cheaply whether any of them changed
 since (a truncation, a new generation, an index deleted and built again), and

@@ -311,13 +311,12 @@ class _Replaced(FileNotFoundError):
         self.error = error
 
 
-def _replaced(path: Path, number: int, error: IndexCorruptError) -> IndexCorruptError | _Replaced:
-    """``error`` found in generation ``number``, as :class:`_Replaced` when a newer generation is listed now."""
+def _newer_listed(path: Path, number: int) -> bool:
+    """Whether the directory now lists a newer table of contents than generation ``number``'s."""
     try:
-        newest = latest_generation(os.listdir(path))
+        return latest_generation(os.listdir(path)) > number
     except OSError:
-        return error
-    return _Replaced(error) if newest > number else error
+        return False
 
 
 def _open_generation(path: Path, verify: bool) -> Generation:
@@ -331,7 +330,7 @@ def _open_generation(path: Path, verify: bool) -> Generation:
         raise
     except Exception as error:
         damaged = IndexCorruptError(path / (files[1] if len(files) > 1 else files[0]), _garbled(error))
-        raise _replaced(path, number, damaged) from None
+        raise (_Replaced(damaged) if _newer_listed(path, number) else damaged) from None
     return Generation(number, str(meta.get("index_id", "")), searcher, files, seen)
 
 
@@ -345,10 +344,12 @@ def _check_files(
     try:
         found = _check_generation(path, number, verify)
     except IndexCorruptError as error:
-        raise _replaced(path, number, error) from None
+        if _newer_listed(path, number):
+            raise _Replaced(error) from None
+        raise
     problems = found[-1]
-    if problems and isinstance(replaced := _replaced(path, number, problems[0]), _Replaced):
-        raise replaced
+    if problems and _newer_listed(path, number):
+        raise _Replaced(problems[0])
     return found
 
 

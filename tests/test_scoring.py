@@ -17,9 +17,10 @@ from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import Clause, Concept, Expansion, parse_query
-from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, trigrams
+from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, sentence_share, trigrams
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
+from mikke._snippets import term_offsets
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -365,3 +366,14 @@ def test_a_compound_part_alone_adds_to_a_match_and_is_no_match_alone(make_corpus
     expanded = dataclasses.replace(inventor, expansions=(Expansion("synonym", "発明者", ("発明",), 0.5),))
     scorer = scorer_for(searcher, (phone, expanded))
     assert by_post(scorer, scorer.held(expanded)) == {"whole": 1.0, "part": 1.0, "alone": 1.0}
+
+
+def test_a_sentence_holds_a_word_through_its_synonym_or_reading_not_a_prefix_guess() -> None:
+    text = "人工知能の研究が進む。冷却は重要だ。"
+    concepts = [
+        Concept("ai", (), 0, (Expansion("synonym", "ai", ("人工知能",), 0.8),)),
+        Concept("研究", (), 1),
+    ]
+    assert sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [False, False]) == 1.0
+    guessed = [Concept("ai", (), 0, (Expansion("prefix", "ai", ("人工知能",), 0.5),)), concepts[1]]
+    assert sentence_share(text, term_offsets(text), guessed, [1.0, 1.0], [False, False]) == 0.5

@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from ._analysis import Word, analyze, fold, to_hiragana, words
-from ._query import Clause, Concept, Expansion, ParsedQuery
+from ._query import WRITTEN_KINDS, Clause, Concept, Expansion, ParsedQuery
 from ._schema import SEARCH_FIELDS
 from ._scoring import IndexArrays
 from ._synonyms import Synonyms
@@ -186,8 +186,11 @@ def _add_typos(
         inside = [n for n, t in enumerate(tokens) if start <= t.start and t.end <= end]
         if not inside or any(t.start < start < t.end or t.start < end < t.end for t in tokens):
             continue  # a word reaching out of the run (Tシャツ): not a run of its own
-        if any(e.kind == "prefix" for n in inside for e in concepts[n].expansions):
+        kinds = {e.kind for n in inside for e in concepts[n].expansions}
+        if "prefix" in kinds:
             continue  # still being typed; a reading or synonym of a mistyped word's pieces is replaced
+        if kinds & WRITTEN_KINDS and [w.known for w in words(run.group())] == [True]:
+            continue  # one word Sudachi knows, whose synonyms or reading the index holds: written another way
         found = correct(arrays, run.group())
         if found:
             typed = fold(run.group())

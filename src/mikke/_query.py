@@ -46,6 +46,11 @@ REQUEST = re.compile(
 )
 
 
+#: Expansions that stand for the query word written another way (not prefixes: their completions
+#: are guesses, nor typos).
+WRITTEN_KINDS = frozenset({"reading", "synonym"})
+
+
 @dataclass(frozen=True)
 class Expansion:
     """Indexed words a query word also matches, scored ``weight`` times a literal match.

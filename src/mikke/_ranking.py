@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._query import Concept, ParsedQuery
+from ._query import WRITTEN_KINDS, Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
 from ._snippets import SENTENCE_END, TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
@@ -147,11 +147,16 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     return np.asarray(scores * (1 + weight * share))
 
 
+#: Expansions a sentence holds a word through (:func:`sentence_share`): the word written another
+#: way, or its typo corrected; not a prefix's completions, which are guesses.
+SENTENCE_KINDS = WRITTEN_KINDS | {"typo"}
+
+
 def sentence_share(
     text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], above: Sequence[bool]
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
-    whole, all its parts, or the correction of its typo), a word ``above`` it (in its title or
+    whole, all its parts, or one of its :data:`SENTENCE_KINDS` expansions), a word ``above`` it (in its title or
     heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets.
 
     >>> from mikke._query import parse_query
@@ -175,8 +180,8 @@ def sentence_share(
             everywhere += weight
             continue
         holding = sentences(concept.text)
-        corrections = [word.split(" ") for e in concept.expansions if e.kind == "typo" for word in e.terms]
-        for terms in filter(None, [list(concept.parts), *corrections]):
+        others = [word.split(" ") for e in concept.expansions if e.kind in SENTENCE_KINDS for word in e.terms]
+        for terms in filter(None, [list(concept.parts), *others]):
             holding |= set.intersection(*(sentences(term) for term in terms))
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,20 +198,28 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
     in one sentence, while one that only mentions its words scatters them; this tells apart the
     passages of one long text, which share its title and most of its words.
     """
-    arrays, parsed = query.arrays, query.parsed
-    concepts, terms = parsed.concepts(), parsed.terms()
+    concepts = query.parsed.concepts()
     if not concepts:
         return scores
+    weights, above, passages = _evidence(query, docnums)
+    shares = [sentence_share(text, offsets, concepts, weights, above[:, n].tolist()) for n, (text, offsets) in passages]
+    return np.asarray(scores * (1 + weight * np.array(shares)))
+
+
+def _evidence(query: Query, docnums: Ints) -> tuple[list[float], Mask, Iterator[tuple[int, tuple[str, TermOffsets]]]]:
+    """What the word-level stages read: each query word's weight, which words each passage's title
+    or heading holds (rows: words, columns: passages), and each passage's text and term offsets."""
+    arrays, parsed = query.arrays, query.parsed
+    concepts, terms = parsed.concepts(), parsed.terms()
     weights = [word_weight(arrays, concept) for concept in concepts]
-    # Which words each passage's title or heading holds (rows: words, columns: passages).
     above = np.array([held_in(arrays, "title", c, docnums) | held_in(arrays, "heading", c, docnums) for c in concepts])
-    scores = scores.copy()
-    for n, docnum in enumerate(docnums.tolist()):
+
+    def passage(docnum: int) -> tuple[str, TermOffsets]:
         fields = arrays.stored_fields(docnum)  # kept: the hits read them again
         text, packed = fields["text"], fields.get("offsets")
-        offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
-        scores[n] *= 1 + weight * sentence_share(text, offsets, concepts, weights, above[:, n].tolist())
-    return scores
+        return text, unpack_offsets(packed, terms) if packed else term_offsets(text)
+
+    return weights, above, enumerate(map(passage, docnums.tolist()))
 
 
 #: Most characters between two neighbouring query words that count as next to each other (:func:`by_pairs`).
@@ -270,21 +278,15 @@ def by_pairs(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floa
     mentions them holds them apart. Words typed apart (a keyword query's) make no pair; a pair
     in the title or heading counts, as in :func:`by_sentences`.
     """
-    arrays, parsed = query.arrays, query.parsed
-    concepts, terms = parsed.concepts(), parsed.terms()
+    parsed = query.parsed
+    concepts = parsed.concepts()
     clause_of = np.array([n for n, clause in enumerate(parsed.clauses()) for _ in clause.concepts])
     together = clause_of[1:] == clause_of[:-1]
     if not together.any():
         return scores
-    weights = [word_weight(arrays, concept) for concept in concepts]
-    above = np.array([held_in(arrays, "title", c, docnums) | held_in(arrays, "heading", c, docnums) for c in concepts])
-    scores = scores.copy()
-    for n, docnum in enumerate(docnums.tolist()):
-        fields = arrays.stored_fields(docnum)  # kept: the hits read them again
-        text, packed = fields["text"], fields.get("offsets")
-        offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
-        scores[n] *= 1 + weight * pair_share(offsets, concepts, weights, together, above[:, n].tolist())
-    return scores
+    weights, above, passages = _evidence(query, docnums)
+    shares = [pair_share(offsets, concepts, weights, together, above[:, n].tolist()) for n, (_, offsets) in passages]
+    return np.asarray(scores * (1 + weight * np.array(shares)))
 
 
 #: The re-ranking stages, in order: coverage of every match (its weight is a power), then the

@@ -61,63 +61,55 @@ def test_reindexed_post_shows_only_its_new_passages(make_corpus) -> None:  # typ
     assert [h.snippet.text for h in Searcher(config).search("試験").hits] == ["空冷の試験です。"]
 
 
-def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus) -> None:  # type: ignore[no-untyped-def]
+def two_posts(make_corpus, title: str, first: str, second: str) -> Searcher:  # type: ignore[no-untyped-def]
+    """A searcher over two indexed posts of one title, a.md holding ``first`` and b.md ``second``."""
     config: Config = make_corpus(
         {
-            "_posts/2025-01-01-a.md": "---\ntitle: 雨\n---\n\n梅雨は長く続く。期間は地方で異なる。\n",
-            "_posts/2025-01-02-b.md": "---\ntitle: 雨\n---\n\n梅雨の期間は一か月ほど続く。\n",
+            "_posts/2025-01-01-a.md": f"---\ntitle: {title}\n---\n\n{first}\n",
+            "_posts/2025-01-02-b.md": f"---\ntitle: {title}\n---\n\n{second}\n",
         }
     )
     update_index(config)
-    searcher = Searcher(config)
-    arrays = searcher.current()
-    parsed = parse_query("梅雨の期間はどのくらい")
-    _, docnums, _ = searcher.matches(parsed)
+    return Searcher(config)
+
+
+def stage_input(searcher: Searcher, question: str, rank: bool = True) -> tuple[Query, np.ndarray]:
+    """What a re-ranking stage reads for ``question``, and the matches' docnums."""
+    arrays, parsed = searcher.current(), parse_query(question)
+    _, docnums, _ = searcher.matches(parsed, rank=rank)
+    return Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts)), docnums
+
+
+def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    searcher = two_posts(make_corpus, "雨", "梅雨は長く続く。期間は地方で異なる。", "梅雨の期間は一か月ほど続く。")
+    query, docnums = stage_input(searcher, "梅雨の期間はどのくらい")
     assert docnums.size == 2
     scores = np.ones(2)
-    reranked = by_trigrams(Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts)), docnums, scores, 16.0)
+    reranked = by_trigrams(query, docnums, scores, 16.0)
     best = int(docnums[np.argmax(reranked)])
-    assert "梅雨の期間は" in arrays.shown_text(best)
+    assert "梅雨の期間は" in query.arrays.shown_text(best)
     assert (reranked >= scores).all()
     assert searcher.search("梅雨の期間はどのくらい").hits[0].path.endswith("b.md")
 
 
 def test_trigrams_favour_the_passage_holding_them_in_one_sentence(make_corpus) -> None:  # type: ignore[no-untyped-def]
-    config: Config = make_corpus(
-        {
-            "_posts/2025-01-01-a.md": "---\ntitle: 雨\n---\n\n梅雨の時期は暑い。雨の期待と、その期間は長い。\n",
-            "_posts/2025-01-02-b.md": "---\ntitle: 雨\n---\n\n梅雨の期間は一か月ほど続く。\n",
-        }
-    )
-    update_index(config)
-    searcher = Searcher(config)
-    arrays = searcher.current()
-    parsed = parse_query("梅雨の期間は")
-    _, docnums, _ = searcher.matches(parsed, rank=False)
-    texts = [arrays.shown_text(docnum) for docnum in docnums.tolist()]
+    scattered = "梅雨の時期は暑い。雨の期待と、その期間は長い。"
+    searcher = two_posts(make_corpus, "雨", scattered, "梅雨の期間は一か月ほど続く。")
+    query, docnums = stage_input(searcher, "梅雨の期間は", rank=False)
+    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
     assert held_grams(texts, sorted(trigrams(["梅雨の期間は"]))).all()  # both hold every trigram
-    reranked = by_trigrams(Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts)), docnums, np.ones(2), 8.0)
+    reranked = by_trigrams(query, docnums, np.ones(2), 8.0)
     assert "梅雨の期間は" in texts[int(np.argmax(reranked))]
     assert reranked.min() > 1  # the scattered one still counts its best sentence
 
 
 def test_pairs_favour_the_passage_holding_neighbouring_words_close(make_corpus) -> None:  # type: ignore[no-untyped-def]
-    config: Config = make_corpus(
-        {
-            "_posts/2025-01-01-a.md": "---\ntitle: 湖\n---\n\n琵琶湖は滋賀県の中央にある。面積は広い。\n",
-            "_posts/2025-01-02-b.md": "---\ntitle: 湖\n---\n\n面積で琵琶湖に勝る湖はない。\n",
-        }
-    )
-    update_index(config)
-    searcher = Searcher(config)
-    arrays = searcher.current()
+    searcher = two_posts(make_corpus, "湖", "琵琶湖は滋賀県の中央にある。面積は広い。", "面積で琵琶湖に勝る湖はない。")
     for question, favoured in (("琵琶湖の面積は", True), ("琵琶湖 面積", False)):  # words typed apart make no pair
-        parsed = parse_query(question)
-        _, docnums, _ = searcher.matches(parsed, rank=False)
-        query = Query(arrays, parsed, QueryScorer(arrays, parsed, config.boosts))
+        query, docnums = stage_input(searcher, question, rank=False)
         reranked = by_pairs(query, docnums, np.ones(2), 2.0)
         if favoured:
-            assert "面積で琵琶湖" in arrays.shown_text(int(docnums[np.argmax(reranked)]))
+            assert "面積で琵琶湖" in query.arrays.shown_text(int(docnums[np.argmax(reranked)]))
             assert sorted(reranked.tolist()) == [1.0, 3.0]
         else:
             assert reranked.tolist() == [1.0, 1.0]

@@ -56,7 +56,8 @@ def rerank(
 ) -> Floats:
     """The ``scores`` of the matches ``docnums`` after every stage of ``stages`` (:data:`STAGES`), in order.
 
-    ``factors`` (stages x matches, ones), when given, receives what each stage multiplied each score by.
+    ``factors`` (stages x matches), when given, receives what each stage multiplied each score by;
+    a match a stage does not read keeps its entry.
     """
     scores = scores.copy()
     order = query.arrays.order[docnums]

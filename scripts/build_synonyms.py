@@ -14,7 +14,8 @@ expansion-control flags:
 * a misuse (語形種別 4), a misspelling (表記揺れ 3) or an offensive word (分野 不快): it
   expands to its group, but no word is expanded to it;
 * a word that triggers in several groups is ambiguous (ソフト: software, soft serve,
-  softball) and expands nothing;
+  softball) and expands nothing; a group naming a company (分野 企業名) counts only for a word
+  in no other (UN: 国際連合, not a consultancy of that name);
 * a headword whose analysis leaves some of its letters out is left out: what remains is
   another word (お日さま -> 日, おつり -> ツル).
 
@@ -28,6 +29,7 @@ import csv
 import gzip
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,9 +54,19 @@ def index_words(headword: str) -> str:
     return " ".join(t.text for t in tokens)
 
 
-def group_words(rows: list[list[str]]) -> tuple[list[str], list[str], list[str]]:
-    """One group's triggers, its words that are not triggers (展開制御 1) and its targets (words as
-    the index writes them), in the source's order."""
+@dataclass
+class Group:
+    """One group's words (as the index writes them), in the source's order: its triggers, its words
+    that are not triggers (展開制御 1), the words it expands to, and whether it names a company."""
+
+    triggers: list[str]
+    others: list[str]
+    targets: list[str]
+    company: bool
+
+
+def group_words(rows: list[list[str]]) -> Group:
+    """One group of the source's lines."""
     triggers: dict[str, None] = {}
     others: dict[str, None] = {}
     targets: dict[str, None] = {}
@@ -66,25 +78,32 @@ def group_words(rows: list[list[str]]) -> tuple[list[str], list[str], list[str]]
         (others if control == "1" else triggers)[word] = None
         if form != "4" and variant != "3" and domain != "(不快)":
             targets[word] = None
-    return list(triggers), list(others), list(targets)
+    return Group(list(triggers), list(others), list(targets), any("企業名" in row[7] for row in rows))
 
 
-def expansions(groups: list[tuple[list[str], list[str], list[str]]]) -> dict[str, list[str]]:
-    """Each word -> the words it expands to (not itself). A word that triggers in no group but is
-    in one as a non-trigger (マガジン, 雑誌's) expands to that group too; words that trigger (or,
-    triggering nowhere, are) in several groups are left out."""
-    found: dict[str, list[str]] = {}
-    seen: dict[str, int] = {}
-    for triggers, _, targets in groups:
-        for trigger in triggers:
-            seen[trigger] = seen.get(trigger, 0) + 1
-            found[trigger] = [t for t in targets if t != trigger]
-    for _, others, targets in groups:
-        for other in others:
-            if other not in found or seen.get(other, 0) < 0:
-                seen[other] = seen.get(other, 0) - 1
-                found[other] = [t for t in targets if t != other]
-    return {word: targets for word, targets in found.items() if seen[word] in (1, -1) and targets}
+def expansions(groups: list[Group]) -> dict[str, list[str]]:
+    """Each word -> the words it expands to (not itself): those of the group it triggers in.
+
+    A word that triggers in no group expands to the group it is in as a non-trigger (マガジン,
+    雑誌's); a group naming a company counts only for a word in no other (ライオン, UN). A word
+    with several such groups is ambiguous and left out.
+
+    >>> expansions([Group(["雑誌"], ["マガジン"], ["雑誌", "マガジン"], False)])
+    {'雑誌': ['マガジン'], 'マガジン': ['雑誌']}
+    >>> lion, company = ["ライオン", "獅子"], ["ライオン", "lion"]
+    >>> expansions([Group(["ライオン"], [], lion, False), Group(["ライオン"], [], company, True)])
+    {'ライオン': ['獅子']}
+    """
+    best: dict[str, tuple[tuple[bool, bool], list[list[str]]]] = {}
+    for group in groups:
+        for word in dict.fromkeys((*group.triggers, *group.others)):
+            rank = (word not in group.triggers, group.company)
+            targets = [t for t in group.targets if t != word]
+            if word not in best or rank < best[word][0]:
+                best[word] = (rank, [targets])
+            elif rank == best[word][0]:
+                best[word][1].append(targets)
+    return {word: found[0] for word, (_, found) in best.items() if len(found) == 1 and found[0]}
 
 
 def main() -> None:

@@ -57,6 +57,8 @@ PARTS_ALONE = True
 COVERAGE_IDF_POWER = 2.0
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
 CACHE_POSTINGS = 10_000_000
+#: Expansions whose words a query word weighs as (:func:`word_weight`).
+BLENDED_KINDS = frozenset({"synonym"})
 #: Query words' weights (:func:`word_weight`) kept per index generation.
 CACHE_WORD_WEIGHTS = 100_000
 #: Filter and phrase matches kept per index generation.
@@ -498,13 +500,22 @@ def best(scores: Floats, order: Ints, k: int) -> Ints:
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
-    never negative), from the field where it is most frequent; kept for the index generation."""
-    weight = arrays.word_weights.get(concept.text)
+    never negative), from the field where it is most frequent; kept for the index generation.
+    A word with synonyms weighs as the most frequent of them and itself (as Lucene's
+    ``SynonymQuery`` blends them): アニマル, rare, weighs as 動物, which it stands for."""
+    words = (concept.text, *(w for e in concept.expansions if e.kind in BLENDED_KINDS for w in e.terms))
+    key = "\t".join(words)
+    weight = arrays.word_weights.get(key)
     if weight is None:
-        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+        frequency = max(_frequency(arrays, word) for word in words)
         idf = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
-        weight = arrays.word_weights.put(concept.text, idf)
+        weight = arrays.word_weights.put(key, idf)
     return weight
+
+
+def _frequency(arrays: IndexArrays, word: str) -> int:
+    """The most documents holding ``word`` (terms, space-separated: the fewest of its terms') in one field."""
+    return min(max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS) for term in word.split(" "))
 
 
 def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) -> Mask:

@@ -13,7 +13,8 @@ instead of being sorted and spilled through temporary files, and a field value
 repeated from the previous document (a post's title on each of its passages) is
 analysed once, its postings added for the whole run of documents at once; a small
 postings block is left uncompressed (``_whoosh_codec.MIN_COMPRESSED_BLOCK``), the same
-postings as whoosh reads them. A worker starts a new segment when its postings reach the
+postings as whoosh reads them, and so is each document's stored fields
+(``_whoosh_codec.store_uncompressed``), the same fields as whoosh reads them. A worker starts a new segment when its postings reach the
 memory budget (``limitmb``).
 
 Over whoosh's ``MpWriter`` this adds: workers index with the writer's schema (a
@@ -57,7 +58,7 @@ from whoosh.writing import SegmentWriter
 from ._analysis import analyzer, index_terms
 from ._errors import MikkeError, PostError
 from ._postings import PostingsWriter, postings_path
-from ._whoosh_codec import Postings, encode_frequency, encode_positions, write_term
+from ._whoosh_codec import Postings, encode_frequency, encode_positions, store_uncompressed, write_term
 
 #: Worker processes for a large build.
 PROCS = min(2, os.cpu_count() or 1)
@@ -111,6 +112,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
 
     def __init__(self, ix: Index, **kwargs: Any) -> None:
         super().__init__(ix, _lk=False, **kwargs)
+        store_uncompressed(self.perdocwriter)
         self.postings = 0
         self._terms: dict[str, dict[bytes, Postings]] = {}
         self._lengths: dict[str, dict[int, int]] = {}

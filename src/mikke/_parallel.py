@@ -13,9 +13,9 @@ instead of being sorted and spilled through temporary files, and a field value
 repeated from the previous document (a post's title on each of its passages) is
 analysed once, its postings added for the whole run of documents at once; a small
 postings block is left uncompressed (``_whoosh_codec.MIN_COMPRESSED_BLOCK``), the same
-postings as whoosh reads them, and so is each document's stored fields
-(``_whoosh_codec.store_uncompressed``), the same fields as whoosh reads them. A worker starts a new segment when its postings reach the
-memory budget (``limitmb``).
+postings as whoosh reads them, and so are each document's stored fields
+(``_whoosh_codec.store_uncompressed``). A worker starts a new segment when its postings reach
+the memory budget (``limitmb``).
 
 Over whoosh's ``MpWriter`` this adds: workers index with the writer's schema (a
 full rebuild may change it), items that raise ``PostError`` are reported in

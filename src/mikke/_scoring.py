@@ -42,7 +42,7 @@ from whoosh.util.numeric import byte_to_length
 from ._postings import SegmentPostings, postings_path
 from ._query import Clause, Concept, Expansion, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
-from ._whoosh_codec import length_bytes, read_matcher, stored_fields, term_matcher
+from ._whoosh_codec import column_values, length_bytes, read_matcher, stored_reader, term_matcher
 
 #: BM25 term-frequency saturation and length normalization (fitted on held-out slices, docs/relevance.md).
 K1 = 1.5
@@ -115,7 +115,8 @@ class IndexArrays:
         self._copies = [
             SegmentPostings.open(postings_path(folder, leaf.segment().segment_id())) for leaf, _ in self._leaves
         ]
-        self._shown = [leaf.column_reader("shown", translate=False) for leaf, _ in self._leaves]
+        self._shown = [column_values(leaf.column_reader("shown", translate=False)) for leaf, _ in self._leaves]
+        self._stored = [stored_reader(leaf) for leaf, _ in self._leaves]
         self.size = searcher.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self._leaves:
@@ -182,7 +183,7 @@ class IndexArrays:
         """A passage as a reader sees it: its post's title, its heading and its text, folded (the
         ``shown`` column, which spares unpickling the stored fields)."""
         index = bisect.bisect_right(self._offsets, docnum) - 1
-        return str(self._shown[index][docnum - self._offsets[index]], "utf-8")
+        return str(self._shown[index](docnum - self._offsets[index]), "utf-8")
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         """A document's stored fields, read from its segment (kept for the most recent :data:`CACHE_FIELDS`)."""
@@ -190,8 +191,8 @@ class IndexArrays:
         if found is None:
             if len(self._fields) == CACHE_FIELDS:
                 del self._fields[next(iter(self._fields))]
-            leaf, offset = self._leaves[bisect.bisect_right(self._offsets, docnum) - 1]
-            found = stored_fields(leaf, docnum - offset)
+            index = bisect.bisect_right(self._offsets, docnum) - 1
+            found = self._stored[index](docnum - self._offsets[index])
         self._fields[docnum] = found
         return found
 

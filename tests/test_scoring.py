@@ -369,3 +369,11 @@ def test_a_sentence_holds_a_word_through_its_synonym_or_reading_not_a_prefix_gue
     assert sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [False, False]) == 1.0
     guessed = [Concept("ai", (), 0, (Expansion("prefix", "ai", ("人工知能",), 0.5),)), concepts[1]]
     assert sentence_share(text, term_offsets(text), guessed, [1.0, 1.0], [False, False]) == 0.5
+
+
+def test_holding_answers_as_isin_whether_it_looks_documents_up_or_reads_a_mask() -> None:
+    rng = np.random.default_rng(7)
+    for id_count, doc_count in [(0, 5), (5, 0), (400, 3), (3, 400), (50, 50), (2000, 20)]:
+        ids = np.unique(rng.integers(0, 3000, id_count)).astype(np.int64)
+        docnums = rng.integers(0, 3200, doc_count).astype(np.int64)  # unsorted, some past every id
+        assert _scoring._holding(ids, docnums).tolist() == np.isin(docnums, ids).tolist()

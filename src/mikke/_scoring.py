@@ -66,6 +66,8 @@ CACHE_FIELDS = 256
 #: ``_holding`` reads many documents off a mask of a term's documents when they are fewer than
 #: this many times as many, else looks each up (measured: the cheaper of the two either side).
 MASK_IDS_PER_DOC = 16
+#: ``_summed`` sorts the documents of postings that hold fewer than one in this many of the index's.
+SORT_IDS_PER_DOC = 64
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")
@@ -459,10 +461,14 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     >>> ids.tolist(), scores.tolist()
     ([1, 4], [1.0, 2.5])
     """
-    held = np.zeros(size, dtype=bool)
-    for found, _ in postings:
-        held[found] = True
-    ids = np.flatnonzero(held)
+    count = sum(found.size for found, _ in postings)
+    if count * SORT_IDS_PER_DOC < size:  # a few documents: sorted, rather than found in a mask of the index
+        ids = np.unique(np.concatenate([found for found, _ in postings])) if count else np.zeros(0, dtype=np.int64)
+    else:
+        held = np.zeros(size, dtype=bool)
+        for found, _ in postings:
+            held[found] = True
+        ids = np.flatnonzero(held)
     summed = np.zeros(ids.size)
     for found, scores in postings:
         summed[np.searchsorted(ids, found)] += scores

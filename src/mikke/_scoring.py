@@ -134,6 +134,7 @@ class IndexArrays:
         self.order = np.empty(self.size, dtype=np.int64)
         self.order[np.lexsort((self.post_of, self.passage_of))] = np.arange(self.size)
         self._lengths: dict[str, Floats] = {}
+        self._averages: dict[str, float] = {}
         self._scores = SizedCache[tuple[str, str], tuple[Ints, Floats]](CACHE_POSTINGS)
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
@@ -176,13 +177,19 @@ class IndexArrays:
             ids, frequencies = self._postings(field, term)
             if ids.size:
                 idf = math.log(self.size / (ids.size + 1)) + 1
-                average = self.searcher.avg_field_length(field) or 1
+                average = self._average_length(field)
                 norm = K1 * ((1 - B) + B * self._field_lengths(field)[ids] / average)
                 found = ids, idf * frequencies * (K1 + 1) / (frequencies + norm)
             else:
                 found = ids, frequencies
             self._scores.put(key, found, ids.size)
         return found
+
+    def _average_length(self, field: str) -> float:
+        """A field's average length, as whoosh's BM25F takes it (whoosh sums every segment's each time: kept)."""
+        if field not in self._averages:
+            self._averages[field] = self.searcher.avg_field_length(field) or 1
+        return self._averages[field]
 
     def shown_text(self, docnum: int) -> str:
         """A passage as a reader sees it: its post's title, its heading and its text, folded (the
@@ -219,6 +226,8 @@ class IndexArrays:
         for (leaf, offset), copy in zip(self._leaves, self._copies, strict=True):
             found = copy.get(field, term) if copy is not None else None
             if found is not None:
+                if not found[0].size:
+                    continue
                 leaf_ids, leaf_frequencies = found[0].astype(np.int64), found[1].astype(np.float64)
             else:
                 try:

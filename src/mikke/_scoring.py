@@ -480,7 +480,8 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
         ids = np.flatnonzero(held)
     summed = np.zeros(ids.size)
     for found, scores in postings:
-        summed[np.searchsorted(ids, found)] += scores
+        if found.size:  # most of a word's fields and parts hold none
+            summed[np.searchsorted(ids, found)] += scores
     return ids, summed
 
 

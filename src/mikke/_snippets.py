@@ -164,7 +164,7 @@ def make_snippet(
 
     def score(window: tuple[int, int]) -> tuple[int, int, int]:
         inside = covered(window)
-        return (len({words[i] for i in inside}), len(inside), -window[0])
+        return (len(set(words[inside.start : inside.stop])), len(inside), -window[0])
 
     start, end = max(_candidate_windows(text, spans, width), key=score)
     body = flat[start:end]

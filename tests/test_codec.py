@@ -4,10 +4,13 @@ reading equals whoosh's own, so a whoosh release that changes its format fails h
 from __future__ import annotations
 
 import pickle
+import zlib
 from types import SimpleNamespace
 
 import pytest
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.columns import CompressedBytesColumn
+from whoosh.filedb.filestore import RamStorage
 from whoosh.matching import ListMatcher
 from whoosh.util.numeric import byte_to_length
 
@@ -103,3 +106,18 @@ def test_column_values_of_a_closed_segment_fail_as_whooshs_reads_do(sample_confi
     arrays.searcher.close()
     with pytest.raises(ValueError, match="closed file"):
         read(0)
+
+
+def test_column_values_read_through_whoosh_are_the_raw_values_too() -> None:
+    column, storage = CompressedBytesColumn(), RamStorage()  # a file in memory: no descriptor to read
+    values = [b"abc", b"", b"xyz" * 50]
+    file = storage.create_file("column")
+    writer = column.writer(file)
+    for docnum, value in enumerate(values):
+        writer.add(docnum, value)
+    writer.finish(len(values))
+    length = file.tell()
+    file.close()
+    reader = column.reader(storage.open_file("column"), 0, length, len(values))
+    read = column_values(reader)
+    assert [zlib.decompress(read(n)) if read(n) else b"" for n in range(3)] == [reader[n] for n in range(3)] == values

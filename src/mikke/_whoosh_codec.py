@@ -76,10 +76,12 @@ def column_values(column: Any) -> Callable[[int], bytes]:
     its compound file's layers (a fifth of the time). Any other column, or a segment file that is not
     an open plain file, is read through whoosh.
     """
-    getitem = VarBytesColumn.Reader.__getitem__
-    file = getattr(getattr(column, "_dbfile", None), "file", None)
-    if not (isinstance(column, VarBytesColumn.Reader) and isinstance(file, SubFile)):
+    if not isinstance(column, VarBytesColumn.Reader):
         return lambda docnum: bytes(column[docnum])
+    getitem = VarBytesColumn.Reader.__getitem__  # the raw value, for a compressed column too
+    file = getattr(column._dbfile, "file", None)
+    if not isinstance(file, SubFile):
+        return lambda docnum: bytes(getitem(column, docnum))
     whole = file._file
     try:
         fd = whole.fileno()

@@ -4,15 +4,27 @@ reading equals whoosh's own, so a whoosh release that changes its format fails h
 from __future__ import annotations
 
 import pickle
+import zlib
 from types import SimpleNamespace
 
+import pytest
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.columns import CompressedBytesColumn
+from whoosh.filedb.filestore import RamStorage
 from whoosh.matching import ListMatcher
 from whoosh.util.numeric import byte_to_length
 
-from mikke import Searcher
+from mikke import Config, Searcher
 from mikke._schema import SEARCH_FIELDS
-from mikke._whoosh_codec import _deltas_and_weights, length_bytes, read_matcher, stored_fields, term_matcher
+from mikke._whoosh_codec import (
+    _deltas_and_weights,
+    column_values,
+    length_bytes,
+    read_matcher,
+    stored_fields,
+    stored_reader,
+    term_matcher,
+)
 
 
 def test_matchers_without_blocks_are_read_one_posting_at_a_time() -> None:
@@ -75,3 +87,37 @@ def test_a_term_matcher_finds_what_whoosh_finds(searcher: Searcher) -> None:
     leaf, _ = searcher.current().searcher.reader().leaf_readers()[0]
     term = next(iter(leaf.lexicon("body")))
     assert whoosh_postings(term_matcher(leaf, "body", term.decode())) == whoosh_postings(leaf.postings("body", term))
+
+
+def test_column_values_and_stored_fields_read_directly_are_whooshs(searcher: Searcher) -> None:
+    for leaf, _ in searcher.current()._leaves:
+        shown = leaf.column_reader("shown", translate=False)
+        read_shown, read_stored = column_values(shown), stored_reader(leaf)
+        for docnum in range(leaf.doc_count_all()):
+            assert read_shown(docnum) == shown[docnum]
+            assert read_stored(docnum) == stored_fields(leaf, docnum)
+        assert any(shown[docnum] for docnum in range(leaf.doc_count_all()))
+
+
+def test_column_values_of_a_closed_segment_fail_as_whooshs_reads_do(sample_config: Config) -> None:
+    arrays = Searcher(sample_config).current()  # its own files, closed below
+    leaf, _ = arrays._leaves[0]
+    read = column_values(leaf.column_reader("shown", translate=False))
+    arrays.searcher.close()
+    with pytest.raises(ValueError, match="closed file"):
+        read(0)
+
+
+def test_column_values_read_through_whoosh_are_the_raw_values_too() -> None:
+    column, storage = CompressedBytesColumn(), RamStorage()  # a file in memory: no descriptor to read
+    values = [b"abc", b"", b"xyz" * 50]
+    file = storage.create_file("column")
+    writer = column.writer(file)
+    for docnum, value in enumerate(values):
+        writer.add(docnum, value)
+    writer.finish(len(values))
+    length = file.tell()
+    file.close()
+    reader = column.reader(storage.open_file("column"), 0, length, len(values))
+    read = column_values(reader)
+    assert [zlib.decompress(read(n)) if read(n) else b"" for n in range(3)] == [reader[n] for n in range(3)] == values

@@ -70,6 +70,9 @@ def test_the_expansion_control_flags_are_honoured() -> None:
     assert "ai" in synonyms.get("人工知能")
     assert synonyms.get("ai") == ()  # 展開制御 1: AI is in several groups and expands nothing
     assert synonyms.get("ソフト") == ()  # triggers in several groups: ambiguous
+    assert synonyms.get("マガジン") == ("雑誌",)  # 展開制御 1, but in no other group: it means 雑誌
+    assert "国際連合" in synonyms.get("un")  # 展開制御 1 here and in a company's name, which counts less
+    assert "日" not in synonyms.get("太陽")  # お日様 is analysed 日: another word, left out
 
 
 def test_prefix_completes_the_last_word(searcher: Searcher) -> None:

@@ -1,11 +1,13 @@
 """The parallel full build: the same segments as whoosh writes (byte for byte, but for the small
-postings blocks it leaves uncompressed: the same postings) and the same search results as the
+postings blocks and the stored fields it leaves uncompressed: the same postings and stored fields
+as whoosh reads them) and the same search results as the
 serial build, broken posts reported, and a failing or killed worker fails the job and leaves the
 old index."""
 
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import zlib
 from pathlib import Path
@@ -13,6 +15,8 @@ from typing import Any
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import STORED_COLUMN
+from whoosh.columns import VarBytesColumn
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.writing import SegmentWriter
 
@@ -89,9 +93,10 @@ def test_a_worker_that_fails_fails_the_commit(tmp_path: Path) -> None:
 
 def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The files inside the compound segment file that ``writer_class`` writes for ``documents``
-    (lengths, stored fields, columns), by name without the segment's id, the segment's postings
-    copy, and under "terms" every term's postings and statistics as whoosh reads them (the
-    postings and terms files differ in bytes: the builder leaves small blocks uncompressed)."""
+    (lengths, columns), by name without the segment's id, the segment's postings copy, under
+    "terms" every term's postings and statistics and under "stored" every document's stored fields,
+    as whoosh reads them (the postings, terms and stored fields files differ in bytes: the builder
+    leaves small blocks and stored fields uncompressed)."""
     ix = whoosh_index.create_in(str(path), build_schema())
     writer = writer_class(ix) if writer_class is SegmentBuilder else writer_class(ix, _lk=False)
     for document in documents:
@@ -102,13 +107,15 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
     with ix.reader() as reader:  # the postings copy: the builder wrote it, whoosh's writer did not
         write_missing(path, [leaf for leaf, _ in reader.leaf_readers()])
         terms = {(field, term): _term(reader, field, term) for field, term in reader.all_terms()}
+        stored = list(reader.all_stored_fields())
     files = CompoundStorage(ix.storage.open_file(segment.make_filename(".seg")), use_mmap=False)
     try:
         found = {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
     finally:
         files.close()
-    del found["pst"], found["trm"]
-    return found | {"postings": postings_path(path, segment.segment_id()).read_bytes(), "terms": terms}
+    del found["pst"], found["trm"], found["_stored.col"]
+    postings = postings_path(path, segment.segment_id()).read_bytes()
+    return found | {"postings": postings, "terms": terms, "stored": stored}
 
 
 def _term(reader: Any, field: str, term: bytes) -> tuple[Any, ...]:
@@ -199,8 +206,9 @@ def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Pat
     (tmp_path / "whoosh").mkdir()
     (tmp_path / "builder").mkdir()
     expected = _one_segment(tmp_path / "whoosh", SegmentWriter, documents)
-    assert {"_body_len.col", "_stored.col", "digest.col", "postings"} <= set(expected)
+    assert {"_body_len.col", "digest.col", "postings"} <= set(expected)
     assert len(expected["terms"]) > 1000
+    assert len(expected["stored"]) == len(documents)
     assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte, but blocks
 
 
@@ -223,6 +231,25 @@ def test_small_postings_blocks_are_written_uncompressed(tmp_path: Path) -> None:
                 levels[short].add(matcher._compression)
                 matcher._next_block()
     assert levels == {True: {0}, False: {3}}
+
+
+def test_stored_fields_are_written_uncompressed(tmp_path: Path) -> None:
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    builder = SegmentBuilder(ix)
+    documents = _sample_documents()
+    for document in documents:
+        builder.add_document(**document)
+    segment = builder._finalize_segment()
+    builder._commit_toc([segment])
+    builder._finish()
+    with ix.reader() as reader:
+        assert reader.doc_count_all() == len(documents)
+        column = reader._perdoc._cached_reader("_stored", STORED_COLUMN)._child  # whoosh's CompressedBytesColumn
+        for docnum in range(reader.doc_count_all()):
+            data = VarBytesColumn.Reader.__getitem__(column, docnum)  # the bytes as written
+            pickled = zlib.decompress(data)
+            assert data == zlib.compress(pickled, 0)  # a stream of stored blocks, as zlib writes it at level 0
+            assert reader.stored_fields(docnum) == pickle.loads(pickled)
 
 
 def test_parallel_build_reports_broken_posts_and_splits_segments_at_the_memory_budget(

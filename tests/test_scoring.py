@@ -381,3 +381,27 @@ def test_a_sentence_holds_a_word_through_its_synonym_or_reading_not_a_prefix_gue
     assert sentence_share(text, term_offsets(text), concepts, [1.0, 1.0], [False, False]) == 1.0
     guessed = [Concept("ai", (), 0, (Expansion("prefix", "ai", ("人工知能",), 0.5),)), concepts[1]]
     assert sentence_share(text, term_offsets(text), guessed, [1.0, 1.0], [False, False]) == 0.5
+
+
+def test_a_word_with_synonyms_weighs_as_the_most_frequent_of_them(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    posts = {f"_posts/2025-01-0{n}-zoo.md": f"---\ntitle: 記録{n}\n---\n\n動物園で動物を見た。\n" for n in range(1, 5)}
+    posts["_posts/2025-01-05-print.md"] = "---\ntitle: 服\n---\n\nアニマル柄の服を買った。\n"
+    config = make_corpus(posts)
+    update_index(config)
+    arrays = Searcher(config).current()
+    animal, zoo_animal = Concept("アニマル", (), 0), Concept("動物", (), 0)
+    assert word_weight(arrays, animal) > word_weight(arrays, zoo_animal)  # rare as typed
+    synonym = dataclasses.replace(animal, expansions=(Expansion("synonym", "アニマル", ("動物",), 0.8),))
+    assert word_weight(arrays, synonym) == word_weight(arrays, zoo_animal)  # stands for 動物
+    reverse = dataclasses.replace(zoo_animal, expansions=(Expansion("synonym", "動物", ("アニマル",), 0.8),))
+    assert word_weight(arrays, reverse) == word_weight(arrays, zoo_animal)  # a rarer synonym changes nothing
+    guess = dataclasses.replace(animal, expansions=(Expansion("prefix", "アニマル", ("動物",), 0.5),))
+    assert word_weight(arrays, guess) == word_weight(arrays, animal)  # a prefix's completions are guesses
+
+
+def test_holding_answers_as_isin_whether_it_looks_documents_up_or_reads_a_mask() -> None:
+    rng = np.random.default_rng(7)
+    for id_count, doc_count in [(0, 5), (5, 0), (400, 3), (3, 400), (50, 50), (2000, 20)]:
+        ids = np.unique(rng.integers(0, 3000, id_count)).astype(np.int64)
+        docnums = rng.integers(0, 3200, doc_count).astype(np.int64)  # unsorted, some past every id
+        assert _scoring._holding(ids, docnums).tolist() == np.isin(docnums, ids).tolist()

@@ -373,5 +373,15 @@ def test_the_explanation_names_fields_and_compound_parts(searcher: Searcher) -> 
     assert relaxed.details[1].description.startswith("coverage") and relaxed.details[1].value < 1  # a partial match
 
 
+def test_the_explanation_says_which_hits_a_stage_read_even_where_it_changed_nothing(searcher: Searcher) -> None:
+    # One query word has no neighbour: the pairs stage reads the best 10 and multiplies each by 1.
+    hits = searcher.search("冷却", explain=True, limit=30).hits
+    pairs = [hit.explanation.details[4] for hit in hits if hit.explanation]
+    assert len(pairs) > 10 and all(node.value == 1 for node in pairs)
+    read = [node.description.endswith("over the best 10)") for node in pairs]
+    assert read == [True] * 10 + [False] * (len(pairs) - 10)
+    assert all(node.description.endswith(": not among them)") for node in pairs[10:])
+
+
 def test_no_explanation_unless_asked(searcher: Searcher) -> None:
     assert all(h.explanation is None for h in searcher.search("液体冷却").hits)

@@ -279,7 +279,7 @@ def reading_pairs(text: str) -> set[str]:
     >>> sorted(reading_pairs("液体のデータと冷却、soccer 42"))
     ['えきたい\\t液体', 'さっかー\\tsoccer', 'れいきゃく\\t冷却']
     """
-    pairs = {_reading_pair(term, reading) for _, chunk in _chunks(text) for term, reading, *_ in chunk_terms(chunk)[0]}
+    pairs = {_reading_pair(unit[0], unit[1]) for _, chunk in _chunks(text) for unit in chunk_terms(chunk)[0]}
     pairs.discard("")
     return pairs
 

@@ -39,7 +39,7 @@ def explain_scores(
     (``Searcher.matches(rank=False)``).
     """
     docnums, scores = matches
-    factors = np.ones((len(STAGES), docnums.size))
+    factors = np.full((len(STAGES), docnums.size), np.nan)
     rerank(query, docnums, scores, factors=factors)
     found = {int(docnum): i for i, docnum in enumerate(docnums.tolist())}
     trees = {}
@@ -48,9 +48,9 @@ def explain_scores(
         parts = [_bm25f(query.arrays, query.parsed, boosts, docnum)]
         for row, stage in enumerate(STAGES):
             depth = "every match" if stage.depth is None else f"the best {stage.depth}"
-            read = stage.depth is None or factors[row, i] != 1.0
+            read = not np.isnan(factors[row, i])
             what = f"weight {stage.weight:g}, over {depth}" + ("" if read else ": not among them")
-            parts.append(Explanation(float(factors[row, i]), f"{stage.name} ({what})"))
+            parts.append(Explanation(float(factors[row, i]) if read else 1.0, f"{stage.name} ({what})"))
         value = float(np.prod([part.value for part in parts]))
         trees[docnum] = Explanation(value, "score, product of:", tuple(parts))
     return trees

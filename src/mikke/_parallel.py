@@ -13,8 +13,9 @@ instead of being sorted and spilled through temporary files, and a field value
 repeated from the previous document (a post's title on each of its passages) is
 analysed once, its postings added for the whole run of documents at once; a small
 postings block is left uncompressed (``_whoosh_codec.MIN_COMPRESSED_BLOCK``), the same
-postings as whoosh reads them. A worker starts a new segment when its postings reach the
-memory budget (``limitmb``).
+postings as whoosh reads them, and so are each document's stored fields
+(``_whoosh_codec.store_uncompressed``). A worker starts a new segment when its postings reach
+the memory budget (``limitmb``).
 
 Over whoosh's ``MpWriter`` this adds: workers index with the writer's schema (a
 full rebuild may change it), items that raise ``PostError`` are reported in
@@ -57,7 +58,7 @@ from whoosh.writing import SegmentWriter
 from ._analysis import analyzer, index_terms
 from ._errors import MikkeError, PostError
 from ._postings import PostingsWriter, postings_path
-from ._whoosh_codec import Postings, encode_frequency, encode_positions, write_term
+from ._whoosh_codec import Postings, encode_frequency, encode_positions, store_uncompressed, write_term
 
 #: Worker processes for a large build.
 PROCS = min(2, os.cpu_count() or 1)
@@ -111,10 +112,12 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
 
     def __init__(self, ix: Index, **kwargs: Any) -> None:
         super().__init__(ix, _lk=False, **kwargs)
+        store_uncompressed(self.perdocwriter)
         self.postings = 0
         self._terms: dict[str, dict[bytes, Postings]] = {}
         self._lengths: dict[str, dict[int, int]] = {}
         self._runs: dict[str, _Run] = {}  # each field's latest value, not yet in ``_terms``
+        self._fields = dict(self.schema.items())  # the schema's fields by name, without its per-call checks
         self._copy = PostingsWriter()
         mikke = analyzer()
         self._direct = {  # text fields analysed by mikke's analyzer: name -> with positions
@@ -126,14 +129,15 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
     def add_document(self, **fields: Any) -> None:
         perdoc, schema, docnum = self.perdocwriter, self.schema, self.docnum
         names = sorted(name for name in fields if not name.startswith("_"))  # no "_boost" and the like
-        self._check_fields(schema, names)
+        known = self._fields
+        self._check_fields(schema, [name for name in names if name not in known])  # dynamic or unknown
         perdoc.start_doc(docnum)
         try:
             for name in names:
                 value = fields[name]
                 if value is None:
                     continue
-                field = schema[name]
+                field = known.get(name) or schema[name]
                 length = 0
                 if field.indexed:
                     length = self._add_postings(name, field, value, docnum)
@@ -173,24 +177,35 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
     def _add_run(self, name: str, run: _Run) -> None:
         """Append the postings of ``run`` to its field's terms (a long run with a few C-level extends)."""
         terms = self._terms.setdefault(name, {})
-        count = run.count
-        documents = array("I", range(run.start, run.start + count))
+        count, start = run.count, run.start
+        if count == 1:  # most runs: one document's value (a passage's text)
+            for tbytes, _, weight, vbytes in run.items:
+                postings = terms.get(tbytes)
+                if postings is None:
+                    terms[tbytes] = (
+                        array("I", (start,)),
+                        array("d", (weight,)),
+                        bytearray(vbytes),
+                        array("I", (len(vbytes),)),
+                    )
+                    continue
+                docnums, weights, data, ends = postings
+                docnums.append(start)
+                weights.append(weight)
+                data += vbytes
+                ends.append(len(data))
+            return
+        documents = array("I", range(start, start + count))
         for tbytes, _, weight, vbytes in run.items:
             postings = terms.get(tbytes)
             if postings is None:
                 postings = terms[tbytes] = (array("I"), array("d"), bytearray(), array("I"))
             docnums, weights, data, ends = postings
-            if count == 1:
-                docnums.append(run.start)
-                weights.append(weight)
-                data += vbytes
-                ends.append(len(data))
-            else:
-                docnums.extend(documents)
-                weights.extend(array("d", (weight,)) * count)
-                end, size = len(data), len(vbytes)
-                data += vbytes * count
-                ends.extend(range(end + size, end + size * count + 1, size) if size else repeat(end, count))
+            docnums.extend(documents)
+            weights.extend(array("d", (weight,)) * count)
+            end, size = len(data), len(vbytes)
+            data += vbytes * count
+            ends.extend(range(end + size, end + size * count + 1, size) if size else repeat(end, count))
 
     def _flush_segment(self) -> None:
         """Write the postings in (field, term) order, as whoosh's ``add_postings`` does, and

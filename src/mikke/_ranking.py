@@ -15,8 +15,8 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,13 +29,20 @@ from ._snippets import SENTENCE_END, TermOffsets, sentence_ends, term_offsets, u
 POST_COVERAGE_WEIGHT = 0.5
 
 
+#: What the word-level stages read of a passage: its text, its term offsets, and whether its title or
+#: heading holds each query word.
+Passage = tuple[str, TermOffsets, list[bool]]
+
+
 @dataclass(frozen=True)
 class Query:
-    """What every stage reads: the index generation, the parsed query and its first-stage scorer."""
+    """What every stage reads: the index generation, the parsed query and its first-stage scorer
+    (and the passages the word-level stages read, kept for the next: :func:`_evidence`)."""
 
     arrays: IndexArrays
     parsed: ParsedQuery
     scorer: QueryScorer
+    passages: dict[int, Passage] = field(default_factory=dict, compare=False, repr=False)
 
 
 #: A stage: ``fn(query, docnums, scores, weight)`` -> the new scores of ``docnums``.
@@ -57,7 +64,8 @@ def rerank(
 ) -> Floats:
     """The ``scores`` of the matches ``docnums`` after every stage of ``stages`` (:data:`STAGES`), in order.
 
-    ``factors`` (stages x matches, ones), when given, receives what each stage multiplied each score by.
+    ``factors`` (stages x matches), when given, receives what each stage multiplied each score by;
+    a match a stage does not read keeps its entry.
     """
     scores = scores.copy()
     order = query.arrays.order[docnums]
@@ -232,25 +240,27 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
     concepts = query.parsed.concepts()
     if not concepts:
         return scores
-    weights, above, passages = _evidence(query, docnums)
-    shares = [sentence_share(text, offsets, concepts, weights, above[:, n].tolist()) for n, (text, offsets) in passages]
+    weights, passages = _evidence(query, docnums)
+    shares = [sentence_share(text, offsets, concepts, weights, above) for text, offsets, above in passages]
     return np.asarray(scores * (1 + weight * np.array(shares)))
 
 
-def _evidence(query: Query, docnums: Ints) -> tuple[list[float], Mask, Iterator[tuple[int, tuple[str, TermOffsets]]]]:
-    """What the word-level stages read: each query word's weight, which words each passage's title
-    or heading holds (rows: words, columns: passages), and each passage's text and term offsets."""
+def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
+    """What the word-level stages read: each query word's weight, and each passage's text, term
+    offsets and which words its title or heading holds (read once a query: ``query.passages``)."""
     arrays, parsed = query.arrays, query.parsed
     concepts, terms = parsed.concepts(), parsed.terms()
     weights = [word_weight(arrays, concept) for concept in concepts]
-    above = np.array([held_in(arrays, "title", c, docnums) | held_in(arrays, "heading", c, docnums) for c in concepts])
-
-    def passage(docnum: int) -> tuple[str, TermOffsets]:
-        fields = arrays.stored_fields(docnum)  # kept: the hits read them again
-        text, packed = fields["text"], fields.get("offsets")
-        return text, unpack_offsets(packed, terms) if packed else term_offsets(text)
-
-    return weights, above, enumerate(map(passage, docnums.tolist()))
+    new = np.array([docnum for docnum in docnums.tolist() if docnum not in query.passages], dtype=np.int64)
+    if new.size:
+        held = [held_in(arrays, "title", c, new) | held_in(arrays, "heading", c, new) for c in concepts]
+        above = np.array(held, dtype=bool).reshape(len(concepts), new.size)
+        for n, docnum in enumerate(new.tolist()):
+            fields = arrays.stored_fields(docnum)  # kept: the hits read them again
+            text, packed = fields["text"], fields.get("offsets")
+            offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
+            query.passages[docnum] = text, offsets, above[:, n].tolist()
+    return weights, [query.passages[docnum] for docnum in docnums.tolist()]
 
 
 #: Most characters between two neighbouring query words that count as next to each other (:func:`by_pairs`).
@@ -315,8 +325,8 @@ def by_pairs(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floa
     together = clause_of[1:] == clause_of[:-1]
     if not together.any():
         return scores
-    weights, above, passages = _evidence(query, docnums)
-    shares = [pair_share(offsets, concepts, weights, together, above[:, n].tolist()) for n, (_, offsets) in passages]
+    weights, passages = _evidence(query, docnums)
+    shares = [pair_share(offsets, concepts, weights, together, above) for _, offsets, above in passages]
     return np.asarray(scores * (1 + weight * np.array(shares)))
 
 

@@ -42,7 +42,7 @@ from whoosh.util.numeric import byte_to_length
 from ._postings import SegmentPostings, postings_path
 from ._query import Clause, Concept, Expansion, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
-from ._whoosh_codec import length_bytes, read_matcher, stored_fields, term_matcher
+from ._whoosh_codec import column_values, length_bytes, read_matcher, stored_reader, term_matcher
 
 #: BM25 term-frequency saturation and length normalization (fitted on held-out slices, docs/relevance.md).
 K1 = 1.5
@@ -57,12 +57,19 @@ PARTS_ALONE = True
 COVERAGE_IDF_POWER = 2.0
 #: Postings kept in memory per index generation (16 bytes each), for the terms and again for the query words.
 CACHE_POSTINGS = 10_000_000
+#: Expansions whose words a query word weighs as (:func:`word_weight`).
+BLENDED_KINDS = frozenset({"synonym"})
 #: Query words' weights (:func:`word_weight`) kept per index generation.
 CACHE_WORD_WEIGHTS = 100_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
 CACHE_FIELDS = 256
+#: ``_holding`` reads many documents off a mask of a term's documents when they are fewer than
+#: this many times as many, else looks each up (measured: the cheaper of the two either side).
+MASK_IDS_PER_DOC = 16
+#: ``_summed`` sorts the documents of postings that hold fewer than one in this many of the index's.
+SORT_IDS_PER_DOC = 64
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")
@@ -115,7 +122,8 @@ class IndexArrays:
         self._copies = [
             SegmentPostings.open(postings_path(folder, leaf.segment().segment_id())) for leaf, _ in self._leaves
         ]
-        self._shown = [leaf.column_reader("shown", translate=False) for leaf, _ in self._leaves]
+        self._shown = [column_values(leaf.column_reader("shown", translate=False)) for leaf, _ in self._leaves]
+        self._stored = [stored_reader(leaf) for leaf, _ in self._leaves]
         self.size = searcher.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self._leaves:
@@ -128,6 +136,7 @@ class IndexArrays:
         self.order = np.empty(self.size, dtype=np.int64)
         self.order[np.lexsort((self.post_of, self.passage_of))] = np.arange(self.size)
         self._lengths: dict[str, Floats] = {}
+        self._averages: dict[str, float] = {}
         self._scores = SizedCache[tuple[str, str], tuple[Ints, Floats]](CACHE_POSTINGS)
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
@@ -170,7 +179,7 @@ class IndexArrays:
             ids, frequencies = self._postings(field, term)
             if ids.size:
                 idf = math.log(self.size / (ids.size + 1)) + 1
-                average = self.searcher.avg_field_length(field) or 1
+                average = self._average_length(field)
                 norm = K1 * ((1 - B) + B * self._field_lengths(field)[ids] / average)
                 found = ids, idf * frequencies * (K1 + 1) / (frequencies + norm)
             else:
@@ -178,11 +187,17 @@ class IndexArrays:
             self._scores.put(key, found, ids.size)
         return found
 
+    def _average_length(self, field: str) -> float:
+        """A field's average length, as whoosh's BM25F takes it (whoosh sums every segment's each time: kept)."""
+        if field not in self._averages:
+            self._averages[field] = self.searcher.avg_field_length(field) or 1
+        return self._averages[field]
+
     def shown_text(self, docnum: int) -> str:
         """A passage as a reader sees it: its post's title, its heading and its text, folded (the
         ``shown`` column, which spares unpickling the stored fields)."""
         index = bisect.bisect_right(self._offsets, docnum) - 1
-        return str(self._shown[index][docnum - self._offsets[index]], "utf-8")
+        return str(self._shown[index](docnum - self._offsets[index]), "utf-8")
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         """A document's stored fields, read from its segment (kept for the most recent :data:`CACHE_FIELDS`)."""
@@ -190,8 +205,8 @@ class IndexArrays:
         if found is None:
             if len(self._fields) == CACHE_FIELDS:
                 del self._fields[next(iter(self._fields))]
-            leaf, offset = self._leaves[bisect.bisect_right(self._offsets, docnum) - 1]
-            found = stored_fields(leaf, docnum - offset)
+            index = bisect.bisect_right(self._offsets, docnum) - 1
+            found = self._stored[index](docnum - self._offsets[index])
         self._fields[docnum] = found
         return found
 
@@ -213,6 +228,8 @@ class IndexArrays:
         for (leaf, offset), copy in zip(self._leaves, self._copies, strict=True):
             found = copy.get(field, term) if copy is not None else None
             if found is not None:
+                if not found[0].size:
+                    continue
                 leaf_ids, leaf_frequencies = found[0].astype(np.int64), found[1].astype(np.float64)
             else:
                 try:
@@ -455,13 +472,18 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     >>> ids.tolist(), scores.tolist()
     ([1, 4], [1.0, 2.5])
     """
-    held = np.zeros(size, dtype=bool)
-    for found, _ in postings:
-        held[found] = True
-    ids = np.flatnonzero(held)
+    count = sum(found.size for found, _ in postings)
+    if count * SORT_IDS_PER_DOC < size:  # a few documents: sorted, rather than found in a mask of the index
+        ids = np.unique(np.concatenate([found for found, _ in postings])) if count else np.zeros(0, dtype=np.int64)
+    else:
+        held = np.zeros(size, dtype=bool)
+        for found, _ in postings:
+            held[found] = True
+        ids = np.flatnonzero(held)
     summed = np.zeros(ids.size)
     for found, scores in postings:
-        summed[np.searchsorted(ids, found)] += scores
+        if found.size:  # most of a word's fields and parts hold none
+            summed[np.searchsorted(ids, found)] += scores
     return ids, summed
 
 
@@ -498,13 +520,22 @@ def best(scores: Floats, order: Ints, k: int) -> Ints:
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     """A query word's weight in the coverage and the sentence re-ranking: its BM25 IDF (Lucene's,
-    never negative), from the field where it is most frequent; kept for the index generation."""
-    weight = arrays.word_weights.get(concept.text)
+    never negative), from the field where it is most frequent; kept for the index generation.
+    A word with synonyms weighs as the most frequent of them and itself (as Lucene's
+    ``SynonymQuery`` blends them): アニマル, rare, weighs as 動物, which it stands for."""
+    words = (concept.text, *(w for e in concept.expansions if e.kind in BLENDED_KINDS for w in e.terms))
+    key = "\t".join(words)
+    weight = arrays.word_weights.get(key)
     if weight is None:
-        frequency = max(arrays.doc_frequency(field, concept.text) for field in SEARCH_FIELDS)
+        frequency = max(_frequency(arrays, word) for word in words)
         idf = math.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5))
-        weight = arrays.word_weights.put(concept.text, idf)
+        weight = arrays.word_weights.put(key, idf)
     return weight
+
+
+def _frequency(arrays: IndexArrays, word: str) -> int:
+    """The most documents holding ``word`` (terms, space-separated: the fewest of its terms') in one field."""
+    return min(max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS) for term in word.split(" "))
 
 
 def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) -> Mask:
@@ -519,12 +550,21 @@ def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) ->
 
 
 def _holding(ids: Ints, docnums: Ints) -> Mask:
-    """Which of ``docnums`` are in the sorted ``ids`` (``np.isin`` for a few documents, faster).
+    """Which of ``docnums`` are in the sorted ``ids`` (``np.isin``, faster): each of a few documents
+    looked up, or, for many against fewer than :data:`MASK_IDS_PER_DOC` times as many ``ids``, read off
+    a mask of ``ids``.
 
     >>> _holding(np.array([2, 5, 9]), np.array([5, 1, 9, 10])).tolist()
     [True, False, True, False]
+    >>> _holding(np.array([2, 5, 9]), np.arange(12)).nonzero()[0].tolist()
+    [2, 5, 9]
     """
-    if not ids.size:
+    if not ids.size or not docnums.size:
         return np.zeros(docnums.size, dtype=bool)
-    found = np.searchsorted(ids, docnums).clip(max=ids.size - 1)
+    if ids.size < MASK_IDS_PER_DOC * docnums.size:
+        mask = np.zeros(max(int(ids[-1]), int(docnums.max())) + 1, dtype=bool)
+        mask[ids] = True
+        return mask[docnums]
+    found = np.searchsorted(ids, docnums)
+    np.minimum(found, ids.size - 1, out=found)
     return np.asarray(ids[found] == docnums)

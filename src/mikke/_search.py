@@ -188,7 +188,12 @@ class Searcher:
     ) -> tuple[IndexArrays, Ints, Floats]:
         """The matching documents (sorted) and their first-stage scores; with ``rank``, re-ranked
         by ``_ranking.STAGES``. Facets need the matches only."""
-        arrays = self.current()
+        return self._matches(self.current(), parsed, filter_query, rank)
+
+    def _matches(
+        self, arrays: IndexArrays, parsed: ParsedQuery, filter_query: wq.Query | None, rank: bool = True
+    ) -> tuple[IndexArrays, Ints, Floats]:
+        """:meth:`matches` in one index generation."""
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
         scores, matched = scorer.score(strict=False)
         matched &= arrays.live[scorer.docnums]
@@ -208,9 +213,11 @@ class Searcher:
             request = SearchRequest(request, **options)
         elif options:
             raise TypeError("options go in the SearchRequest")
-        parsed, suggestion = self.understand(request.parsed())
+        parsed = request.parsed()
+        arrays = self.current()  # one generation for the whole search (each look checks the index's files)
+        parsed, suggestion = expand(parsed, arrays, self.synonyms())
         filter_query = _filter(request.tags, request.categories, request.since, request.until)
-        arrays, candidates, scores = self.matches(parsed, filter_query)
+        arrays, candidates, scores = self._matches(arrays, parsed, filter_query)
         grouped = request.group == "post"
         by_post = grouped or request.per_post
         keys, key_count = (arrays.post_of, arrays.posts) if by_post else (arrays.passage_of, arrays.passages)

@@ -76,15 +76,20 @@ def pack_offsets(text: str) -> PackedOffsets | None:
 
 
 def unpack_offsets(packed: PackedOffsets, terms: Collection[str]) -> TermOffsets:
-    """The offsets of those of ``terms`` that ``packed`` holds."""
-    words, codes = packed
+    """The offsets of those of ``terms`` that ``packed`` holds (cached: a search reads a passage's
+    for its re-ranking and again for its snippet; do not modify)."""
+    return _unpack_offsets(*packed, frozenset(terms))
+
+
+@functools.lru_cache(maxsize=256)
+def _unpack_offsets(words: str, codes: str, terms: frozenset[str]) -> TermOffsets:
     listed = f"\x00{words}\x00"
     found = {}
     for term in terms:
         at = listed.find(f"\x00{term}\x00") if "\x00" not in term else -1
         if at >= 0:
             i = listed.count("\x00", 0, at)
-            found[term] = [ord(code) for code in codes[ord(codes[i]) : ord(codes[i + 1])]]
+            found[term] = list(map(ord, codes[ord(codes[i]) : ord(codes[i + 1])]))
     return found
 
 
@@ -159,7 +164,7 @@ def make_snippet(
 
     def score(window: tuple[int, int]) -> tuple[int, int, int]:
         inside = covered(window)
-        return (len({words[i] for i in inside}), len(inside), -window[0])
+        return (len(set(words[inside.start : inside.stop])), len(inside), -window[0])
 
     start, end = max(_candidate_windows(text, spans, width), key=score)
     body = flat[start:end]

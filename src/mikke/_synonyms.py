@@ -7,9 +7,11 @@ analysed terms, space-separated), -> the words it expands to.
 * **Sudachi's dictionary** (``data/synonyms.tsv.gz``, built by
   ``scripts/build_synonyms.py``; Apache-2.0, see ``data/NOTICE``): each group
   expands each of its words to the others, honouring its expansion-control flags
-  (a word marked not to trigger expands nothing, one marked a misuse is never
-  expanded to); a word that triggers in several groups is ambiguous (ソフト:
-  software, soft serve, softball) and expands nothing (resolved by the script).
+  (a word marked not to trigger expands only when it is in no other group:
+  マガジン -> 雑誌; one marked a misuse is never expanded to); a word that triggers
+  in several groups is ambiguous (ソフト: software, soft serve, softball) and
+  expands nothing, a company's name counting only for a word in no other group
+  (resolved by the script).
 * **A blog's file** (``synonyms = "synonyms.txt"`` in ``mikke.toml``), Solr's
   format: ``a, b, c`` makes the words equivalent, ``a, b => c`` expands ``a``
   and ``b`` to ``c``; ``#`` starts a comment. It adds to Sudachi's.
@@ -17,8 +19,8 @@ analysed terms, space-separated), -> the words it expands to.
 >>> blog = parse_synonyms("液冷, 水冷  # cooling\\nk8s => Kubernetes")
 >>> blog.get("液冷"), blog.get("k 8 s"), blog.get("kubernetes")  # k8s: three terms
 (('水冷',), ('kubernetes',), ())
->>> "ai" in builtin().get("人工知能")
-True
+>>> "ai" in builtin().get("人工知能"), builtin().get("マガジン")
+(True, ('雑誌',))
 """
 
 from __future__ import annotations

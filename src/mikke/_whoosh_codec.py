@@ -9,17 +9,28 @@ tests that pin whoosh's format (``tests/test_codec.py``, ``tests/test_postings.p
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 import zlib
 from array import array
+from collections.abc import Callable
 from itertools import pairwise, repeat
 from operator import sub
 from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, W3TermInfo, _lenfield
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    STORED_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3LeafMatcher,
+    W3TermInfo,
+    _lenfield,
+)
+from whoosh.columns import VarBytesColumn
+from whoosh.filedb.compound import SubFile
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 from whoosh.system import pack_int, pack_ushort
@@ -30,6 +41,7 @@ from whoosh.util.numeric import length_to_byte
 Postings: TypeAlias = "tuple[array[int], array[float], bytearray, array[int]]"
 
 pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
+_pack_float32, _unpack_float32 = struct.Struct("f").pack, struct.Struct("f").unpack
 
 #: A postings block whose pickle is shorter than this is written uncompressed (its header says
 #: so, and whoosh reads it so): a ``zlib.compress`` call costs about 40 µs whatever the size, and
@@ -37,6 +49,35 @@ pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
 #: ``_write_block``), but the next line overwrites that choice, so it compresses every block.
 MIN_COMPRESSED_BLOCK = 150
 _ONE = pack_uint(1)
+#: The longest stored deflate block, and its header (final flag, length, its complement).
+_STORED_BLOCK = 0xFFFF
+_pack_stored_header = struct.Struct("<BHH").pack
+
+
+def store_uncompressed(perdoc: Any) -> None:
+    """Have a segment's per-document writer (``W3PerDocWriter``) write each document's stored fields
+    uncompressed: as a zlib stream of stored blocks (:func:`zlib_stored`), which whoosh's reader
+    decompresses as it does any other. whoosh compresses each document's pickle on its own, and a
+    ``zlib.compress`` call costs tens of µs whatever its size."""
+    perdoc._colwriters["_stored"]._child._compress = zlib_stored
+
+
+def zlib_stored(data: bytes, level: int = 0) -> bytes:
+    """``data`` as a zlib stream of uncompressed (stored) deflate blocks, as ``zlib.compress(data, 0)``
+    gives, without zlib's set-up; ``level`` is ignored.
+
+    >>> zlib.decompress(zlib_stored(b"abc")), zlib.decompress(zlib_stored(b"")), zlib_stored(b"abc")[:2]
+    (b'abc', b'', b'x\\x01')
+    >>> zlib.decompress(zlib_stored(bytes(range(256)) * 600)) == bytes(range(256)) * 600
+    True
+    """
+    pieces = [b"x\x01"]  # deflate, 32 KB window, no compression
+    size = len(data)
+    for start in range(0, size or 1, _STORED_BLOCK):
+        length = min(size - start, _STORED_BLOCK)
+        pieces += (_pack_stored_header(start + length == size, length, length ^ 0xFFFF), data[start : start + length])
+    pieces.append(pack_uint(zlib.adler32(data)))
+    return b"".join(pieces)
 
 
 def open_searcher(storage: Any, toc: Any) -> Any:
@@ -56,6 +97,53 @@ def stored_fields(leaf: Any, docnum: int) -> dict[str, Any]:
     """A document's stored fields in one segment reader, read directly from its per-document file."""
     fields: dict[str, Any] = leaf._perdoc.stored_fields(docnum)
     return fields
+
+
+def column_values(column: Any) -> Callable[[int], bytes]:
+    """A reader of a document's value in a whoosh bytes column reader (``VarBytesColumn``'s, or the
+    raw, still compressed value of its compressed kind), equal to ``column[docnum]``: one
+    ``os.pread`` of the segment file at the value's place instead of whoosh's seeks and reads through
+    its compound file's layers (a fifth of the time). Any other column, or a segment file that is not
+    an open plain file, is read through whoosh.
+    """
+    if not isinstance(column, VarBytesColumn.Reader):
+        return lambda docnum: bytes(column[docnum])
+    getitem = VarBytesColumn.Reader.__getitem__  # the raw value, for a compressed column too
+    file = getattr(column._dbfile, "file", None)
+    if not isinstance(file, SubFile):
+        return lambda docnum: bytes(getitem(column, docnum))
+    whole = file._file
+    try:
+        fd = whole.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file of the operating system's
+        return lambda docnum: bytes(getitem(column, docnum))
+    base, offsets, lengths = file._offset + column._basepos, column._offsets, column._lengths
+
+    def read(docnum: int) -> bytes:
+        if whole.closed:  # the descriptor may be another file's by now: whoosh raises
+            return bytes(getitem(column, docnum))
+        length = lengths[docnum]
+        return os.pread(fd, length, base + offsets[docnum]) if length else b""
+
+    return read
+
+
+def stored_reader(leaf: Any) -> Callable[[int], dict[str, Any]]:
+    """A reader of a document's stored fields in one segment reader, equal to :func:`stored_fields`,
+    its bytes read by :func:`column_values`."""
+    column = leaf._perdoc._cached_reader("_stored", STORED_COLUMN)
+    if column is None:
+        return lambda docnum: stored_fields(leaf, docnum)
+    compressed, decompress = column_values(column._child), column._child._decompress
+
+    def read(docnum: int) -> dict[str, Any]:
+        data = compressed(docnum)
+        if data:
+            data = decompress(data)
+        fields: dict[str, Any] = pickle.loads(data) if data else {}
+        return fields
+
+    return read
 
 
 def length_bytes(leaf: Any, field: str) -> bytes | None:
@@ -137,14 +225,24 @@ def _deltas_and_weights(matcher: Any) -> tuple[Any, Any]:
     return deltas, weights
 
 
+#: ``encode_positions([n])`` for each ``n`` below this: computed once, not once a term of each passage.
+_ENCODED_SINGLE = 1024
+_SINGLE_POSITIONS = [_ONE + pickle.dumps([n], 2) for n in range(_ENCODED_SINGLE)]
+
+
 def encode_positions(positions: list[int]) -> bytes:
     """whoosh's ``Positions.encode``: the count, then the pickled gaps between positions.
 
     >>> from whoosh.formats import Positions
     >>> encode_positions([3, 5, 9]) == Positions().encode([3, 5, 9])
     True
+    >>> all(encode_positions([n]) == Positions().encode([n]) for n in (0, 1, 1023, 1024, 70_000))
+    True
     """
-    if len(positions) == 1:
+    if len(positions) == 1:  # most terms of a passage: one position, most often encoded already
+        position = positions[0]
+        if position < _ENCODED_SINGLE:
+            return _SINGLE_POSITIONS[position]
         return _ONE + pickle.dumps(positions, 2)
     gaps = [b - a for a, b in pairwise([0, *positions])]
     return pack_uint(len(gaps)) + pickle.dumps(gaps, 2)
@@ -168,10 +266,30 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
     postwriter = writer._postwriter
     limit, level = postwriter._blocklimit, postwriter._compression
     fixed_size = writer._format.fixed_value_size()
-    info = W3TermInfo()
-    pieces = [WHOOSH3_HEADER_MAGIC]
     count = len(docnums)
     raw = bytes(data)
+    if count == 1:  # most terms: what the loop below gives for one posting, without its slices
+        docnum, weight = docnums[0], weights[0]
+        length = lengths.get(docnum, 0)
+        block_weight = _float32(weight)
+        max_weight = max(0, weight)
+        info = W3TermInfo(block_weight, 1, length or None, length, max_weight, docnum, docnum)
+        if fixed_size is None or fixed_size < 0:
+            values: Any = (raw,) if raw else ()
+        else:
+            values = raw if fixed_size else None
+        block = pickle.dumps(((docnum,), None if block_weight == 1.0 else block_weight, values), 2)
+        compression = level if len(block) >= MIN_COMPRESSED_BLOCK else 0
+        if compression:
+            block = zlib.compress(block, compression)
+        header = pickle.dumps(
+            (1, docnum, max_weight, compression, length_to_byte(length or None), length_to_byte(length)), 2
+        )
+        written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(header) - len(block)), header, block))
+        _write_postings(writer, tbytes, info, written)
+        return
+    info = W3TermInfo()
+    pieces = [WHOOSH3_HEADER_MAGIC]
     for start in range(0, count, limit):
         stop = min(start + limit, count)
         ids = docnums[start:stop]
@@ -209,9 +327,23 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
         header = pickle.dumps(stats, 2)
         size = len(header) + len(block)
         pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
-    postfile = postwriter._postfile
+    _write_postings(writer, tbytes, info, b"".join(pieces))
+
+
+def _write_postings(writer: Any, tbytes: bytes, info: Any, written: bytes) -> None:
+    """Append a term's ``written`` postings to the postings file and its row to the terms table."""
+    postfile = writer._postwriter._postfile
     offset = postfile.tell()
-    written = b"".join(pieces)
     postfile.write(written)
     info.set_extent(offset, len(written))
     writer._tindex.add(pack_ushort(writer._fieldid) + tbytes, info.to_bytes())
+
+
+def _float32(value: float) -> float:
+    """``value`` as whoosh keeps a block's weights: a 32-bit float.
+
+    >>> _float32(1.0), _float32(0.1) == array("f", [0.1])[0]
+    (1.0, True)
+    """
+    rounded: float = _unpack_float32(_pack_float32(value))[0]
+    return rounded

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._analysis import analyze
-from ._query import WRITTEN_KINDS, Concept, ParsedQuery
+from ._analysis import fold
+from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
 from ._snippets import SENTENCE_END, TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
@@ -108,18 +108,21 @@ def trigrams(words: Sequence[str]) -> set[str]:
 OUTER_TRIGRAM_WEIGHT = 0.5
 
 
-def word_trigrams(words: Sequence[str]) -> set[str]:
-    """The trigrams of :func:`trigrams` whose first and last characters are in the analyser's words of
-    ``words`` (a shorter run: one of its characters), not in a particle or an ending between them.
+def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
+    """The trigrams of :func:`trigrams` of the clauses' words whose first and last characters are in
+    the analyser's words (``Clause.spans``; a shorter run: one of its characters), not in a particle
+    or an ending between them; and those a typo's correction brought, whole.
 
-    >>> sorted(word_trigrams(["琵琶湖の面積は"]))
+    >>> from mikke._query import parse_query
+    >>> sorted(word_trigrams(parse_query("琵琶湖の面積は").clauses()))
     ['湖の面', '琵琶湖']
     """
     found: set[str] = set()
-    for text in words:
+    for clause in clauses:
+        text = fold(clause.text)
         inside = np.zeros(len(text), dtype=bool)
-        for token in analyze(text):
-            inside[token.start : token.end] = True
+        for start, end in clause.spans:
+            inside[start:end] = True
         for run in _WORD_RUN.finditer(text):
             start, end = run.span()
             if end - start < 3:
@@ -127,6 +130,8 @@ def word_trigrams(words: Sequence[str]) -> set[str]:
                     found.add(text[start:end])
                 continue
             found |= {text[i : i + 3] for i in range(start, end - 2) if inside[i] and inside[i + 2]}
+        if clause.corrected:
+            found |= trigrams([fold(clause.corrected)]) - trigrams([text])
     return found
 
 
@@ -177,7 +182,7 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     held = held_grams(rows, wanted)
     counts = np.logical_or.reduceat(held, heads, axis=0).sum(axis=0)
     weights = np.where(counts > 0, np.log((len(heads) + 1) / (counts + 0.5)), 0.0)
-    inner = word_trigrams(query.parsed.words())
+    inner = word_trigrams(query.parsed.clauses())
     weights *= [1.0 if gram in inner else OUTER_TRIGRAM_WEIGHT for gram in wanted]
     if not weights.any():
         return scores

@@ -17,7 +17,7 @@ from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _ranking, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import Clause, Concept, Expansion, parse_query
-from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, sentence_share, trigrams
+from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, sentence_share, trigrams, word_trigrams
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
 from mikke._snippets import term_offsets
@@ -113,6 +113,14 @@ def test_a_trigram_between_two_words_outweighs_one_ending_in_a_particle(make_cor
     assert reranked.min() > 1
     monkeypatch.setattr(_ranking, "OUTER_TRIGRAM_WEIGHT", 1.0)
     assert by_trigrams(query, docnums, np.ones(2), 8.0).tolist() == [5.0, 5.0]  # each holds one of two
+
+
+def test_word_trigrams_read_the_words_from_the_parsed_query() -> None:
+    clause = parse_query("琵琶湖の面積を教えてください").clauses()[0]  # the request phrase is dropped first
+    assert [clause.text[start:end] for start, end in clause.spans] == ["琵琶湖", "面積"]
+    assert word_trigrams([clause]) == {"琵琶湖", "湖の面"}
+    corrected = dataclasses.replace(clause, corrected="琵琶湖の面接")  # what a typo's correction brings counts whole
+    assert word_trigrams([corrected]) == {"琵琶湖", "湖の面", "の面接"}
 
 
 def test_pairs_favour_the_passage_holding_neighbouring_words_close(make_corpus) -> None:  # type: ignore[no-untyped-def]

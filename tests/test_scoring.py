@@ -14,10 +14,10 @@ from whoosh import scoring
 from whoosh.searching import Searcher as WhooshSearcher
 
 from conftest import FUTURE_POST, copy_sample
-from mikke import Config, Searcher, _indexing, _scoring, update_index
+from mikke import Config, Searcher, _indexing, _ranking, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import Clause, Concept, Expansion, parse_query
-from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, sentence_share, trigrams
+from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, sentence_share, trigrams, word_trigrams
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
 from mikke._snippets import term_offsets
@@ -101,6 +101,26 @@ def test_trigrams_favour_the_passage_holding_them_in_one_sentence(make_corpus) -
     reranked = by_trigrams(query, docnums, np.ones(2), 8.0)
     assert "梅雨の期間は" in texts[int(np.argmax(reranked))]
     assert reranked.min() > 1  # the scattered one still counts its best sentence
+
+
+def test_a_trigram_between_two_words_outweighs_one_ending_in_a_particle(make_corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # 雨の期 runs from one query word into the next; 梅雨の only from a word into its particle.
+    searcher = two_posts(make_corpus, "雨", "梅雨の季節。期間。", "小雨の期日。期間。")
+    query, docnums = stage_input(searcher, "梅雨の期間", rank=False)
+    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
+    reranked = by_trigrams(query, docnums, np.ones(2), 8.0)
+    assert "小雨の期日" in texts[int(np.argmax(reranked))]
+    assert reranked.min() > 1
+    monkeypatch.setattr(_ranking, "OUTER_TRIGRAM_WEIGHT", 1.0)
+    assert by_trigrams(query, docnums, np.ones(2), 8.0).tolist() == [5.0, 5.0]  # each holds one of two
+
+
+def test_word_trigrams_read_the_words_from_the_parsed_query() -> None:
+    clause = parse_query("琵琶湖の面積を教えてください").clauses()[0]  # the request phrase is dropped first
+    assert [clause.text[start:end] for start, end in clause.spans] == ["琵琶湖", "面積"]
+    assert word_trigrams([clause]) == {"琵琶湖", "湖の面"}
+    corrected = dataclasses.replace(clause, corrected="琵琶湖の面接")  # what a typo's correction brings counts whole
+    assert word_trigrams([corrected]) == {"琵琶湖", "湖の面", "の面接"}
 
 
 def test_pairs_favour_the_passage_holding_neighbouring_words_close(make_corpus) -> None:  # type: ignore[no-untyped-def]

@@ -79,7 +79,8 @@ class Concept:
 
 @dataclass(frozen=True)
 class Clause:
-    """One query item: a word or a quoted phrase, analysed into concepts; ``corrected``: its text
+    """One query item: a word or a quoted phrase, analysed into concepts; ``spans``: where in
+    ``text`` the analyser found its words (not its particles or endings); ``corrected``: its text
     with its typos corrected (``_expand``), when it had some."""
 
     concepts: tuple[Concept, ...]
@@ -87,6 +88,7 @@ class Clause:
     text: str = ""
     prefix: bool = False
     corrected: str = ""
+    spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,18 +144,24 @@ class ParsedQuery:
         return " ".join(parts)
 
 
-def _concepts(text: str) -> list[Concept]:
-    """Group analysed tokens: each whole word followed by its parts."""
+def _concepts(text: str) -> tuple[list[Concept], list[tuple[int, int]]]:
+    """Group analysed tokens: each whole word followed by its parts; and each token's span in ``text``.
+
+    >>> _concepts("五大湖の名前")[1]
+    [(0, 3), (0, 2), (2, 3), (4, 6)]
+    """
     concepts: list[Concept] = []
+    spans: list[tuple[int, int]] = []
     position = 0
     for token in analyze(text):
+        spans.append((token.start, token.end))
         if token.part and concepts:
             last = concepts[-1]
             concepts[-1] = Concept(last.text, (*last.parts, token.text), last.position)
         elif not token.part:
             concepts.append(Concept(token.text, (), position))
             position += 1
-    return concepts
+    return concepts, spans
 
 
 def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
@@ -192,7 +200,10 @@ def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
         if word is not None and word.startswith("-") and len(word) > 1:
             negated, word = True, word[1:]
         source = quoted if quoted is not None else REQUEST.sub(" ", word or "").strip() or word or ""
-        concepts = _concepts(source) or _concepts(word or "")
+        concepts, spans = _concepts(source)
+        if not concepts:
+            source = word or ""
+            concepts, spans = _concepts(source)
         if not concepts:
             continue
         if negated:
@@ -200,7 +211,7 @@ def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
             continue
         phrase = quoted is not None and len(concepts) > 1
         typed = typing and not phrase and match.end() >= len(last)
-        clause = Clause(tuple(concepts), phrase=phrase, text=source, prefix=typed)
+        clause = Clause(tuple(concepts), phrase=phrase, text=source, prefix=typed, spans=tuple(spans))
         if join_next:
             slots[-1].append(clause)
         else:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._query import WRITTEN_KINDS, Concept, ParsedQuery
+from ._analysis import fold
+from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
 from ._snippets import SENTENCE_END, TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
@@ -102,6 +103,38 @@ def trigrams(words: Sequence[str]) -> set[str]:
     return {run[i : i + 3] for run in runs for i in range(max(1, len(run) - 2))}
 
 
+#: Weight of a query trigram with one end outside the query's words (a particle, an ending: の語種,
+#: 貿易の), against one whose two ends are in words (琵琶湖, 湖の面): :func:`by_trigrams`.
+OUTER_TRIGRAM_WEIGHT = 0.5
+
+
+def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
+    """The trigrams of :func:`trigrams` of the clauses' words whose first and last characters are in
+    the analyser's words (``Clause.spans``; a shorter run: one of its characters), not in a particle
+    or an ending between them; and those a typo's correction brought, whole.
+
+    >>> from mikke._query import parse_query
+    >>> sorted(word_trigrams(parse_query("琵琶湖の面積は").clauses()))
+    ['湖の面', '琵琶湖']
+    """
+    found: set[str] = set()
+    for clause in clauses:
+        text = fold(clause.text)
+        inside = np.zeros(len(text), dtype=bool)
+        for start, end in clause.spans:
+            inside[start:end] = True
+        for run in _WORD_RUN.finditer(text):
+            start, end = run.span()
+            if end - start < 3:
+                if inside[start:end].any():
+                    found.add(text[start:end])
+                continue
+            found |= {text[i : i + 3] for i in range(start, end - 2) if inside[i] and inside[i + 2]}
+        if clause.corrected:
+            found |= trigrams([fold(clause.corrected)]) - trigrams([text])
+    return found
+
+
 def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
     """Whether each of ``texts`` (rows) holds each of ``grams`` (columns: one to three characters, no
     NUL): ``gram in text`` for all at once. The texts are joined (NUL between them) and each window
@@ -132,7 +165,8 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     holds, as a reader sees it (its post's title and its heading counting in every sentence).
 
     Each is multiplied by ``1 + weight * share`` (never lowered). ``share`` counts the trigrams
-    that some of ``docnums`` holds, each weighted by how few of them hold it. Trigrams reward a
+    that some of ``docnums`` holds, each weighted by how few of them hold it, and by
+    :data:`OUTER_TRIGRAM_WEIGHT` when one of its ends is not in a query word. Trigrams reward a
     passage that holds the query's words next to each other, as written, and words the analyzer
     cut differently (何季 against 雨季); in one sentence, rather than scattered over a long text.
     """
@@ -148,6 +182,8 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     held = held_grams(rows, wanted)
     counts = np.logical_or.reduceat(held, heads, axis=0).sum(axis=0)
     weights = np.where(counts > 0, np.log((len(heads) + 1) / (counts + 0.5)), 0.0)
+    inner = word_trigrams(query.parsed.clauses())
+    weights *= [1.0 if gram in inner else OUTER_TRIGRAM_WEIGHT for gram in wanted]
     if not weights.any():
         return scores
     above = held[np.repeat(heads, np.diff([*heads, len(rows)]))]  # each row's title and heading

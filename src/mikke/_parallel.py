@@ -177,35 +177,24 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
     def _add_run(self, name: str, run: _Run) -> None:
         """Append the postings of ``run`` to its field's terms (a long run with a few C-level extends)."""
         terms = self._terms.setdefault(name, {})
-        count, start = run.count, run.start
-        if count == 1:  # most runs: one document's value (a passage's text)
-            for tbytes, _, weight, vbytes in run.items:
-                postings = terms.get(tbytes)
-                if postings is None:
-                    terms[tbytes] = (
-                        array("I", (start,)),
-                        array("d", (weight,)),
-                        bytearray(vbytes),
-                        array("I", (len(vbytes),)),
-                    )
-                    continue
-                docnums, weights, data, ends = postings
-                docnums.append(start)
-                weights.append(weight)
-                data += vbytes
-                ends.append(len(data))
-            return
-        documents = array("I", range(start, start + count))
+        count = run.count
+        documents = array("I", range(run.start, run.start + count))
         for tbytes, _, weight, vbytes in run.items:
             postings = terms.get(tbytes)
             if postings is None:
                 postings = terms[tbytes] = (array("I"), array("d"), bytearray(), array("I"))
             docnums, weights, data, ends = postings
-            docnums.extend(documents)
-            weights.extend(array("d", (weight,)) * count)
-            end, size = len(data), len(vbytes)
-            data += vbytes * count
-            ends.extend(range(end + size, end + size * count + 1, size) if size else repeat(end, count))
+            if count == 1:  # most runs: one document's value (a passage's text)
+                docnums.append(run.start)
+                weights.append(weight)
+                data += vbytes
+                ends.append(len(data))
+            else:
+                docnums.extend(documents)
+                weights.extend(array("d", (weight,)) * count)
+                end, size = len(data), len(vbytes)
+                data += vbytes * count
+                ends.extend(range(end + size, end + size * count + 1, size) if size else repeat(end, count))
 
     def _flush_segment(self) -> None:
         """Write the postings in (field, term) order, as whoosh's ``add_postings`` does, and

@@ -39,6 +39,8 @@ from whoosh.util.numeric import length_to_byte
 #: One term's postings in a segment being built: document numbers, weights, and the
 #: encoded values, concatenated, with the end offset of each (compact: a few bytes a posting).
 Postings: TypeAlias = "tuple[array[int], array[float], bytearray, array[int]]"
+#: A postings block's count, last document, highest weight, shortest length (None: none) and longest length.
+BlockStats: TypeAlias = tuple[int, int, float, int | None, int]
 
 pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
 _pack_float32, _unpack_float32 = struct.Struct("f").pack, struct.Struct("f").unpack
@@ -278,13 +280,8 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
             values: Any = (raw,) if raw else ()
         else:
             values = raw if fixed_size else None
-        block = pickle.dumps(((docnum,), None if block_weight == 1.0 else block_weight, values), 2)
-        compression = level if len(block) >= MIN_COMPRESSED_BLOCK else 0
-        if compression:
-            block = zlib.compress(block, compression)
-        header = pickle.dumps(
-            (1, docnum, max_weight, compression, length_to_byte(length or None), length_to_byte(length)), 2
-        )
+        body = ((docnum,), None if block_weight == 1.0 else block_weight, values)
+        header, block = _block(body, (1, docnum, max_weight, length or None, length), level)
         written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(header) - len(block)), header, block))
         _write_postings(writer, tbytes, info, written)
         return
@@ -319,15 +316,24 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
         else:
             mini_values = b"".join(values) if fixed_size else None
         gaps = (ids[0], *map(sub, ids[1:], ids[:-1]))  # whoosh's delta_encode
-        block = pickle.dumps((gaps, mini_weights, mini_values), 2)
-        compression = level if len(block) >= MIN_COMPRESSED_BLOCK else 0
-        if compression:
-            block = zlib.compress(block, compression)
-        stats = (stop - start, ids[-1], max_weight, compression, length_to_byte(min_length), length_to_byte(max_length))
-        header = pickle.dumps(stats, 2)
+        stats = (stop - start, ids[-1], max_weight, min_length, max_length)
+        header, block = _block((gaps, mini_weights, mini_values), stats, level)
         size = len(header) + len(block)
         pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
     _write_postings(writer, tbytes, info, b"".join(pieces))
+
+
+def _block(body: tuple[Any, Any, Any], stats: BlockStats, level: int) -> tuple[bytes, bytes]:
+    """One postings block as whoosh writes it: its header (count, last document, highest weight,
+    compression, shortest and longest length) and its body (gaps, weights, values), pickled, the
+    body compressed from :data:`MIN_COMPRESSED_BLOCK` bytes."""
+    block = pickle.dumps(body, 2)
+    compression = level if len(block) >= MIN_COMPRESSED_BLOCK else 0
+    if compression:
+        block = zlib.compress(block, compression)
+    count, last, max_weight, min_length, max_length = stats
+    header = (count, last, max_weight, compression, length_to_byte(min_length), length_to_byte(max_length))
+    return pickle.dumps(header, 2), block
 
 
 def _write_postings(writer: Any, tbytes: bytes, info: Any, written: bytes) -> None:

@@ -4,6 +4,7 @@ documents against a whole-index reference (deletions, two segments), trigram re-
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,10 +18,10 @@ from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _ranking, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import Clause, Concept, Expansion, parse_query
-from mikke._ranking import Query, by_pairs, by_trigrams, held_grams, sentence_share, trigrams, word_trigrams
+from mikke._ranking import Query, by_pairs, by_trigrams, sentence_grams, sentence_share, trigrams, word_trigrams
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
-from mikke._snippets import term_offsets
+from mikke._snippets import SENTENCE_END, term_offsets
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -97,7 +98,8 @@ def test_trigrams_favour_the_passage_holding_them_in_one_sentence(make_corpus) -
     searcher = two_posts(make_corpus, "雨", scattered, "梅雨の期間は一か月ほど続く。")
     query, docnums = stage_input(searcher, "梅雨の期間は", rank=False)
     texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
-    assert held_grams(texts, sorted(trigrams(["梅雨の期間は"]))).all()  # both hold every trigram
+    held, heads = sentence_grams(texts, sorted(trigrams(["梅雨の期間は"])))
+    assert np.logical_or.reduceat(held, heads).all()  # both hold every trigram
     reranked = by_trigrams(query, docnums, np.ones(2), 8.0)
     assert "梅雨の期間は" in texts[int(np.argmax(reranked))]
     assert reranked.min() > 1  # the scattered one still counts its best sentence
@@ -135,16 +137,25 @@ def test_pairs_favour_the_passage_holding_neighbouring_words_close(make_corpus) 
             assert reranked.tolist() == [1.0, 1.0]
 
 
-def test_held_grams_is_gram_in_text_on_every_passage(searcher: Searcher) -> None:
+def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher) -> None:
     arrays = searcher.current()
     texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
-    edges = {gram for text in texts if text for gram in (text[:3], text[-2:])}  # where a text starts, ends
+    texts = [text for text in texts if text.count("\n") >= 2]  # passages: title, heading, text
+    edges = {gram for text in texts for gram in (text[:3], text[-2:]) if re.fullmatch(r"\w+", gram)}  # starts, ends
     grams = sorted(
-        trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "。デ", "🙂"} | edges
+        trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "🙂"} | edges
     )
-    held = held_grams(texts, grams).tolist()
-    assert held == [[gram in text for gram in grams] for text in texts]
-    assert 10 < sum(map(sum, held)) < len(texts) * len(grams) / 2
+    held, heads = sentence_grams(texts, grams)
+    rows = held.tolist()
+    for n, text in enumerate(texts):  # the title and heading one sentence, then the text's sentences
+        title, heading, body = text.split("\n", 2)
+        first, last = heads[n], heads[n + 1] if n + 1 < len(texts) else len(rows)
+        assert rows[first] == [gram in f"{title}\n{heading}" for gram in grams]
+        sentences = {tuple(gram in sentence for gram in grams) for sentence in SENTENCE_END.split(body)}
+        assert {tuple(row) for row in rows[first + 1 : last]} - sentences <= {(False,) * len(grams)}
+        assert sentences - {tuple(row) for row in rows[first + 1 : last]} <= {(False,) * len(grams)}
+    assert sum(1 for text in texts if any(char in text.split("\n", 2)[2] for char in "。\n")) > 10
+    assert 10 < held.sum() < held.size / 2
 
 
 @pytest.mark.parametrize("parallel", [False, True])

@@ -23,7 +23,7 @@ import numpy as np
 from ._analysis import fold
 from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
-from ._snippets import SENTENCE_END, TermOffsets, sentence_ends, term_offsets, unpack_offsets
+from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
 #: Share of the coverage taken from the passage's whole post rather than the passage alone.
 POST_COVERAGE_WEIGHT = 0.5
@@ -135,29 +135,43 @@ def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
     return found
 
 
-def held_grams(texts: Sequence[str], grams: Sequence[str]) -> Mask:
-    """Whether each of ``texts`` (rows) holds each of ``grams`` (columns: one to three characters, no
-    NUL): ``gram in text`` for all at once. The texts are joined (NUL between them) and each window
-    of a gram's length is made one number, 21 bits (a code point) a character, to compare with the gram's.
+#: The characters that end a sentence (:data:`~mikke._snippets.SENTENCE_END`), and NUL, as a table of code points.
+_CUTS = np.zeros(0x10000, dtype=bool)
+_CUTS[[ord(char) for char in "。！？!?\n\x00"]] = True
 
-    >>> held_grams(["梅雨の期間", "雨季"], ["梅雨の", "雨季", "期間", "季", "間雨"]).astype(int).tolist()
-    [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0]]
+
+def sentence_grams(texts: Sequence[str], grams: Sequence[str]) -> tuple[Mask, Ints]:
+    """Whether each sentence of ``texts`` (rows) holds each of ``grams`` (columns: one to three
+    characters of words), and the row of each text's first sentence. A text is a passage as
+    :meth:`~mikke._scoring.IndexArrays.shown_text` gives it: its title and heading are its first
+    sentence, then its body is cut at each :data:`~mikke._snippets.SENTENCE_END` (a run of them may
+    leave an empty sentence between). The texts are joined (NUL between them) and each window of a
+    gram's length is made one number, 21 bits (a code point) a character, to compare with the gram's:
+    ``gram in sentence`` for all at once.
+
+    >>> held, heads = sentence_grams(["梅雨\\n時期\\n期間は。雨季", "ai\\n\\n雨季"], ["梅雨", "期間", "雨季", "ai"])
+    >>> held.astype(int).tolist(), heads.tolist()
+    ([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 1, 0]], [0, 3])
     """
-    chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    ends = np.cumsum([len(text) + 1 for text in texts])  # each text's end, after its NUL
-    held = np.zeros((len(texts), len(grams)), dtype=bool)
+    chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    cuts = np.flatnonzero(_CUTS.take(chars, mode="clip"))  # a code point past the table's: no cut
+    starts = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
+    bodies = starts + [text.index("\n", text.index("\n") + 1) for text in texts]  # a title or heading is not cut
+    cuts = cuts[cuts >= bodies[np.searchsorted(starts, cuts, side="right") - 1]]
+    held = np.zeros((cuts.size + 1, len(grams)), dtype=bool)
+    wide = chars.astype(np.int64)
     for length in {len(gram) for gram in grams}:
-        count = chars.size - length + 1
-        windows = chars[:count]
+        count = wide.size - length + 1
+        windows = wide[:count]
         for i in range(1, length):
-            windows = windows << 21 | chars[i : count + i]
+            windows = windows << 21 | wide[i : count + i]
         for column, gram in enumerate(grams):
             if len(gram) == length:
                 code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
-                starts = np.flatnonzero(windows == code)
-                if starts.size:  # most of a question's trigrams are in none of the texts
-                    held[np.searchsorted(ends, starts, side="right"), column] = True
-    return held
+                found = np.flatnonzero(windows == code)
+                if found.size:  # most of a question's trigrams are in none of the texts
+                    held[np.searchsorted(cuts, found, side="right"), column] = True
+    return held, np.searchsorted(cuts, starts, side="right")
 
 
 def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
@@ -173,20 +187,14 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     wanted = list(trigrams(query.parsed.words()))
     if not wanted:
         return scores
-    rows: list[str] = []  # each passage's title and heading, then its sentences
-    heads: list[int] = []
-    for docnum in docnums.tolist():
-        title, heading, body = query.arrays.shown_text(docnum).split("\n", 2)
-        heads.append(len(rows))
-        rows += [f"{title}\n{heading}", *SENTENCE_END.split(body)]
-    held = held_grams(rows, wanted)
+    held, heads = sentence_grams([query.arrays.shown_text(docnum) for docnum in docnums.tolist()], wanted)
     counts = np.logical_or.reduceat(held, heads, axis=0).sum(axis=0)
-    weights = np.where(counts > 0, np.log((len(heads) + 1) / (counts + 0.5)), 0.0)
+    weights = np.where(counts > 0, np.log((heads.size + 1) / (counts + 0.5)), 0.0)
     inner = word_trigrams(query.parsed.clauses())
     weights *= [1.0 if gram in inner else OUTER_TRIGRAM_WEIGHT for gram in wanted]
     if not weights.any():
         return scores
-    above = held[np.repeat(heads, np.diff([*heads, len(rows)]))]  # each row's title and heading
+    above = held[np.repeat(heads, np.diff(heads, append=len(held)))]  # each row's title and heading
     share = np.maximum.reduceat((held | above) @ weights, heads) / weights.sum()
     return np.asarray(scores * (1 + weight * share))
 

@@ -142,9 +142,7 @@ def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher)
     texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
     texts = [text for text in texts if text.count("\n") >= 2]  # passages: title, heading, text
     edges = {gram for text in texts for gram in (text[:3], text[-2:]) if re.fullmatch(r"\w+", gram)}  # starts, ends
-    grams = sorted(
-        trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "🙂"} | edges
-    )
+    grams = sorted(trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "🙂"} | edges)
     held, heads = sentence_grams(texts, grams)
     rows = held.tolist()
     for n, text in enumerate(texts):  # the title and heading one sentence, then the text's sentences

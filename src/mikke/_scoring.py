@@ -474,7 +474,7 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     """
     count = sum(found.size for found, _ in postings)
     if count * SORT_IDS_PER_DOC < size:  # a few documents: sorted, rather than found in a mask of the index
-        ids = np.unique(np.concatenate([found for found, _ in postings])) if count else np.zeros(0, dtype=np.int64)
+        ids = _unique(np.concatenate([found for found, _ in postings])) if count else np.zeros(0, dtype=np.int64)
     else:
         held = np.zeros(size, dtype=bool)
         for found, _ in postings:
@@ -487,6 +487,20 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     return ids, summed
 
 
+def _unique(ids: Ints) -> Ints:
+    """The distinct ``ids``, sorted: ``np.unique``, which hashes integers first and takes many times as long
+    on a few thousand of them.
+
+    >>> _unique(np.array([4, 1, 4, 2])).tolist()
+    [1, 2, 4]
+    """
+    ids = np.sort(ids)
+    distinct = np.empty(ids.size, dtype=bool)
+    distinct[:1] = True
+    np.not_equal(ids[1:], ids[:-1], out=distinct[1:])
+    return ids[distinct]
+
+
 def _best_of(ids: Ints, scores: Floats, other_ids: Ints, other_scores: Floats) -> tuple[Ints, Floats]:
     """The documents of both (sorted) with the higher of their two scores.
 
@@ -496,7 +510,7 @@ def _best_of(ids: Ints, scores: Floats, other_ids: Ints, other_scores: Floats) -
     """
     if not other_ids.size:
         return ids, scores
-    merged = np.union1d(ids, other_ids)
+    merged = _unique(np.concatenate((ids, other_ids)))
     best_scores = np.zeros(merged.size)
     best_scores[np.searchsorted(merged, ids)] = scores
     where = np.searchsorted(merged, other_ids)

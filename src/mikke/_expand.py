@@ -309,8 +309,8 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
     if not options and not right and len(word) >= TYPO_EDIT_MIN_CHARS:
         options = [
             (1, -vocabulary[c], c, (c,))
-            for c in set(_edits(word))
-            if vocabulary.get(c, 0) >= least and (not known or all(w.known for w in words(c)))
+            for c in vocabulary.keys() & _edits(word)  # the few indexed ones, looked up at once
+            if vocabulary[c] >= least and (not known or all(w.known for w in words(c)))
         ]
     if not options:
         return None
@@ -357,7 +357,7 @@ def _slips(word: str) -> Iterator[str]:
             yield word[:n] + word[n + 1 :]
 
 
-def _edits(word: str) -> Iterator[str]:
+def _edits(word: str) -> list[str]:
     """The words one edit away from ``word``: a letter dropped, added or replaced (by one of its script).
 
     >>> edits = set(_edits("nvdia"))
@@ -365,14 +365,15 @@ def _edits(word: str) -> Iterator[str]:
     (True, True, True, False)
     """
     letters = _LATIN if word.isascii() else _HIRAGANA_LETTERS if _HIRAGANA.fullmatch(word) else _KATAKANA_LETTERS
+    found = []
     for n in range(len(word)):
-        yield word[:n] + word[n + 1 :]
-        for letter in letters:
-            if letter != word[n]:
-                yield word[:n] + letter + word[n + 1 :]
+        head, tail = word[:n], word[n + 1 :]
+        found.append(head + tail)
+        found += [head + letter + tail for letter in letters if letter != word[n]]
     for n in range(len(word) + 1):
-        for letter in letters:
-            yield word[:n] + letter + word[n:]
+        head, tail = word[:n], word[n:]
+        found += [head + letter + tail for letter in letters]
+    return found
 
 
 def _suggestion(text: str, corrections: list[tuple[str, str]]) -> str:

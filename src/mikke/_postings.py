@@ -108,6 +108,7 @@ class SegmentPostings:
         offset += 8 * (2 * terms + 1)
         self._docnums: Ids = np.frombuffer(buffer, np.uint32, postings, offset)
         self._weights: Weights = np.frombuffer(buffer, np.float32, postings, offset + 4 * postings)
+        self._none = self._docnums[:0], self._weights[:0]
         keys = buffer[offset + 8 * postings :]
         bounds = [0, *key_ends.tolist()]
         self._terms = {keys[start:end]: n for n, (start, end) in enumerate(pairwise(bounds))}
@@ -127,7 +128,7 @@ class SegmentPostings:
             return None
         n = self._terms.get(_key(field, term.encode()))
         if n is None:
-            return self._docnums[:0], self._weights[:0]
+            return self._none
         start, end = self._starts[n], self._starts[n + 1]
         return self._docnums[start:end], self._weights[start:end]
 

@@ -79,6 +79,9 @@ Mask = NDArray[np.bool_]
 #: A query word's key in ``IndexArrays.words``: its term, its parts, its expansions and the boosts.
 WordKey = tuple[str, tuple[str, ...], tuple[Expansion, ...], tuple[tuple[str, float], ...]]
 
+#: A term's postings where no segment holds it (read only: shared).
+_NO_IDS, _NO_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+_NO_IDS.flags.writeable = _NO_SCORES.flags.writeable = False
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
@@ -241,7 +244,7 @@ class IndexArrays:
                 ids.append(leaf_ids + offset)
                 frequencies.append(leaf_frequencies)
         if not ids:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+            return _NO_IDS, _NO_SCORES
         return np.concatenate(ids), np.concatenate(frequencies)
 
     def _key_ids(self, field: str) -> tuple[Ints, int]:

@@ -418,7 +418,7 @@ def test_a_word_with_synonyms_weighs_as_the_most_frequent_of_them(make_corpus) -
 
 def test_holding_answers_as_isin_whether_it_looks_documents_up_or_reads_a_mask() -> None:
     rng = np.random.default_rng(7)
-    for id_count, doc_count in [(0, 5), (5, 0), (400, 3), (3, 400), (50, 50), (2000, 20)]:
+    for id_count, doc_count in [(0, 5), (5, 0), (400, 3), (3, 400), (50, 50), (2000, 20), (1000, 300), (100, 127)]:
         ids = np.unique(rng.integers(0, 3000, id_count)).astype(np.int64)
         docnums = rng.integers(0, 3200, doc_count).astype(np.int64)  # unsorted, some past every id
         assert _scoring._holding(ids, docnums).tolist() == np.isin(docnums, ids).tolist()

@@ -65,9 +65,11 @@ CACHE_WORD_WEIGHTS = 100_000
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
 CACHE_FIELDS = 256
-#: ``_holding`` reads many documents off a mask of a term's documents when they are fewer than
-#: this many times as many, else looks each up (measured: the cheaper of the two either side).
+#: ``_holding`` reads many documents (at least :data:`MASK_MIN_DOCS`) off a mask of a term's documents
+#: when they are fewer than this many times as many, else looks each up (measured: the cheaper of the
+#: two either side; the mask's zeroing costs more than looking up fewer documents).
 MASK_IDS_PER_DOC = 16
+MASK_MIN_DOCS = 128
 #: ``_summed`` sorts the documents of postings that hold fewer than one in this many of the index's.
 SORT_IDS_PER_DOC = 64
 
@@ -568,17 +570,17 @@ def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) ->
 
 def _holding(ids: Ints, docnums: Ints) -> Mask:
     """Which of ``docnums`` are in the sorted ``ids`` (``np.isin``, faster): each of a few documents
-    looked up, or, for many against fewer than :data:`MASK_IDS_PER_DOC` times as many ``ids``, read off
-    a mask of ``ids``.
+    looked up, or, for many (:data:`MASK_MIN_DOCS`) against fewer than :data:`MASK_IDS_PER_DOC` times as
+    many ``ids``, read off a mask of ``ids``.
 
     >>> _holding(np.array([2, 5, 9]), np.array([5, 1, 9, 10])).tolist()
     [True, False, True, False]
-    >>> _holding(np.array([2, 5, 9]), np.arange(12)).nonzero()[0].tolist()
+    >>> _holding(np.array([2, 5, 9]), np.arange(200)).nonzero()[0].tolist()
     [2, 5, 9]
     """
     if not ids.size or not docnums.size:
         return np.zeros(docnums.size, dtype=bool)
-    if ids.size < MASK_IDS_PER_DOC * docnums.size:
+    if docnums.size >= MASK_MIN_DOCS and ids.size < MASK_IDS_PER_DOC * docnums.size:
         mask = np.zeros(max(int(ids[-1]), int(docnums.max())) + 1, dtype=bool)
         mask[ids] = True
         return mask[docnums]

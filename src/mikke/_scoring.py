@@ -437,10 +437,12 @@ class QueryScorer:
 
     def _anywhere(self, term: str) -> Mask:
         """Whether each of ``docnums`` holds ``term`` in some field."""
-        fields = [field for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0]
-        return np.asarray(
-            np.logical_or.reduce([_holding(self.arrays.term_scores(field, term)[0], self.docnums) for field in fields])
-        )
+        held = np.zeros(self.docnums.size, dtype=bool)
+        for field in SEARCH_FIELDS:
+            if self.boosts.get(field, 0.0) > 0:
+                ids = self.arrays.term_scores(field, term)[0]
+                held[self._position[ids[self._inside[ids]]]] = True
+        return held
 
     def coverage(self) -> tuple[Floats, Floats]:
         """The weighted share of the query's words each of ``docnums`` holds, and the share its

@@ -156,6 +156,13 @@ def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher)
     assert 10 < held.sum() < held.size / 2
 
 
+def test_sentence_grams_keep_a_title_and_heading_whole() -> None:
+    texts = ["梅雨？\n時期は。\n期間は。雨季", "a\x00b\n\nai"]  # a title may hold a NUL (a YAML escape)
+    held, heads = sentence_grams(texts, ["梅雨", "時期", "期間", "雨季", "ai"])
+    assert held.astype(int).tolist() == [[1, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0] * 5, [0, 0, 0, 0, 1]]
+    assert heads.tolist() == [0, 3]
+
+
 @pytest.mark.parametrize("parallel", [False, True])
 def test_shown_text_is_the_folded_title_heading_and_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool

@@ -135,9 +135,9 @@ def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
     return found
 
 
-#: The characters that end a sentence (:data:`~mikke._snippets.SENTENCE_END`), and NUL, as a table of code points.
+#: The characters that end a sentence (:data:`~mikke._snippets.SENTENCE_END`), as a table of code points.
 _CUTS = np.zeros(0x10000, dtype=bool)
-_CUTS[[ord(char) for char in "。！？!?\n\x00"]] = True
+_CUTS[[ord(char) for char in "。！？!?\n"]] = True
 
 
 def sentence_grams(texts: Sequence[str], grams: Sequence[str]) -> tuple[Mask, Ints]:
@@ -158,6 +158,7 @@ def sentence_grams(texts: Sequence[str], grams: Sequence[str]) -> tuple[Mask, In
     starts = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
     bodies = starts + [text.index("\n", text.index("\n") + 1) for text in texts]  # a title or heading is not cut
     cuts = cuts[cuts >= bodies[np.searchsorted(starts, cuts, side="right") - 1]]
+    cuts = np.sort(np.concatenate((cuts, starts[1:] - 1)))  # and the NUL before each text
     held = np.zeros((cuts.size + 1, len(grams)), dtype=bool)
     wide = chars.astype(np.int64)
     for length in {len(gram) for gram in grams}:

@@ -355,7 +355,7 @@ class QueryScorer:
 
     def _term_postings(self, text: str, parts: tuple[str, ...], whole: bool = True) -> list[tuple[Ints, Floats]]:
         """The documents holding one word, whole and all its parts (or, not ``whole``, only all of
-        ``text`` and ``parts`` together), in each field, and their boosted scores."""
+        ``text`` and ``parts`` together), in each field where there are some, and their boosted scores."""
         found = []
         for field in SEARCH_FIELDS:
             boost = self.boosts.get(field, 0.0)
@@ -363,14 +363,17 @@ class QueryScorer:
                 continue
             if whole or not parts:
                 ids, term = self.arrays.term_scores(field, text)
-                found.append((ids, boost * term))
+                if ids.size:
+                    found.append((ids, boost * term))
             if parts and whole and PARTS_ALONE:
                 for part in parts:
                     ids, term = self.arrays.term_scores(field, part)
-                    found.append((ids, boost * PARTS_WEIGHT / len(parts) * term))
+                    if ids.size:
+                        found.append((ids, boost * PARTS_WEIGHT / len(parts) * term))
             elif parts:
                 ids, term = self._all_parts(field, parts if whole else (text, *parts))
-                found.append((ids, boost * (PARTS_WEIGHT if whole else 1.0) * term))
+                if ids.size:
+                    found.append((ids, boost * (PARTS_WEIGHT if whole else 1.0) * term))
         return found
 
     def _all_parts(self, field: str, parts: Sequence[str]) -> tuple[Ints, Floats]:

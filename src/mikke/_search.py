@@ -49,8 +49,7 @@ from ._models import Explanation, Hit, SearchResult
 from ._query import Clause, Concept, ParsedQuery
 from ._ranking import Query, rerank
 from ._request import SearchRequest
-from ._schema import SEARCH_FIELDS
-from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in
+from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best
 from ._snippets import highlight_spans, make_snippet
 from ._store import DECODE_ERRORS, Stamp, open_generation, stamp
 from ._synonyms import Synonyms, load_synonyms
@@ -188,12 +187,13 @@ class Searcher:
     ) -> tuple[IndexArrays, Ints, Floats]:
         """The matching documents (sorted) and their first-stage scores; with ``rank``, re-ranked
         by ``_ranking.STAGES``. Facets need the matches only."""
-        return self._matches(self.current(), parsed, filter_query, rank)
+        scorer, docnums, scores = self._matches(self.current(), parsed, filter_query, rank)
+        return scorer.arrays, docnums, scores
 
     def _matches(
         self, arrays: IndexArrays, parsed: ParsedQuery, filter_query: wq.Query | None, rank: bool = True
-    ) -> tuple[IndexArrays, Ints, Floats]:
-        """:meth:`matches` in one index generation."""
+    ) -> tuple[QueryScorer, Ints, Floats]:
+        """:meth:`matches` in one index generation, with the first stage's scorer."""
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
         scores, matched = scorer.score(strict=False)
         matched &= arrays.live[scorer.docnums]
@@ -202,7 +202,7 @@ class Searcher:
         docnums, scores = scorer.docnums[matched], scores[matched]
         if rank:
             scores = rerank(Query(arrays, parsed, scorer), docnums, scores)
-        return arrays, docnums, scores
+        return scorer, docnums, scores
 
     @_reading
     def search(self, request: SearchRequest | str, **options: Any) -> SearchResult:
@@ -217,7 +217,7 @@ class Searcher:
         arrays = self.current()  # one generation for the whole search (each look checks the index's files)
         parsed, suggestion = expand(parsed, arrays, self.synonyms())
         filter_query = _filter(request.tags, request.categories, request.since, request.until)
-        arrays, candidates, scores = self._matches(arrays, parsed, filter_query)
+        scorer, candidates, scores = self._matches(arrays, parsed, filter_query)
         grouped = request.group == "post"
         by_post = grouped or request.per_post
         keys, key_count = (arrays.post_of, arrays.posts) if by_post else (arrays.passage_of, arrays.passages)
@@ -231,7 +231,7 @@ class Searcher:
         if grouped and ranked:
             sections = _sections(arrays, candidates, scores, [docnum for docnum, _ in ranked])
             shown = [pair for docnum, _ in ranked for pair in sections[docnum]]
-        matched, matched_words, missing_words = self._matched(arrays, parsed, candidates, ranked)
+        matched, matched_words, missing_words = _matched(scorer, candidates, ranked)
         trees = {}
         if request.explain and shown:
             _, base_docnums, base_scores = self.matches(parsed, filter_query, rank=False)
@@ -263,52 +263,47 @@ class Searcher:
             missing_words=missing_words,
         )
 
-    def _matched(
-        self, arrays: IndexArrays, parsed: ParsedQuery, candidates: Ints, ranked: list[tuple[int, float]]
-    ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-        """``"all"`` or ``"some"``, the words the matches hold and those they miss (see ``SearchResult``).
 
-        A query of at most :data:`LABEL_MAX_WORDS` words matched only some of them when its best
-        match does not hold every word; then a word is matched when some match holds it whole
-        (all its concepts), and otherwise missing, with those of its concepts that some match
-        holds listed as matched, as typed.
-        """
-        words = tuple(clause.text for clause in parsed.clauses())
-        fields = [field for field in SEARCH_FIELDS if self.config.boosts.get(field, 0.0) > 0]
+def _matched(
+    scorer: QueryScorer, candidates: Ints, ranked: list[tuple[int, float]]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """``"all"`` or ``"some"``, the words the matches hold and those they miss (see ``SearchResult``).
 
-        def held(concept: Concept, docnums: Ints) -> Mask:
-            """Held as typed, or through what the word expands to (a prefix's completion, a reading...)."""
-            alike = [concept] + [
-                Concept(term, tuple(term.split()) if " " in term else (), concept.position)
-                for expansion in concept.expansions
-                for term in expansion.terms
-            ]
-            masks = [held_in(arrays, field, c, docnums) for field in fields for c in alike]
-            return np.asarray(np.logical_or.reduce(masks))
+    A query of at most :data:`LABEL_MAX_WORDS` words matched only some of them when its best
+    match does not hold every word; then a word is matched when some match holds it whole
+    (all its concepts), and otherwise missing, with those of its concepts that some match
+    holds listed as matched, as typed. A concept is held as the first stage's scorer holds it
+    (``QueryScorer.holds``: as typed, all its parts in one field, or what it expands to).
+    """
+    parsed = scorer.parsed
+    words = tuple(clause.text for clause in parsed.clauses())
 
-        def whole(clause: Clause, docnums: Ints) -> Mask:
-            return np.asarray(np.logical_and.reduce([held(concept, docnums) for concept in clause.concepts]))
+    def held(concept: Concept, docnums: Ints) -> Mask:
+        return scorer.holds(concept)[scorer.at(docnums)]
 
-        if len(parsed.concepts()) > LABEL_MAX_WORDS:
-            return "all", words, ()  # a long query, a question mostly, ranks by how much of it a match covers
-        if ranked:
-            top = np.array([ranked[0][0]], dtype=np.int64)
-            if all(whole(clause, top)[0] for clause in parsed.required) and all(
-                any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
-            ):
-                return "all", words, ()  # the best match holds every word
-        matched: list[str] = []
-        missing: list[str] = []
-        for clause in parsed.clauses():
-            if whole(clause, candidates).any():
-                matched.append(clause.text)
-                continue
-            missing.append(clause.text)
-            surfaces = [token.surface for token in analyze(clause.text) if not token.part]
-            if len(surfaces) != len(clause.concepts):
-                surfaces = [concept.text for concept in clause.concepts]
-            matched += [s for s, c in zip(surfaces, clause.concepts, strict=True) if held(c, candidates).any()]
-        return "some", tuple(dict.fromkeys(matched)), tuple(dict.fromkeys(missing))
+    def whole(clause: Clause, docnums: Ints) -> Mask:
+        return np.asarray(np.logical_and.reduce([held(concept, docnums) for concept in clause.concepts]))
+
+    if len(parsed.concepts()) > LABEL_MAX_WORDS:
+        return "all", words, ()  # a long query, a question mostly, ranks by how much of it a match covers
+    if ranked:
+        top = np.array([ranked[0][0]], dtype=np.int64)
+        if all(whole(clause, top)[0] for clause in parsed.required) and all(
+            any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
+        ):
+            return "all", words, ()  # the best match holds every word
+    matched: list[str] = []
+    missing: list[str] = []
+    for clause in parsed.clauses():
+        if whole(clause, candidates).any():
+            matched.append(clause.text)
+            continue
+        missing.append(clause.text)
+        surfaces = [token.surface for token in analyze(clause.text) if not token.part]
+        if len(surfaces) != len(clause.concepts):
+            surfaces = [concept.text for concept in clause.concepts]
+        matched += [s for s, c in zip(surfaces, clause.concepts, strict=True) if held(c, candidates).any()]
+    return "some", tuple(dict.fromkeys(matched)), tuple(dict.fromkeys(missing))
 
 
 def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:

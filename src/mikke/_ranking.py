@@ -224,7 +224,7 @@ def sentence_share(
     ends = sentence_ends(text)
 
     def sentences(term: str) -> set[int]:
-        return {bisect.bisect_right(ends, start) for start in offsets.get(term, [])[::2]}
+        return {bisect.bisect_right(ends, start) for start in offsets[term][::2]}
 
     everywhere = 0.0
     held: dict[int, float] = {}
@@ -232,10 +232,11 @@ def sentence_share(
         if is_above:
             everywhere += weight
             continue
-        holding = sentences(concept.text)
+        holding = sentences(concept.text) if concept.text in offsets else set()
         others = [word.split(" ") for e in concept.expansions if e.kind in SENTENCE_KINDS for word in e.terms]
         for terms in filter(None, [list(concept.parts), *others]):
-            holding |= set.intersection(*(sentences(term) for term in terms))
+            if all(term in offsets for term in terms):  # else no sentence holds them all
+                holding |= set.intersection(*(sentences(term) for term in terms))
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)

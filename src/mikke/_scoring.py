@@ -140,8 +140,7 @@ class IndexArrays:
         #: scores: the same in any build, however it numbered the documents.
         self.order = np.empty(self.size, dtype=np.int64)
         self.order[np.lexsort((self.post_of, self.passage_of))] = np.arange(self.size)
-        self._lengths: dict[str, Floats] = {}
-        self._averages: dict[str, float] = {}
+        self._norms_of: dict[str, Floats] = {}
         self._scores = SizedCache[tuple[str, str], tuple[Ints, Floats]](CACHE_POSTINGS)
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
@@ -184,19 +183,11 @@ class IndexArrays:
             ids, frequencies = self._postings(field, term)
             if ids.size:
                 idf = math.log(self.size / (ids.size + 1)) + 1
-                average = self._average_length(field)
-                norm = K1 * ((1 - B) + B * self._field_lengths(field)[ids] / average)
-                found = ids, idf * frequencies * (K1 + 1) / (frequencies + norm)
+                found = ids, idf * frequencies * (K1 + 1) / (frequencies + self._norms(field)[ids])
             else:
                 found = ids, frequencies
             self._scores.put(key, found, ids.size)
         return found
-
-    def _average_length(self, field: str) -> float:
-        """A field's average length, as whoosh's BM25F takes it (whoosh sums every segment's each time: kept)."""
-        if field not in self._averages:
-            self._averages[field] = self.searcher.avg_field_length(field) or 1
-        return self._averages[field]
 
     def shown_text(self, docnum: int) -> str:
         """A passage as a reader sees it: its post's title, its heading and its text, folded (the
@@ -259,17 +250,20 @@ class IndexArrays:
         numbers = {value: i for i, value in enumerate(sorted(set(values)))}
         return np.fromiter(map(numbers.__getitem__, values), dtype=np.int64, count=len(values)), len(numbers)
 
-    def _field_lengths(self, field: str) -> Floats:
-        """Every document's length in ``field``, as whoosh stores it (one byte, log scale)."""
-        if field not in self._lengths:
+    def _norms(self, field: str) -> Floats:
+        """Every document's BM25 length normalization in ``field``, ``K1 * ((1 - B) + B * length / average)``:
+        its length as whoosh stores it (one byte, log scale), the average as whoosh's BM25F takes it
+        (whoosh sums every segment's at each call: kept)."""
+        if field not in self._norms_of:
             lengths = np.zeros(self.size, dtype=np.uint8)
             for leaf, offset in self._leaves:
                 data = length_bytes(leaf, field)
                 if data is not None:
                     raw = np.frombuffer(data, dtype=np.uint8)
                     lengths[offset : offset + raw.size] = raw
-            self._lengths[field] = _BYTE_TO_LENGTH[lengths]
-        return self._lengths[field]
+            average = self.searcher.avg_field_length(field) or 1
+            self._norms_of[field] = K1 * ((1 - B) + B * _BYTE_TO_LENGTH[lengths] / average)
+        return self._norms_of[field]
 
 
 class QueryScorer:

@@ -459,8 +459,8 @@ class QueryScorer:
             passage += weight * held
             # Once a post, however many of its passages hold the word: the most one of them holds.
             share = np.zeros(arrays.posts)
-            partly = (held > 0) & (held < 1)
-            if partly.any():
+            partly = (held > 0) & (held < 1) if concept.parts and PARTS_ALONE else None  # else held whole or not
+            if partly is not None and partly.any():
                 np.maximum.at(share, post_of[partly], held[partly])
             share[post_of[held == 1]] = 1.0
             post += weight * share

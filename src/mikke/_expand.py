@@ -216,8 +216,10 @@ def _share(concepts: list[Concept], start: int, end: int, expansion: Expansion) 
 
 
 def _holds(arrays: IndexArrays, word: str) -> bool:
-    """Whether some search field holds every term of ``word`` (terms, space-separated)."""
-    return all(any(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS) for term in word.split(" "))
+    """Whether some search field holds every term of ``word`` (terms, space-separated): looked up in
+    the index's vocabulary, which spares reading the postings of the many synonyms it does not hold."""
+    vocabulary = arrays.vocabulary()
+    return all(vocabulary.get(term, 0) > 0 for term in word.split(" "))
 
 
 def _held(arrays: IndexArrays, words: Iterable[str]) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from mikke import _expand as expand_module
 from mikke._config import load_config
 from mikke._errors import ConfigError
 from mikke._render import result_to_dict
+from mikke._schema import SEARCH_FIELDS
 from mikke._synonyms import builtin, parse_synonyms
 from mikke.cli import main
 
@@ -245,3 +246,15 @@ def test_readings_of_a_post_added_by_an_update(make_corpus) -> None:  # type: ig
 def test_sample_post_of_the_reading_tests() -> None:
     text = (Path(__file__).resolve().parent.parent / "corpus" / FUTURE_POST).read_text(encoding="utf-8")
     assert "液体" in text and "冷却" in text and "Nvidia" in text
+
+
+def test_whether_the_index_holds_a_word_is_read_off_its_vocabulary_as_off_its_postings(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    vocabulary = list(arrays.vocabulary())
+    words = [*vocabulary[::7], "存在しない語", "液体 冷却", "液体 存在しない語", "ai", "人工知能"]
+    expected = [
+        all(any(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS) for term in word.split(" "))
+        for word in words
+    ]
+    assert [expand_module._holds(arrays, word) for word in words] == expected
+    assert 10 < sum(expected) < len(words)

@@ -429,3 +429,23 @@ def test_holding_answers_as_isin_whether_it_looks_documents_up_or_reads_a_mask()
         ids = np.unique(rng.integers(0, 3000, id_count)).astype(np.int64)
         docnums = rng.integers(0, 3200, doc_count).astype(np.int64)  # unsorted, some past every id
         assert _scoring._holding(ids, docnums).tolist() == np.isin(docnums, ids).tolist()
+
+
+def test_unique_is_numpys() -> None:
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 7, 1000, 20000):
+        ids = rng.integers(0, max(1, size // 3), size).astype(np.int64)
+        assert _scoring._unique(ids).tolist() == np.unique(ids).tolist()
+
+
+def test_a_compound_held_anywhere_is_held_in_some_field(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    parsed = parse_query("液体冷却のデータセンター技術")
+    scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
+    terms = {t for c in parsed.concepts() for t in (c.text, *c.parts)} | {"存在しない語"}
+    for term in terms:
+        expected = np.zeros(scorer.docnums.size, dtype=bool)
+        for field in SEARCH_FIELDS:
+            expected |= np.isin(scorer.docnums, arrays.term_scores(field, term)[0])
+        assert scorer._anywhere(term).tolist() == expected.tolist()
+    assert any(scorer._anywhere(term).any() for term in terms)

@@ -137,10 +137,8 @@ def test_a_sentence_holding_the_answer_asked_for_counts_it_as_a_word() -> None:
     question = "東京タワーはいつ完成した?"
     concepts, answer = parse_query(question).concepts(), answer_pattern(question)
     weights, above = [1.0] * len(concepts), [False] * len(concepts)
-    shares = [
-        sentence_share(text, term_offsets(text), concepts, weights, above, answer)
-        for text in ("東京タワーは1958年に完成した。", "東京タワーは昭和三十三年に完成した。", "東京タワーは芝公園に完成した。")
-    ]
+    texts = ("東京タワーは1958年に完成した。", "東京タワーは昭和三十三年に完成した。", "東京タワーは芝公園に完成した。")
+    shares = [sentence_share(text, term_offsets(text), concepts, weights, above, answer) for text in texts]
     assert shares == [1.0, 1.0, 0.75]  # the date weighs as one more word
     text = "東京タワーは芝公園に完成した。1958年の冬のことである。"  # in another sentence
     assert sentence_share(text, term_offsets(text), concepts, weights, above, answer) == 0.75

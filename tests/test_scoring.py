@@ -18,7 +18,17 @@ from conftest import FUTURE_POST, copy_sample
 from mikke import Config, Searcher, _indexing, _ranking, _scoring, update_index
 from mikke._analysis import analyze, fold
 from mikke._query import Clause, Concept, Expansion, parse_query
-from mikke._ranking import Query, by_pairs, by_trigrams, sentence_grams, sentence_share, trigrams, word_trigrams
+from mikke._ranking import (
+    Query,
+    answer_pattern,
+    by_pairs,
+    by_sentences,
+    by_trigrams,
+    sentence_grams,
+    sentence_share,
+    trigrams,
+    word_trigrams,
+)
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
 from mikke._snippets import SENTENCE_END, term_offsets
@@ -123,6 +133,39 @@ def test_word_trigrams_read_the_words_from_the_parsed_query() -> None:
     assert word_trigrams([clause]) == {"琵琶湖", "湖の面"}
     corrected = dataclasses.replace(clause, corrected="琵琶湖の面接")  # what a typo's correction brings counts whole
     assert word_trigrams([corrected]) == {"琵琶湖", "湖の面", "の面接"}
+
+
+def test_a_sentence_holding_the_answer_asked_for_counts_it_as_a_word() -> None:
+    question = "東京タワーはいつ完成した?"
+    concepts, answer = parse_query(question).concepts(), answer_pattern(question)
+    weights, above = [1.0] * len(concepts), [False] * len(concepts)
+    texts = ("東京タワーは1958年に完成した。", "東京タワーは昭和三十三年に完成した。", "東京タワーは芝公園に完成した。")
+    shares = [sentence_share(text, term_offsets(text), concepts, weights, above, answer) for text in texts]
+    assert shares == [1.0, 1.0, 0.75]  # the date weighs as one more word
+    text = "東京タワーは芝公園に完成した。1958年の冬のことである。"  # in another sentence
+    assert sentence_share(text, term_offsets(text), concepts, weights, above, answer) == 0.75
+
+
+def test_a_question_asking_a_number_of_a_counter_wants_that_counter() -> None:
+    asks = {"党員になれるのは何歳以上?": ("18歳以上", "十八歳", "満18 歳"), "牛には何個胃がある?": ("4つの胃", "四個")}
+    for question, answers in asks.items():
+        pattern = answer_pattern(question)
+        assert pattern is not None and all(pattern.search(text) for text in answers)
+    assert not answer_pattern("党員になれるのは何歳以上?").search("創立から18年")  # type: ignore[union-attr]
+    assert answer_pattern("日本共産党の委員長の名前は?") is None
+
+
+def test_the_passage_saying_when_ranks_above_the_one_saying_only_where(make_corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    searcher = two_posts(make_corpus, "塔", "東京タワーは芝公園に完成した。", "東京タワーは1958年に完成した。")
+    query, docnums = stage_input(searcher, "東京タワーはいつ完成した?", rank=False)
+    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
+    reranked = by_sentences(query, docnums, np.ones(2), 8.0)
+    assert "1958年" in texts[int(np.argmax(reranked))]
+    assert reranked.min() > 1  # both hold every word of the question in one sentence
+    assert searcher.search("東京タワーはいつ完成した?").hits[0].path.endswith("b.md")
+    monkeypatch.setattr(_ranking, "ANSWER_TYPE_WEIGHT", 0.0)
+    query, docnums = stage_input(searcher, "東京タワーはいつ完成した?", rank=False)
+    assert by_sentences(query, docnums, np.ones(2), 8.0).tolist() == [9.0, 9.0]
 
 
 def test_pairs_favour_the_passage_holding_neighbouring_words_close(make_corpus) -> None:  # type: ignore[no-untyped-def]

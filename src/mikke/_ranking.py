@@ -205,12 +205,75 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
 SENTENCE_KINDS = WRITTEN_KINDS | {"typo"}
 
 
+#: Weight of what a question asks for (:func:`answer_pattern`) in :func:`sentence_share`, against
+#: the mean weight of its words.
+ANSWER_TYPE_WEIGHT = 1.0
+#: Counters a question asks a number of with 何 (何人, 何年, 何メートル): a sentence answering it holds a
+#: numeral and the same counter, or one of :data:`SAME_COUNTERS`.
+COUNTERS = (
+    "年|月|日|世紀|人|名|個|本|回|歳|倍|種類|種|位|番目|番|枚|台|冊|件|匹|頭|羽|度|割|%|パーセント|"
+    "メートル|キロメートル|キロ|トン|円|ドル|時間|分|秒|階|勝|票|点|カ国|か国|ヵ国|m|km|kg|cm"
+)
+#: Counters written another way in an answer: 4つ for 何個, 38万km for 何キロメートル.
+SAME_COUNTERS = {
+    "個": "個|つ",
+    "キロメートル": "キロメートル|キロ|km",
+    "キロ": "キロ|km|kg",
+    "メートル": "メートル|m",
+    "km": "km|キロ",
+    "m": "m|メートル",
+    "%": "%|パーセント|割",
+    "パーセント": "パーセント|%|割",
+    "カ国": "カ国|か国|ヵ国|ヶ国",
+    "か国": "カ国|か国|ヵ国|ヶ国",
+    "ヵ国": "カ国|か国|ヵ国|ヶ国",
+}
+_ASKS_COUNT = re.compile(rf"何({COUNTERS})")
+_ASKS_DATE = re.compile(r"いつ(?!も)")
+_ASKS_NUMBER = re.compile(r"いくつ|いくら|ど(?:の|れ)(?:くらい|ぐらい|程度)")
+_NUMERAL = r"[0-9〇一二三四五六七八九十百千万億][0-9〇一二三四五六七八九十百千万億,.]*"
+_DATE = re.compile(rf"(?:{_NUMERAL}|元)(?:年|月|日|世紀)")
+_NUMBER = re.compile(r"[0-9]")
+
+
+@functools.cache
+def _counted(counter: str) -> re.Pattern[str]:
+    return re.compile(rf"{_NUMERAL}\s?(?:{SAME_COUNTERS.get(counter, re.escape(counter))})")
+
+
+def answer_pattern(question: str) -> re.Pattern[str] | None:
+    """What a sentence answering ``question`` holds, by its question words: a numeral and the
+    counter asked (何歳: 18歳), a date (いつ), a number (いくつ, どのくらい); or None.
+
+    >>> [bool(answer_pattern("党員になれるのは何歳以上?").search(text)) for text in ("18歳以上", "18年")]
+    [True, False]
+    >>> answer_pattern("東京タワーはいつ完成した?").search("1958年に完成した").group()
+    '1958年'
+    >>> answer_pattern("琵琶湖の面積は") is None
+    True
+    """
+    if found := _ASKS_COUNT.search(question):
+        return _counted(found.group(1))
+    if _ASKS_DATE.search(question):
+        return _DATE
+    if _ASKS_NUMBER.search(question):
+        return _NUMBER
+    return None
+
+
 def sentence_share(
-    text: str, offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], above: Sequence[bool]
+    text: str,
+    offsets: TermOffsets,
+    concepts: Sequence[Concept],
+    weights: Sequence[float],
+    above: Sequence[bool],
+    answer: re.Pattern[str] | None = None,
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
     whole, all its parts, or one of its :data:`SENTENCE_KINDS` expansions), a word ``above`` it (in its title or
-    heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets.
+    heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets. What the
+    question asks for (``answer``: a date, a number) counts as one more word, held by a sentence
+    where ``answer`` matches, weighing :data:`ANSWER_TYPE_WEIGHT` times the words' mean weight.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
@@ -240,6 +303,11 @@ def sentence_share(
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)
+    if answer is not None and total:
+        weight = ANSWER_TYPE_WEIGHT * total / len(weights)
+        for sentence in {bisect.bisect_right(ends, match.start()) for match in answer.finditer(text)}:
+            held[sentence] = held.get(sentence, 0.0) + weight
+        total += weight
     return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
 
 
@@ -250,13 +318,15 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
     query's words that one sentence of the passage, under its title and heading, holds
     (:func:`sentence_share`; never lowered). A passage that answers a question usually says it
     in one sentence, while one that only mentions its words scatters them; this tells apart the
-    passages of one long text, which share its title and most of its words.
+    passages of one long text, which share its title and most of its words. A sentence that
+    also holds what the question asks for (:func:`answer_pattern`: 1958年 for いつ) holds more.
     """
     concepts = query.parsed.concepts()
     if not concepts:
         return scores
     weights, passages = _evidence(query, docnums)
-    shares = [sentence_share(text, offsets, concepts, weights, above) for text, offsets, above in passages]
+    answer = answer_pattern(query.parsed.text) if ANSWER_TYPE_WEIGHT else None
+    shares = [sentence_share(text, offsets, concepts, weights, above, answer) for text, offsets, above in passages]
     return np.asarray(scores * (1 + weight * np.array(shares)))
 
 

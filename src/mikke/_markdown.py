@@ -293,6 +293,8 @@ def _cleaned(lines: Sequence[str], kinds: Sequence[str]) -> tuple[str, list[str]
 
 def _with_fences(source: str) -> str:
     """``source`` with Liquid's ``{% highlight %}`` blocks written as code fences."""
+    if "highlight" not in source:  # most pages: the patterns would try every line
+        return source
     return _LIQUID_ENDHIGHLIGHT.sub("```", _LIQUID_HIGHLIGHT.sub(r"```\1", source))
 
 

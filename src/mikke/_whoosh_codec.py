@@ -47,8 +47,8 @@ _pack_float32, _unpack_float32 = struct.Struct("f").pack, struct.Struct("f").unp
 
 #: A postings block whose pickle is shorter than this is written uncompressed (its header says
 #: so, and whoosh reads it so): a ``zlib.compress`` call costs 40-80 µs whatever the size, and
-#: most blocks are short (a term's last or only block); the long ones, full 128-posting blocks,
-#: hold most of the bytes. whoosh meant to skip blocks under 20 bytes (its ``_write_block``),
+#: most blocks are short (a term's last or only block); the long ones (full 128-posting blocks)
+#: are where compression saves most. whoosh meant to skip blocks under 20 bytes (its ``_write_block``),
 #: but the next line overwrites that choice, so it compresses every block.
 MIN_COMPRESSED_BLOCK = 1000
 #: The pickle protocol of a postings block's body: whoosh writes 2, which pickles each posting's

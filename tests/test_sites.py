@@ -139,6 +139,11 @@ def test_template_tags_paired_shortcodes_and_silent_blocks() -> None:
     ]
 
 
+def test_liquid_highlight_blocks_are_code() -> None:
+    body = '説明です。\n\n{% highlight ruby %}\nputs "{{ x }}"\n{% endhighlight %}\n\n後の文。\n'
+    assert texts(body) == [("text", "説明です。"), ("code", 'puts "{{ x }}"'), ("text", "後の文。")]
+
+
 def test_mdx_imports_components_comments_and_ids() -> None:
     body = (
         "import Diagram from './Diagram';\n\n"

@@ -97,7 +97,7 @@ _CONTAINERS = r"(?:[ \t]*+(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*+[ \t]*+"  
 _FENCE_OPEN = re.compile(_CONTAINERS + r"(`{3,}(?=[^`\n]*$)|~{3,})")
 _ATX_HEADING = re.compile(_CONTAINERS + r"#{1,6}(?:[ \t]|$)")
 _SETEXT_UNDERLINE = re.compile(r"[ \t]{0,3}(?:=+|-+)[ \t]*$")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\n)")
+_SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?\n]|[^。！？!?\n]+")  # up to its end mark, or the text's end
 _SPACE = re.compile(r"\s+")
 
 # HTML blocks -> text.
@@ -141,7 +141,7 @@ def digest(text: str) -> str:
     >>> digest("ＡＩ インフラ") == digest("aiインフラ")
     True
     """
-    key = _SPACE.sub("", unicodedata.normalize("NFKC", text).lower())
+    key = "".join(unicodedata.normalize("NFKC", text).lower().split())  # the whitespace ``\s`` matches
     return hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
 
 
@@ -213,13 +213,23 @@ def _clean_prose(text: str) -> str:
         spans.append(match.group(0))
         return f"\ue000{len(spans) - 1}\ue001"
 
-    text = _CODE_SPAN.sub(hide, text)
+    if "`" in text:  # each pattern runs only where its text can match: most prose has none of them
+        text = _CODE_SPAN.sub(hide, text)
     text = drop_spans(drop_spans(text, "{/*", "*/}", MAX_TAG_CHARS), "<!--", "-->", len(text))
     text = strip_liquid(text)
-    text = _JSX_LINE.sub("", _MDX_IMPORT.sub("", text))
+    if "import" in text or "export" in text:
+        text = _MDX_IMPORT.sub("", text)
+    if "<" in text:
+        text = _JSX_LINE.sub("", text)
     text = _DOCFX_MARKER.sub("", _DOCFX_INCLUDE.sub("", text))
-    text = _DOCFX_FENCE.sub("", _CPPREFJP_ANNOTATION.sub("", text))
-    text = _SEPARATOR_LINE.sub("", _IAL_INLINE.sub("", _JSX_STRING.sub(" ", text)))
+    if "[" in text:
+        text = _CPPREFJP_ANNOTATION.sub("", text)
+    if ":::" in text:
+        text = _DOCFX_FENCE.sub("", text)
+    text = _JSX_STRING.sub(" ", text)
+    if "{:" in text:
+        text = _IAL_INLINE.sub("", text)
+    text = _SEPARATOR_LINE.sub("", text)
     return _PLACEHOLDER.sub(lambda m: spans[int(m.group(1))], text) if spans else text
 
 
@@ -283,6 +293,8 @@ def _cleaned(lines: Sequence[str], kinds: Sequence[str]) -> tuple[str, list[str]
 
 def _with_fences(source: str) -> str:
     """``source`` with Liquid's ``{% highlight %}`` blocks written as code fences."""
+    if "highlight" not in source:  # most pages: the patterns would try every line
+        return source
     return _LIQUID_ENDHIGHLIGHT.sub("```", _LIQUID_HIGHLIGHT.sub(r"```\1", source))
 
 
@@ -480,7 +492,7 @@ def split_passage(text: str, limit: int = MAX_PASSAGE_CHARS) -> list[str]:
         return [text]
     pieces: list[str] = []
     current = ""
-    for sentence in (s for s in _SENTENCE_END.split(text) if s):
+    for sentence in _SENTENCE.findall(text):
         while len(sentence) > limit:  # one sentence longer than the limit: hard cut
             if current:
                 pieces.append(current)
@@ -509,7 +521,7 @@ def _unseen_sentences(text: str, seen: set[str]) -> str:
     '新しい一文が加わりました。'
     """
     kept = []
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in _SENTENCE.findall(text):
         if len(sentence.strip()) >= MIN_DEDUP_SENTENCE_CHARS:
             key = digest(sentence)
             if key in seen:
@@ -612,7 +624,7 @@ def parse_sections(body: str, ids: IdSettings | None = None, title: str = "") ->
             if not piece or key in seen:
                 continue
             seen.add(key)
-            found = block.text.find(_SENTENCE_END.split(piece, 1)[0][:20], position)
+            found = block.text.find(_SENTENCE.findall(piece[:20])[0], position)  # its first sentence's start
             passages = sections[-1].passages
             if found >= 0:
                 position = found

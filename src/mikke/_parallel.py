@@ -12,8 +12,9 @@ whoosh's ``SegmentWriter`` more cheaply: postings are grouped by term in memory
 instead of being sorted and spilled through temporary files, and a field value
 repeated from the previous document (a post's title on each of its passages) is
 analysed once, its postings added for the whole run of documents at once; a small
-postings block is left uncompressed (``_whoosh_codec.MIN_COMPRESSED_BLOCK``), the same
-postings as whoosh reads them, and so are each document's stored fields
+postings block is left uncompressed (``_whoosh_codec.MIN_COMPRESSED_BLOCK``) and a block's
+body is pickled with a newer protocol (``_whoosh_codec.BLOCK_PROTOCOL``), the same postings as
+whoosh reads them, and each document's stored fields are left uncompressed
 (``_whoosh_codec.store_uncompressed``). A worker starts a new segment when its postings reach
 the memory budget (``limitmb``).
 

@@ -46,10 +46,15 @@ pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
 _pack_float32, _unpack_float32 = struct.Struct("f").pack, struct.Struct("f").unpack
 
 #: A postings block whose pickle is shorter than this is written uncompressed (its header says
-#: so, and whoosh reads it so): a ``zlib.compress`` call costs about 40 µs whatever the size, and
-#: below this it saves a few bytes at most. whoosh meant to skip blocks under 20 bytes (its
-#: ``_write_block``), but the next line overwrites that choice, so it compresses every block.
-MIN_COMPRESSED_BLOCK = 150
+#: so, and whoosh reads it so): a ``zlib.compress`` call costs 40-80 µs whatever the size, and
+#: most blocks are short (a term's last or only block); the long ones (full 128-posting blocks)
+#: are where compression saves most. whoosh meant to skip blocks under 20 bytes (its ``_write_block``),
+#: but the next line overwrites that choice, so it compresses every block.
+MIN_COMPRESSED_BLOCK = 1000
+#: The pickle protocol of a postings block's body: whoosh writes 2, which pickles each posting's
+#: value (bytes) as a call that decodes a string, 20 times slower to write than 3's bytes and
+#: twice as long; whoosh reads a block with ``pickle.loads``, whatever its protocol.
+BLOCK_PROTOCOL = 3
 _ONE = pack_uint(1)
 #: The longest stored deflate block, and its header (final flag, length, its complement).
 _STORED_BLOCK = 0xFFFF
@@ -258,7 +263,8 @@ def encode_frequency(positions: list[int]) -> bytes:
 def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int, int]) -> None:
     """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
     ``start_term``, ``add`` of each posting and ``finish_term``, the same postings a block at a
-    time (the same bytes, but for blocks under :data:`MIN_COMPRESSED_BLOCK`, left uncompressed).
+    time (the same bytes, but for the blocks' bodies: pickled with :data:`BLOCK_PROTOCOL`, and left
+    uncompressed under :data:`MIN_COMPRESSED_BLOCK`).
 
     (Its postings writer spends more time in per-posting and per-call bookkeeping than in
     pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
@@ -325,9 +331,9 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
 
 def _block(body: tuple[Any, Any, Any], stats: BlockStats, level: int) -> tuple[bytes, bytes]:
     """One postings block as whoosh writes it: its header (count, last document, highest weight,
-    compression, shortest and longest length) and its body (gaps, weights, values), pickled, the
-    body compressed from :data:`MIN_COMPRESSED_BLOCK` bytes."""
-    block = pickle.dumps(body, 2)
+    compression, shortest and longest length) and its body (gaps, weights, values), pickled (the
+    body with :data:`BLOCK_PROTOCOL`), the body compressed from :data:`MIN_COMPRESSED_BLOCK` bytes."""
+    block = pickle.dumps(body, BLOCK_PROTOCOL)
     compression = level if len(block) >= MIN_COMPRESSED_BLOCK else 0
     if compression:
         block = zlib.compress(block, compression)

@@ -327,7 +327,7 @@ class QueryScorer:
             for word in expansion.terms:
                 terms = word.split(" ")
                 found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
-        return _summed([(ids, np.zeros(ids.size)) for ids in found], self.arrays.size)[0]
+        return _union(found, self.arrays.size)
 
     def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
         """The documents holding one word (whole, or all its parts in one field) or one of its

@@ -224,20 +224,20 @@ class IndexArrays:
         for (leaf, offset), copy in zip(self._leaves, self._copies, strict=True):
             found = copy.get(field, term) if copy is not None else None
             if found is not None:
-                if not found[0].size:
-                    continue
-                leaf_ids, leaf_frequencies = found[0].astype(np.int64), found[1].astype(np.float64)
-            else:
-                try:
-                    matcher = term_matcher(leaf, field, term)
-                except TermNotFound:
-                    continue
-                leaf_ids, leaf_frequencies = read_matcher(matcher)
+                if found[0].size:
+                    ids.append(np.add(found[0], offset, dtype=np.int64))  # one copy, not astype's and the sum's
+                    frequencies.append(found[1].astype(np.float64))
+                continue
+            try:
+                matcher = term_matcher(leaf, field, term)
+            except TermNotFound:
+                continue
+            leaf_ids, leaf_frequencies = read_matcher(matcher)
             if leaf_ids.size:
                 ids.append(leaf_ids + offset)
                 frequencies.append(leaf_frequencies)
-        if not ids:
-            return _NO_IDS, _NO_SCORES
+        if len(ids) < 2:  # most terms: held in one segment, or none
+            return (ids[0], frequencies[0]) if ids else (_NO_IDS, _NO_SCORES)
         return np.concatenate(ids), np.concatenate(frequencies)
 
     def _key_ids(self, field: str) -> tuple[Ints, int]:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import FUTURE_POST
 from mikke import Config, Searcher, update_index
 from mikke import _expand as expand_module
+from mikke._analysis import known_word, words
 from mikke._config import load_config
 from mikke._errors import ConfigError
 from mikke._render import result_to_dict
@@ -258,3 +259,18 @@ def test_whether_the_index_holds_a_word_is_read_off_its_vocabulary_as_off_its_po
     ]
     assert [expand_module._holds(arrays, word) for word in words] == expected
     assert 10 < sum(expected) < len(words)
+
+
+def test_a_slip_cut_into_one_word_sudachi_knows_is_one_in_its_dictionary() -> None:
+    """The typo check skips analysing a slip of a run of known words that the dictionary does not hold."""
+    one = others = 0
+    for run in ("ボルトネック", "データベース", "ネットワーク", "サーバー", "ハリーポッター", "さねかずら", "nvidia"):
+        for slip in dict.fromkeys(expand_module._slips(run)):
+            cut = words(slip)
+            if len(cut) == 1 and cut[0].known:
+                one += 1
+                assert known_word(slip), slip
+            elif not known_word(slip):
+                others += 1
+    assert one >= 5 and others >= 50  # both kinds met
+    assert known_word("ボトルネック") and known_word("ボトルネーーック") == known_word("ボトルネーック")

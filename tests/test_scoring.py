@@ -481,6 +481,23 @@ def test_unique_is_numpys() -> None:
         assert _scoring._unique(ids).tolist() == np.unique(ids).tolist()
 
 
+def test_union_is_numpys_whether_it_sorts_the_documents_or_reads_a_mask() -> None:
+    rng = np.random.default_rng(5)
+    for counts, size in [((), 100), ((0, 0), 100), ((3, 5), 10_000), ((40, 60, 20), 1000), ((3, 300), 400)]:
+        found = [np.unique(rng.integers(0, size, count)).astype(np.int64) for count in counts]
+        expected = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        assert _scoring._union(found, size).tolist() == expected.tolist()
+
+
+def test_a_scorers_documents_are_those_holding_one_of_its_words(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    for text in ("液体冷却", "データセンターの冷却技術"):  # few documents, and many
+        scorer = QueryScorer(arrays, parse_query(text), searcher.config.boosts)
+        holding = [scorer._holding_ids(c) for c in scorer.parsed.concepts()]
+        assert scorer.docnums.tolist() == np.unique(np.concatenate(holding)).tolist()
+        assert np.flatnonzero(scorer._inside).tolist() == scorer.docnums.tolist()
+
+
 def test_a_compound_held_anywhere_is_held_in_some_field(searcher: Searcher) -> None:
     arrays = searcher.current()
     parsed = parse_query("液体冷却のデータセンター技術")

@@ -176,6 +176,17 @@ def words(text: str) -> list[Word]:
     ]
 
 
+def known_word(text: str) -> bool:
+    """Whether Sudachi's dictionary holds ``text`` as one word, after Sudachi's input normalization
+    (ーー is read as ー): a look-up, a third of the time of :func:`words`, and true of every text
+    that :func:`words` cuts into one word Sudachi knows.
+
+    >>> known_word("データベース"), known_word("データーーベース"), known_word("ラマソン")
+    (True, True, False)
+    """
+    return len(_dictionary().lookup(text)) > 0
+
+
 def text_terms(text: str) -> Iterator[tuple[Unit, int, int]]:
     """Each index term of ``text`` (of any length) with its position and start in the whole text.
 

@@ -41,7 +41,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from ._analysis import Word, analyze, fold, to_hiragana, words
+from ._analysis import Word, analyze, fold, known_word, to_hiragana, words
 from ._query import WRITTEN_KINDS, Clause, Concept, Expansion, ParsedQuery
 from ._schema import SEARCH_FIELDS
 from ._scoring import IndexArrays
@@ -301,6 +301,8 @@ def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | No
     most = 1 if known or _HIRAGANA.fullmatch(word) else TYPO_MAX_CHARS  # words Sudachi knows, or kana: into one
     options = []
     for candidate in dict.fromkeys(_slips(word)):
+        if known and not known_word(candidate):
+            continue  # not one word Sudachi knows: told without the analysis
         cut = words(candidate)
         if len(cut) > most or not _whole_words(cut):
             continue

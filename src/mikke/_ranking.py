@@ -154,7 +154,7 @@ def sentence_grams(texts: Sequence[str], grams: Sequence[str]) -> tuple[Mask, In
     ([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 1, 0]], [0, 3])
     """
     chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32)
-    cuts = np.flatnonzero(_CUTS.take(chars, mode="clip"))  # a code point past the table's: no cut
+    cuts = _CUTS.take(chars, mode="clip").nonzero()[0]  # a code point past the table's: no cut
     starts = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
     bodies = starts + [text.index("\n", text.index("\n") + 1) for text in texts]  # a title or heading is not cut
     cuts = cuts[cuts >= bodies[np.searchsorted(starts, cuts, side="right") - 1]]
@@ -169,7 +169,7 @@ def sentence_grams(texts: Sequence[str], grams: Sequence[str]) -> tuple[Mask, In
         for column, gram in enumerate(grams):
             if len(gram) == length:
                 code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
-                found = np.flatnonzero(windows == code)
+                found = (windows == code).nonzero()[0]
                 if found.size:  # most of a question's trigrams are in none of the texts
                     held[np.searchsorted(cuts, found, side="right"), column] = True
     return held, np.searchsorted(cuts, starts, side="right")
@@ -386,7 +386,7 @@ def pair_share(
 
     found = [spans(concept) for concept in concepts]
     held = total = 0.0
-    for i in np.flatnonzero(together).tolist():
+    for i in together.nonzero()[0].tolist():
         (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
         weight = min(weights[i], weights[i + 1])
         total += weight

@@ -224,20 +224,20 @@ class IndexArrays:
         for (leaf, offset), copy in zip(self._leaves, self._copies, strict=True):
             found = copy.get(field, term) if copy is not None else None
             if found is not None:
-                if not found[0].size:
-                    continue
-                leaf_ids, leaf_frequencies = found[0].astype(np.int64), found[1].astype(np.float64)
-            else:
-                try:
-                    matcher = term_matcher(leaf, field, term)
-                except TermNotFound:
-                    continue
-                leaf_ids, leaf_frequencies = read_matcher(matcher)
+                if found[0].size:
+                    ids.append(np.add(found[0], offset, dtype=np.int64))  # one copy, not astype's and the sum's
+                    frequencies.append(found[1].astype(np.float64))
+                continue
+            try:
+                matcher = term_matcher(leaf, field, term)
+            except TermNotFound:
+                continue
+            leaf_ids, leaf_frequencies = read_matcher(matcher)
             if leaf_ids.size:
                 ids.append(leaf_ids + offset)
                 frequencies.append(leaf_frequencies)
-        if not ids:
-            return _NO_IDS, _NO_SCORES
+        if len(ids) < 2:  # most terms: held in one segment, or none
+            return (ids[0], frequencies[0]) if ids else (_NO_IDS, _NO_SCORES)
         return np.concatenate(ids), np.concatenate(frequencies)
 
     def _key_ids(self, field: str) -> tuple[Ints, int]:
@@ -283,10 +283,9 @@ class QueryScorer:
         self._boosts_key = tuple(boosts.items())
         self._postings = {c: self._word_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
         self._holding = {c: self._holding_ids(c) for c in self._postings}
+        self.docnums: Ints = _union(list(self._holding.values()), arrays.size)
         self._inside = np.zeros(arrays.size, dtype=bool)
-        for ids in self._holding.values():
-            self._inside[ids] = True
-        self.docnums: Ints = np.flatnonzero(self._inside)
+        self._inside[self.docnums] = True
         self._position = np.empty(arrays.size, dtype=np.int64)
         self._position[self.docnums] = np.arange(self.docnums.size)
         self._concepts: dict[Concept, Floats] = {}
@@ -328,7 +327,7 @@ class QueryScorer:
             for word in expansion.terms:
                 terms = word.split(" ")
                 found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
-        return _summed([(ids, np.zeros(ids.size)) for ids in found], self.arrays.size)[0]
+        return _union(found, self.arrays.size)
 
     def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
         """The documents holding one word (whole, or all its parts in one field) or one of its
@@ -476,14 +475,7 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     >>> ids.tolist(), scores.tolist()
     ([1, 4], [1.0, 2.5])
     """
-    count = sum(found.size for found, _ in postings)
-    if count * SORT_IDS_PER_DOC < size:  # a few documents: sorted, rather than found in a mask of the index
-        ids = _unique(np.concatenate([found for found, _ in postings])) if count else np.zeros(0, dtype=np.int64)
-    else:
-        held = np.zeros(size, dtype=bool)
-        for found, _ in postings:
-            held[found] = True
-        ids = np.flatnonzero(held)
+    ids = _union([found for found, _ in postings], size)
     summed = np.zeros(ids.size)
     for found, scores in postings:
         if found.size:  # most of a word's fields and parts hold none
@@ -491,14 +483,30 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     return ids, summed
 
 
+def _union(found: list[Ints], size: int) -> Ints:
+    """The documents (of ``size``) in any of ``found`` (each sorted), sorted.
+
+    >>> _union([np.array([1, 4]), np.array([0, 4])], 5).tolist(), _union([], 5).tolist()
+    ([0, 1, 4], [])
+    """
+    count = sum(ids.size for ids in found)
+    if count * SORT_IDS_PER_DOC < size:  # a few documents: sorted, rather than found in a mask of the index
+        return _unique(np.concatenate(found)) if count else np.zeros(0, dtype=np.int64)
+    held = np.zeros(size, dtype=bool)
+    for ids in found:
+        held[ids] = True
+    return held.nonzero()[0]
+
+
 def _unique(ids: Ints) -> Ints:
     """The distinct ``ids``, sorted: ``np.unique``, which hashes integers first and takes many times as long
-    on a few thousand of them.
+    on a few thousand of them. The sort is numpy's stable one, which merges sorted runs (``ids`` are
+    mostly a few sorted arrays joined) in a third of the time of the default.
 
     >>> _unique(np.array([4, 1, 4, 2])).tolist()
     [1, 2, 4]
     """
-    ids = np.sort(ids)
+    ids = np.sort(ids, kind="stable")
     distinct = np.empty(ids.size, dtype=bool)
     distinct[:1] = True
     np.not_equal(ids[1:], ids[:-1], out=distinct[1:])

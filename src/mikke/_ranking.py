@@ -350,6 +350,11 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
 
 #: Most characters between two neighbouring query words that count as next to each other (:func:`by_pairs`).
 PAIR_GAP = 10
+#: A run of three neighbouring query words held next to each other in the question's order
+#: weighs this many times its lightest word (:func:`pair_share`), in a question of at least
+#: :data:`RUN_MIN` words.
+RUN_WEIGHT = 1.0
+RUN_MIN = 5
 
 
 def pair_share(
@@ -359,8 +364,10 @@ def pair_share(
     each other, in either order: one word's start at most :data:`PAIR_GAP` characters after the
     other's end (a compound reaching from its first part to its last), or both ``above`` the
     text (in its title or heading). ``together[i]`` says whether words ``i`` and ``i + 1`` make a
-    pair (typed in one clause); a pair weighs its lighter word. ``offsets`` are the text's term
-    offsets.
+    pair (typed in one clause); a pair weighs its lighter word. In a question of
+    :data:`RUN_MIN` words or more, three neighbouring words of one clause also count as one more
+    pair when the text holds them next to each other in the question's order (an answer
+    restating the question's clause). ``offsets`` are the text's term offsets.
 
     >>> import numpy as np
     >>> from mikke._query import parse_query
@@ -386,12 +393,20 @@ def pair_share(
 
     found = [spans(concept) for concept in concepts]
     held = total = 0.0
+    ahead = {}  # pair i -> whether the text holds word i + 1 right after word i
     for i in together.nonzero()[0].tolist():
         (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
         weight = min(weights[i], weights[i + 1])
         total += weight
-        if (above[i] and above[i + 1]) or near(ends, next_starts) or near(next_ends, starts):
+        ahead[i] = near(ends, next_starts)
+        if (above[i] and above[i + 1]) or ahead[i] or near(next_ends, starts):
             held += weight
+    if len(concepts) >= RUN_MIN:
+        for i, first in ahead.items():
+            if i + 1 in ahead:  # three words of one clause, held in the question's order
+                weight = RUN_WEIGHT * min(weights[i : i + 3])
+                total += weight
+                held += weight if first and ahead[i + 1] else 0.0
     return held / total if total else 0.0
 
 

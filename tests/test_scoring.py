@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,12 @@ def stage_input(searcher: Searcher, question: str, rank: bool = True) -> tuple[Q
     return Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts)), docnums
 
 
+def stage_winner(stage: Callable[..., np.ndarray], query: Query, docnums: np.ndarray) -> tuple[str, np.ndarray]:
+    """A stage's scores for ``docnums`` (each from 1, weight 8) and the shown text of the passage it puts first."""
+    reranked = stage(query, docnums, np.ones(docnums.size), 8.0)
+    return query.arrays.shown_text(int(docnums[np.argmax(reranked)])), reranked
+
+
 def test_trigrams_favour_the_passage_holding_the_question_as_written(make_corpus) -> None:  # type: ignore[no-untyped-def]
     searcher = two_posts(make_corpus, "雨", "梅雨は長く続く。期間は地方で異なる。", "梅雨の期間は一か月ほど続く。")
     query, docnums = stage_input(searcher, "梅雨の期間はどのくらい")
@@ -120,9 +127,8 @@ def test_a_trigram_between_two_words_outweighs_one_ending_in_a_particle(make_cor
     # 雨の期 runs from one query word into the next; 梅雨の only from a word into its particle.
     searcher = two_posts(make_corpus, "雨", "梅雨の季節。期間。", "小雨の期日。期間。")
     query, docnums = stage_input(searcher, "梅雨の期間", rank=False)
-    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
-    reranked = by_trigrams(query, docnums, np.ones(2), 8.0)
-    assert "小雨の期日" in texts[int(np.argmax(reranked))]
+    first, reranked = stage_winner(by_trigrams, query, docnums)
+    assert "小雨の期日" in first
     assert reranked.min() > 1
     monkeypatch.setattr(_ranking, "OUTER_TRIGRAM_WEIGHT", 1.0)
     assert by_trigrams(query, docnums, np.ones(2), 8.0).tolist() == [5.0, 5.0]  # each holds one of two
@@ -159,9 +165,8 @@ def test_a_question_asking_a_number_of_a_counter_wants_that_counter() -> None:
 def test_the_passage_saying_when_ranks_above_the_one_saying_only_where(make_corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     searcher = two_posts(make_corpus, "塔", "東京タワーは芝公園に完成した。", "東京タワーは1958年に完成した。")
     query, docnums = stage_input(searcher, "東京タワーはいつ完成した?", rank=False)
-    texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
-    reranked = by_sentences(query, docnums, np.ones(2), 8.0)
-    assert "1958年" in texts[int(np.argmax(reranked))]
+    first, reranked = stage_winner(by_sentences, query, docnums)
+    assert "1958年" in first
     assert reranked.min() > 1  # both hold every word of the question in one sentence
     assert searcher.search("東京タワーはいつ完成した?").hits[0].path.endswith("b.md")
     monkeypatch.setattr(_ranking, "ANSWER_TYPE_WEIGHT", 0.0)

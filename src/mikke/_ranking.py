@@ -23,7 +23,7 @@ import numpy as np
 from ._analysis import fold
 from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
-from ._snippets import TermOffsets, sentence_ends, term_offsets, unpack_offsets
+from ._snippets import SENTENCE_MARKS, TermOffsets, sentence_ends, term_offsets, unpack_offsets
 
 #: Share of the coverage taken from the passage's whole post rather than the passage alone.
 POST_COVERAGE_WEIGHT = 0.5
@@ -137,7 +137,7 @@ def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
 
 #: The characters that end a sentence (:data:`~mikke._snippets.SENTENCE_END`), as a table of code points.
 _CUTS = np.zeros(0x10000, dtype=bool)
-_CUTS[[ord(char) for char in "。！？!?\n"]] = True
+_CUTS[[ord(char) for char in SENTENCE_MARKS + "\n"]] = True
 
 
 def sentence_grams(texts: Sequence[str], grams: Sequence[str]) -> tuple[Mask, Ints]:

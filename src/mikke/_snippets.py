@@ -30,8 +30,10 @@ from ._models import Snippet
 SNIPPET_CHARS = 120
 ELLIPSIS = "…"
 
+#: The marks that end a sentence, besides a line's end.
+SENTENCE_MARKS = "。！？!?"
 #: A sentence's end (the lookahead lets the regex skip to the next candidate character: faster).
-SENTENCE_END = re.compile(r"(?=[。！？!?\n])(?:[。！？!?]+|\n+)")
+SENTENCE_END = re.compile(rf"(?=[{SENTENCE_MARKS}\n])(?:[{SENTENCE_MARKS}]+|\n+)")
 
 
 #: Each index term of a text -> the offsets of its tokens, flat: ``[start, end, start, end...]``.

@@ -26,13 +26,14 @@ from mikke._ranking import (
     by_sentences,
     by_trigrams,
     pair_share,
+    rerank,
     sentence_grams,
     sentence_share,
     trigrams,
     word_trigrams,
 )
 from mikke._schema import SEARCH_FIELDS
-from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, held_in, word_weight
+from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, best, held_in, word_weight
 from mikke._snippets import SENTENCE_END, term_offsets
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
@@ -132,6 +133,27 @@ def test_a_trigram_between_two_words_outweighs_one_ending_in_a_particle(make_cor
     assert reranked.min() > 1
     monkeypatch.setattr(_ranking, "OUTER_TRIGRAM_WEIGHT", 1.0)
     assert by_trigrams(query, docnums, np.ones(2), 8.0).tolist() == [5.0, 5.0]  # each holds one of two
+
+
+@pytest.mark.parametrize("question", ["データセンターの液体冷却", "AIインフラ企業の資金調達", "gpu"])
+def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(searcher: Searcher, question: str) -> None:
+    depths = (None, 8, 3, 2)
+    stages = [dataclasses.replace(stage, depth=depth) for stage, depth in zip(_ranking.STAGES, depths, strict=True)]
+    arrays, parsed = searcher.current(), parse_query(question)
+    _, docnums, scores = searcher.matches(parsed, rank=False)
+    assert docnums.size > 8
+    scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
+    factors = np.full((len(stages), docnums.size), np.nan)
+    reranked = rerank(Query(arrays, parsed, scorer), docnums, scores, stages, factors)
+    read = ~np.isnan(factors)
+    assert read[0].all() and read[1:].sum(axis=1).tolist() == [8, 3, 2]
+    assert (factors[1:][read[1:]] >= 1).all()  # a stage with a depth never lowers a score
+    expected, order = scores.copy(), arrays.order[docnums]  # each stage's best found among every match
+    query = Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts))
+    for stage in stages:
+        top = np.arange(docnums.size) if stage.depth is None else best(expected, order, stage.depth)
+        expected[top] = stage.fn(query, docnums[top], expected[top], stage.weight)
+    assert reranked.tolist() == expected.tolist()
 
 
 def test_word_trigrams_read_the_words_from_the_parsed_query() -> None:

@@ -65,18 +65,27 @@ def rerank(
     """The ``scores`` of the matches ``docnums`` after every stage of ``stages`` (:data:`STAGES`), in order.
 
     ``factors`` (stages x matches), when given, receives what each stage multiplied each score by;
-    a match a stage does not read keeps its entry.
+    a match a stage does not read keeps its entry. A stage with a depth never lowers a score, so
+    the best of a later stage, of a depth no larger, are found among those the last one read.
     """
     scores = scores.copy()
     order = query.arrays.order[docnums]
+    read: Ints | None = None  # the matches the last stage with a depth read
     for row, stage in enumerate(STAGES if stages is None else stages):
         if not docnums.size:
             break
-        top = np.arange(docnums.size) if stage.depth is None else best(scores, order, stage.depth)
+        top: slice | Ints = slice(None)  # every match
+        if stage.depth is not None:
+            if read is not None and stage.depth <= read.size:
+                top = read[best(scores[read], order[read], stage.depth)]
+            else:
+                top = best(scores, order, stage.depth)
+            read = top
         before = scores[top]
-        scores[top] = stage.fn(query, docnums[top], before, stage.weight)
+        after = stage.fn(query, docnums[top], before, stage.weight)
         if factors is not None:
-            factors[row, top] = np.divide(scores[top], before, out=np.ones(top.size), where=before > 0)
+            factors[row, top] = np.divide(after, before, out=np.ones(before.size), where=before > 0)
+        scores[top] = after
     return scores
 
 

@@ -117,8 +117,9 @@ def test_trigrams_favour_the_passage_holding_them_in_one_sentence(make_corpus) -
     searcher = two_posts(make_corpus, "雨", scattered, "梅雨の期間は一か月ほど続く。")
     query, docnums = stage_input(searcher, "梅雨の期間は", rank=False)
     texts = [query.arrays.shown_text(docnum) for docnum in docnums.tolist()]
-    held, heads = sentence_grams(texts, sorted(trigrams(["梅雨の期間は"])))
-    assert np.logical_or.reduceat(held, heads).all()  # both hold every trigram
+    grams = trigrams(["梅雨の期間は"])
+    found = sentence_grams(texts, grams)
+    assert [set().union(*found[n]) for n in range(2)] == [grams, grams]  # both hold every trigram
     reranked = by_trigrams(query, docnums, np.ones(2), 8.0)
     assert "梅雨の期間は" in texts[int(np.argmax(reranked))]
     assert reranked.min() > 1  # the scattered one still counts its best sentence
@@ -226,25 +227,22 @@ def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher)
     texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
     texts = [text for text in texts if text.count("\n") >= 2]  # passages: title, heading, text
     edges = {gram for text in texts for gram in (text[:3], text[-2:]) if re.fullmatch(r"\w+", gram)}  # starts, ends
-    grams = sorted(trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "🙂"} | edges)
-    held, heads = sentence_grams(texts, grams)
-    rows = held.tolist()
-    for n, text in enumerate(texts):  # the title and heading one sentence, then the text's sentences
+    grams = trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "🙂"} | edges
+    found = sentence_grams(texts, grams)
+    for n, text in enumerate(texts):  # the title and heading one sentence, counted in each of the text's
         title, heading, body = text.split("\n", 2)
-        first, last = heads[n], heads[n + 1] if n + 1 < len(texts) else len(rows)
-        assert rows[first] == [gram in f"{title}\n{heading}" for gram in grams]
-        sentences = {tuple(gram in sentence for gram in grams) for sentence in SENTENCE_END.split(body)}
-        assert {tuple(row) for row in rows[first + 1 : last]} - sentences <= {(False,) * len(grams)}
-        assert sentences - {tuple(row) for row in rows[first + 1 : last]} <= {(False,) * len(grams)}
-    assert sum(1 for text in texts if any(char in text.split("\n", 2)[2] for char in "。\n")) > 10
-    assert 10 < held.sum() < held.size / 2
+        above = {gram for gram in grams if gram in f"{title}\n{heading}"}
+        sentences = [{gram for gram in grams if gram in sentence} for sentence in SENTENCE_END.split(body)]
+        expected = [above | held for held in sentences if held] + ([above] if above else [])
+        assert sorted(map(sorted, found.get(n, []))) == sorted(map(sorted, expected))
+    assert len(found) == len(texts) > 10  # each holds its first characters
+    assert sum(1 for rows in found.values() if len({frozenset(grams) for grams in rows}) > 2) > 10  # sentences apart
 
 
 def test_sentence_grams_keep_a_title_and_heading_whole() -> None:
-    texts = ["梅雨？\n時期は。\n期間は。雨季", "a\x00b\n\nai"]  # a title may hold a NUL (a YAML escape)
-    held, heads = sentence_grams(texts, ["梅雨", "時期", "期間", "雨季", "ai"])
-    assert held.astype(int).tolist() == [[1, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0] * 5, [0, 0, 0, 0, 1]]
-    assert heads.tolist() == [0, 3]
+    texts = ["梅雨？\n時期は。\n期間は。雨季", "a\x00b\n\n𠮟るai"]  # a title may hold a NUL (a YAML escape)
+    found = sentence_grams(texts, ["梅雨", "時期", "期間", "雨季", "ai", "𠮟る"])  # 𠮟: past U+FFFF
+    assert found == {0: [{"梅雨", "時期", "期間"}, {"梅雨", "時期", "雨季"}, {"梅雨", "時期"}], 1: [{"ai", "𠮟る"}]}
 
 
 @pytest.mark.parametrize("parallel", [False, True])

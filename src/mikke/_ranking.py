@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,44 +147,56 @@ def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
     return found
 
 
-#: The characters that end a sentence (:data:`~mikke._snippets.SENTENCE_END`), as a table of code points.
-_CUTS = np.zeros(0x10000, dtype=bool)
-_CUTS[[ord(char) for char in SENTENCE_MARKS + "\n"]] = True
+#: A character that ends a sentence (:data:`~mikke._snippets.SENTENCE_END`'s).
+_SENTENCE_CUT = re.compile(f"[{SENTENCE_MARKS}\n]")
 
 
-def sentence_grams(texts: Sequence[str], grams: Sequence[str]) -> tuple[Mask, Ints]:
-    """Whether each sentence of ``texts`` (rows) holds each of ``grams`` (columns: one to three
-    characters of words), and the row of each text's first sentence. A text is a passage as
-    :meth:`~mikke._scoring.IndexArrays.shown_text` gives it: its title and heading are its first
-    sentence, then its body is cut at each :data:`~mikke._snippets.SENTENCE_END` (a run of them may
-    leave an empty sentence between). The texts are joined (NUL between them) and each window of a
-    gram's length is made one number, 21 bits (a code point) a character, to compare with the gram's:
-    ``gram in sentence`` for all at once.
+def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, list[set[str]]]:
+    """Which of ``grams`` (one to three characters of words) the sentences of ``texts`` hold, each
+    with those its text's title and heading hold: for each text holding some (by its place in
+    ``texts``), a set for each of its sentences holding some, and one for its title and heading
+    alone when they hold some. A text is a passage as :meth:`~mikke._scoring.IndexArrays.shown_text`
+    gives it: its title and heading are its first sentence, then its body is cut at each
+    :data:`~mikke._snippets.SENTENCE_END`. The texts are joined (NUL between them); at each
+    character a gram starts with, the window of each gram's length is made one number, 21 bits (a
+    code point) a character, and looked up among the grams'.
 
-    >>> held, heads = sentence_grams(["梅雨\\n時期\\n期間は。雨季", "ai\\n\\n雨季"], ["梅雨", "期間", "雨季", "ai"])
-    >>> held.astype(int).tolist(), heads.tolist()
-    ([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 1, 0]], [0, 3])
+    >>> texts = ["梅雨\\n時期\\n期間は。雨季", "ai\\n\\n梅", "晴れ\\n\\n"]
+    >>> found = sentence_grams(texts, ["梅雨", "期間", "雨季", "ai"])
+    >>> {n: [sorted(grams) for grams in rows] for n, rows in found.items()}
+    {0: [['期間', '梅雨'], ['梅雨', '雨季'], ['梅雨']], 1: [['ai']]}
     """
-    chars = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32)
-    cuts = _CUTS.take(chars, mode="clip").nonzero()[0]  # a code point past the table's: no cut
-    starts = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
-    bodies = starts + [text.index("\n", text.index("\n") + 1) for text in texts]  # a title or heading is not cut
-    cuts = cuts[cuts >= bodies[np.searchsorted(starts, cuts, side="right") - 1]]
-    cuts = np.sort(np.concatenate((cuts, starts[1:] - 1)))  # and the NUL before each text
-    held = np.zeros((cuts.size + 1, len(grams)), dtype=bool)
-    wide = chars.astype(np.int64)
+    chars = np.frombuffer(("\x00".join(texts) + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)  # room for a window
+    first = np.zeros(0x10000, dtype=bool)
+    first[[min(ord(gram[0]), 0xFFFF) for gram in grams]] = True
+    starting = first.take(chars, mode="clip").nonzero()[0]  # a code point past the table's: maybe
+    codes = {functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0): gram for gram in grams}
+    known = np.array(sorted(codes), dtype=np.int64)
+    places: list[int] = []
+    matched: list[int] = []
     for length in {len(gram) for gram in grams}:
-        count = wide.size - length + 1
-        windows = wide[:count]
+        windows = chars[starting].astype(np.int64)
         for i in range(1, length):
-            windows = windows << 21 | wide[i : count + i]
-        for column, gram in enumerate(grams):
-            if len(gram) == length:
-                code = functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0)
-                found = (windows == code).nonzero()[0]
-                if found.size:  # most of a question's trigrams are in none of the texts
-                    held[np.searchsorted(cuts, found, side="right"), column] = True
-    return held, np.searchsorted(cuts, starts, side="right")
+            windows = windows << 21 | chars[starting + i]
+        at = np.searchsorted(known, windows).clip(max=known.size - 1)
+        hits = (known[at] == windows).nonzero()[0]
+        places += starting[hits].tolist()
+        matched += windows[hits].tolist()
+    starts = list(itertools.accumulate((len(text) + 1 for text in texts), initial=0))
+    cuts: dict[int, list[int]] = {}  # text -> where its body's sentences end
+    sentences: dict[int, dict[int, set[str]]] = {}  # text -> sentence (0: its title and heading) -> grams
+    for place, code in zip(places, matched, strict=True):
+        n = bisect.bisect_right(starts, place) - 1
+        if n not in cuts:  # from the newline after the heading on
+            text = texts[n]
+            cuts[n] = [cut.start() for cut in _SENTENCE_CUT.finditer(text, text.index("\n", text.index("\n") + 1))]
+        sentence = bisect.bisect_right(cuts[n], place - starts[n])
+        sentences.setdefault(n, {}).setdefault(sentence, set()).add(codes[code])
+    rows = {}
+    for n, held in sentences.items():
+        above = held.pop(0, set())
+        rows[n] = [above | grams for grams in held.values()] + ([above] if above else [])
+    return rows
 
 
 def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
@@ -194,19 +209,23 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     passage that holds the query's words next to each other, as written, and words the analyzer
     cut differently (何季 against 雨季); in one sentence, rather than scattered over a long text.
     """
-    wanted = list(trigrams(query.parsed.words()))
+    wanted = trigrams(query.parsed.words())
     if not wanted:
         return scores
-    held, heads = sentence_grams([query.arrays.shown_text(docnum) for docnum in docnums.tolist()], wanted)
-    counts = np.logical_or.reduceat(held, heads, axis=0).sum(axis=0)
-    weights = np.where(counts > 0, np.log((heads.size + 1) / (counts + 0.5)), 0.0)
-    inner = word_trigrams(query.parsed.clauses())
-    weights *= [1.0 if gram in inner else OUTER_TRIGRAM_WEIGHT for gram in wanted]
-    if not weights.any():
+    found = sentence_grams([query.arrays.shown_text(docnum) for docnum in docnums.tolist()], wanted)
+    counts = Counter(gram for rows in found.values() for gram in set().union(*rows))
+    inner = word_trigrams(query.parsed.clauses()) if counts else set()
+    weights = {
+        gram: math.log((docnums.size + 1) / (count + 0.5)) * (1.0 if gram in inner else OUTER_TRIGRAM_WEIGHT)
+        for gram, count in counts.items()
+    }
+    total = sum(weights.values())
+    if not total:
         return scores
-    above = held[np.repeat(heads, np.diff(heads, append=len(held)))]  # each row's title and heading
-    share = np.maximum.reduceat((held | above) @ weights, heads) / weights.sum()
-    return np.asarray(scores * (1 + weight * share))
+    shares = np.zeros(docnums.size)
+    for n, rows in found.items():
+        shares[n] = max(sum(weights[gram] for gram in grams) for grams in rows) / total
+    return np.asarray(scores * (1 + weight * shares))
 
 
 #: Expansions a sentence holds a word through (:func:`sentence_share`): the word written another

@@ -47,6 +47,11 @@ class Query:
     scorer: QueryScorer
     passages: dict[int, Passage] = field(default_factory=dict, compare=False, repr=False)
 
+    @functools.cached_property
+    def weights(self) -> list[float]:
+        """Each query word's weight in the word-level stages (:func:`~mikke._scoring.word_weight`)."""
+        return [word_weight(self.arrays, concept) for concept in self.parsed.concepts()]
+
 
 #: A stage: ``fn(query, docnums, scores, weight)`` -> the new scores of ``docnums``.
 StageFunction = Callable[[Query, Ints, Floats, float], Floats]
@@ -289,6 +294,18 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
     return None
 
 
+def word_forms(concept: Concept) -> list[list[str]]:
+    """The terms a sentence holds ``concept`` by holding them all, but the word whole
+    (:func:`sentence_share`): all its parts, or the words of one of its :data:`SENTENCE_KINDS` expansions.
+
+    >>> from mikke._query import parse_query
+    >>> word_forms(parse_query("データセンター").concepts()[0])
+    [['データ', 'センター']]
+    """
+    others = [word.split(" ") for e in concept.expansions if e.kind in SENTENCE_KINDS for word in e.terms]
+    return [terms for terms in [list(concept.parts), *others] if terms]
+
+
 def sentence_share(
     text: str,
     offsets: TermOffsets,
@@ -296,12 +313,14 @@ def sentence_share(
     weights: Sequence[float],
     above: Sequence[bool],
     answer: re.Pattern[str] | None = None,
+    forms: Sequence[list[list[str]]] | None = None,
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
-    whole, all its parts, or one of its :data:`SENTENCE_KINDS` expansions), a word ``above`` it (in its title or
-    heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets. What the
-    question asks for (``answer``: a date, a number) counts as one more word, held by a sentence
-    where ``answer`` matches, weighing :data:`ANSWER_TYPE_WEIGHT` times the words' mean weight.
+    whole, all its parts, or one of its :data:`SENTENCE_KINDS` expansions: its :func:`word_forms`,
+    ``forms`` when given), a word ``above`` it (in its title or heading) counting as held by every
+    sentence; ``offsets`` are ``text``'s term offsets. What the question asks for (``answer``: a
+    date, a number) counts as one more word, held by a sentence where ``answer`` matches, weighing
+    :data:`ANSWER_TYPE_WEIGHT` times the words' mean weight.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
@@ -319,13 +338,13 @@ def sentence_share(
 
     everywhere = 0.0
     held: dict[int, float] = {}
-    for concept, weight, is_above in zip(concepts, weights, above, strict=True):
+    forms = forms or [word_forms(concept) for concept in concepts]
+    for concept, ways, weight, is_above in zip(concepts, forms, weights, above, strict=True):
         if is_above:
             everywhere += weight
             continue
         holding = sentences(concept.text) if concept.text in offsets else set()
-        others = [word.split(" ") for e in concept.expansions if e.kind in SENTENCE_KINDS for word in e.terms]
-        for terms in filter(None, [list(concept.parts), *others]):
+        for terms in ways:
             if all(term in offsets for term in terms):  # else no sentence holds them all
                 holding |= set.intersection(*(sentences(term) for term in terms))
         for sentence in holding:
@@ -354,7 +373,8 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
         return scores
     weights, passages = _evidence(query, docnums)
     answer = answer_pattern(query.parsed.text) if ANSWER_TYPE_WEIGHT else None
-    shares = [sentence_share(text, offsets, concepts, weights, above, answer) for text, offsets, above in passages]
+    forms = [word_forms(concept) for concept in concepts]  # once, for every passage
+    shares = [sentence_share(text, off, concepts, weights, above, answer, forms) for text, off, above in passages]
     return np.asarray(scores * (1 + weight * np.array(shares)))
 
 
@@ -363,7 +383,6 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
     offsets and which words its title or heading holds (read once a query: ``query.passages``)."""
     arrays, parsed = query.arrays, query.parsed
     concepts, terms = parsed.concepts(), parsed.terms()
-    weights = [word_weight(arrays, concept) for concept in concepts]
     new = np.array([docnum for docnum in docnums.tolist() if docnum not in query.passages], dtype=np.int64)
     if new.size:
         held = [held_in(arrays, "title", c, new) | held_in(arrays, "heading", c, new) for c in concepts]
@@ -373,7 +392,7 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
             text, packed = fields["text"], fields.get("offsets")
             offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
             query.passages[docnum] = text, offsets, above[:, n].tolist()
-    return weights, [query.passages[docnum] for docnum in docnums.tolist()]
+    return query.weights, [query.passages[docnum] for docnum in docnums.tolist()]
 
 
 #: Most characters between two neighbouring query words that count as next to each other (:func:`by_pairs`).

@@ -436,7 +436,7 @@ def pair_share(
         return starts, ends
 
     def near(ends: list[int], starts: list[int]) -> bool:
-        return any(0 <= start - end <= PAIR_GAP for start in starts for end in ends)
+        return bool(ends and starts) and any(0 <= start - end <= PAIR_GAP for start in starts for end in ends)
 
     found = [spans(concept) for concept in concepts]
     held = total = 0.0

@@ -137,16 +137,14 @@ def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
     found: set[str] = set()
     for clause in clauses:
         text = fold(clause.text)
-        inside = np.zeros(len(text), dtype=bool)
-        for start, end in clause.spans:
-            inside[start:end] = True
+        inside = {i for start, end in clause.spans for i in range(start, end)}
         for run in _WORD_RUN.finditer(text):
             start, end = run.span()
             if end - start < 3:
-                if inside[start:end].any():
+                if not inside.isdisjoint(range(start, end)):
                     found.add(text[start:end])
                 continue
-            found |= {text[i : i + 3] for i in range(start, end - 2) if inside[i] and inside[i + 2]}
+            found |= {text[i : i + 3] for i in range(start, end - 2) if i in inside and i + 2 in inside}
         if clause.corrected:
             found |= trigrams([fold(clause.corrected)]) - trigrams([text])
     return found
@@ -188,18 +186,19 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
         places += starting[hits].tolist()
         matched += windows[hits].tolist()
     starts = list(itertools.accumulate((len(text) + 1 for text in texts), initial=0))
-    cuts: dict[int, list[int]] = {}  # text -> where its body's sentences end
-    sentences: dict[int, dict[int, set[str]]] = {}  # text -> sentence (0: its title and heading) -> grams
+    sentences: dict[int, dict[int, set[str]]] = {}  # text -> sentence (where it ends; -1: title and heading) -> grams
     for place, code in zip(places, matched, strict=True):
         n = bisect.bisect_right(starts, place) - 1
-        if n not in cuts:  # from the newline after the heading on
-            text = texts[n]
-            cuts[n] = [cut.start() for cut in _SENTENCE_CUT.finditer(text, text.index("\n", text.index("\n") + 1))]
-        sentence = bisect.bisect_right(cuts[n], place - starts[n])
-        sentences.setdefault(n, {}).setdefault(sentence, set()).add(codes[code])
+        text, at = texts[n], place - starts[n]
+        if at < text.index("\n", text.index("\n") + 1):  # before the newline after the heading
+            end = -1
+        else:
+            cut = _SENTENCE_CUT.search(text, at)
+            end = cut.start() if cut else len(text)
+        sentences.setdefault(n, {}).setdefault(end, set()).add(codes[code])
     rows = {}
     for n, held in sentences.items():
-        above = held.pop(0, set())
+        above = held.pop(-1, set())
         rows[n] = [above | grams for grams in held.values()] + ([above] if above else [])
     return rows
 

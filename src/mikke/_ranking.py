@@ -189,11 +189,11 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     sentences: dict[int, dict[int, set[str]]] = {}  # text -> sentence (where it ends; -1: title and heading) -> grams
     for place, code in zip(places, matched, strict=True):
         n = bisect.bisect_right(starts, place) - 1
-        text, at = texts[n], place - starts[n]
-        if at < text.index("\n", text.index("\n") + 1):  # before the newline after the heading
+        text, offset = texts[n], place - starts[n]
+        if offset < text.index("\n", text.index("\n") + 1):  # before the newline after the heading
             end = -1
         else:
-            cut = _SENTENCE_CUT.search(text, at)
+            cut = _SENTENCE_CUT.search(text, offset)
             end = cut.start() if cut else len(text)
         sentences.setdefault(n, {}).setdefault(end, set()).add(codes[code])
     rows = {}
@@ -382,15 +382,16 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
     offsets and which words its title or heading holds (read once a query: ``query.passages``)."""
     arrays, parsed = query.arrays, query.parsed
     concepts, terms = parsed.concepts(), parsed.terms()
-    new = np.array([docnum for docnum in docnums.tolist() if docnum not in query.passages], dtype=np.int64)
-    if new.size:
-        held = [held_in(arrays, "title", c, new) | held_in(arrays, "heading", c, new) for c in concepts]
-        above = np.array(held, dtype=bool).reshape(len(concepts), new.size)
-        for n, docnum in enumerate(new.tolist()):
+    new = [docnum for docnum in docnums.tolist() if docnum not in query.passages]
+    if new:
+        ids = np.array(new, dtype=np.int64)
+        held = [held_in(arrays, "title", c, ids) | held_in(arrays, "heading", c, ids) for c in concepts]
+        above = np.array(held, dtype=bool).reshape(len(concepts), len(new)).T.tolist()  # a passage's, each
+        for docnum, its_above in zip(new, above, strict=True):
             fields = arrays.stored_fields(docnum)  # kept: the hits read them again
             text, packed = fields["text"], fields.get("offsets")
             offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
-            query.passages[docnum] = text, offsets, above[:, n].tolist()
+            query.passages[docnum] = text, offsets, its_above
     return query.weights, [query.passages[docnum] for docnum in docnums.tolist()]
 
 

@@ -457,10 +457,12 @@ class QueryScorer:
             total += weight
             passage += weight * held
             # Once a post, however many of its passages hold the word: the most one of them holds.
-            share = np.zeros(arrays.posts)
             partly = (held > 0) & (held < 1) if concept.parts and PARTS_ALONE else None  # else held whole or not
-            if partly is not None and partly.any():
-                np.maximum.at(share, post_of[partly], held[partly])
+            if partly is None or not partly.any():  # the weight added once to each post holding it
+                post[post_of[held == 1]] += weight
+                continue
+            share = np.zeros(arrays.posts)
+            np.maximum.at(share, post_of[partly], held[partly])
             share[post_of[held == 1]] = 1.0
             post += weight * share
         if total == 0:

@@ -3,8 +3,8 @@
 The first stage is BM25F over every document holding a query word (``_scoring.QueryScorer``).
 Each of :data:`STAGES` then, in order, takes the ``depth`` best matches by the scores so far
 (every match when ``depth`` is None) and gives them new scores: ``fn(query, docnums, scores,
-weight)``, with the weight declared beside it. The stages after the first one with a depth
-never lower a score, so the passages they re-rank stay above the rest.
+weight)``, with the weight declared beside it. The stages with a depth never lower a score, so
+the passages they re-rank stay above the rest (and a later stage's best are among them).
 
 >>> [(stage.name, stage.depth) for stage in STAGES]
 [('coverage', None), ('trigrams', 50), ('sentences', 10), ('pairs', 10)]

@@ -453,16 +453,19 @@ class QueryScorer:
         total = 0.0
         for concept in dict.fromkeys(self.parsed.concepts()):
             weight = word_weight(arrays, concept) ** COVERAGE_IDF_POWER
-            held = self.held(concept)
             total += weight
-            passage += weight * held
             # Once a post, however many of its passages hold the word: the most one of them holds.
-            partly = (held > 0) & (held < 1) if concept.parts and PARTS_ALONE else None  # else held whole or not
-            if partly is None or not partly.any():  # the weight added once to each post holding it
-                post[post_of[held == 1]] += weight
+            if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
+                holding = self.concept(concept) > 0
+                np.add(passage, weight, out=passage, where=holding)
+                post[post_of[holding]] += weight
                 continue
+            held = self.held(concept)
+            passage += weight * held
             share = np.zeros(arrays.posts)
-            np.maximum.at(share, post_of[partly], held[partly])
+            partly = (held > 0) & (held < 1)
+            if partly.any():
+                np.maximum.at(share, post_of[partly], held[partly])
             share[post_of[held == 1]] = 1.0
             post += weight * share
         if total == 0:

@@ -294,8 +294,8 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
 
 
 def word_forms(concept: Concept) -> list[list[str]]:
-    """The terms a sentence holds ``concept`` by holding them all, but the word whole
-    (:func:`sentence_share`): all its parts, or the words of one of its :data:`SENTENCE_KINDS` expansions.
+    """Besides the word whole, the terms a sentence holds ``concept`` by holding all of
+    (:func:`sentence_share`): its parts, or the words of one of its :data:`SENTENCE_KINDS` expansions.
 
     >>> from mikke._query import parse_query
     >>> word_forms(parse_query("データセンター").concepts()[0])

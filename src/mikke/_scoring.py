@@ -458,7 +458,7 @@ class QueryScorer:
             if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
                 holding = self.concept(concept) > 0
                 np.add(passage, weight, out=passage, where=holding)
-                post[post_of[holding]] += weight
+                post[post_of[holding]] += weight  # a post listed more than once: added once
                 continue
             held = self.held(concept)
             passage += weight * held

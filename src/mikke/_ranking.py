@@ -102,9 +102,8 @@ def by_coverage(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     of the query's words a passage holds, averaged with the share its whole post holds
     (:data:`POST_COVERAGE_WEIGHT`)."""
     passage, post = query.scorer.coverage()
-    at = query.scorer.at(docnums)
-    share = (1 - POST_COVERAGE_WEIGHT) * passage[at] + POST_COVERAGE_WEIGHT * post[at]
-    return np.asarray(scores * share**weight)
+    share = (1 - POST_COVERAGE_WEIGHT) * passage + POST_COVERAGE_WEIGHT * post
+    return np.asarray(scores * share[query.scorer.at(docnums)] ** weight)
 
 
 _WORD_RUN = re.compile(r"\w+")

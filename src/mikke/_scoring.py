@@ -61,6 +61,8 @@ CACHE_POSTINGS = 10_000_000
 BLENDED_KINDS = frozenset({"synonym"})
 #: Query words' weights (:func:`word_weight`) kept per index generation.
 CACHE_WORD_WEIGHTS = 100_000
+#: Typo checks of runs of letters (``_expand.correct``) kept per index generation.
+CACHE_CORRECTIONS = 10_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
@@ -80,6 +82,8 @@ Ints = NDArray[np.int64]
 Mask = NDArray[np.bool_]
 #: A query word's key in ``IndexArrays.words``: its term, its parts, its expansions and the boosts.
 WordKey = tuple[str, tuple[str, ...], tuple[Expansion, ...], tuple[tuple[str, float], ...]]
+#: A mistyped run's correction, as it would be typed, and its index terms (``_expand.correct``).
+Correction = tuple[str, tuple[str, ...]]
 
 #: A term's postings where no segment holds it (read only: shared).
 _NO_IDS, _NO_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
@@ -147,11 +151,8 @@ class IndexArrays:
         #: Each query word's documents and summed scores (``QueryScorer._word_postings``), by word and boosts.
         self.words = SizedCache[WordKey, tuple[Ints, Floats]](CACHE_POSTINGS)
         self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
+        self.corrections = SizedCache[str, tuple[Correction | None]](CACHE_CORRECTIONS)  # _expand.correct's
         self._vocabulary: dict[str, int] | None = None
-
-    def doc_frequency(self, field: str, term: str) -> int:
-        """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
-        return int(self.term_scores(field, term)[0].size)
 
     def vocabulary(self) -> dict[str, int]:
         """Every term of the search fields -> the most documents holding it in one field; read on
@@ -180,7 +181,10 @@ class IndexArrays:
         key = (field, term)
         found = self._scores.get(key)
         if found is None:
-            ids, frequencies = self._postings(field, term)
+            if field in SEARCH_FIELDS and term not in self.vocabulary():  # most of a question's words here
+                ids, frequencies = _NO_IDS, _NO_SCORES
+            else:
+                ids, frequencies = self._postings(field, term)
             if ids.size:
                 idf = math.log(self.size / (ids.size + 1)) + 1
                 found = ids, idf * frequencies * (K1 + 1) / (frequencies + self._norms(field)[ids])
@@ -561,7 +565,8 @@ def word_weight(arrays: IndexArrays, concept: Concept) -> float:
 
 def _frequency(arrays: IndexArrays, word: str) -> int:
     """The most documents holding ``word`` (terms, space-separated: the fewest of its terms') in one field."""
-    return min(max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS) for term in word.split(" "))
+    vocabulary = arrays.vocabulary()
+    return min(vocabulary.get(term, 0) for term in word.split(" "))
 
 
 def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) -> Mask:

@@ -361,7 +361,7 @@ def _sections(
 
 
 def _hit(
-    arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: Explanation | None, rank: int = 0
+    arrays: IndexArrays, docnum: int, score: float, terms: frozenset[str], tree: Explanation | None, rank: int = 0
 ) -> Hit:
     """A passage as a hit (a section of a grouped hit: no rank), with its snippet and heading highlights."""
     fields = arrays.stored_fields(docnum)

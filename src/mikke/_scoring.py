@@ -31,7 +31,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -91,9 +91,10 @@ _NO_IDS.flags.writeable = _NO_SCORES.flags.writeable = False
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
-class SizedCache(Generic[Key, Value]):
-    """A dict emptied whenever what it holds would pass ``budget``, each entry counting ``size``
-    (at least 1, so entries of nothing count too).
+class SizedCache(dict[Key, Value]):
+    """A dict (read with ``get``, at a dict's speed) filled with :meth:`put`, which empties it
+    whenever what it holds would pass ``budget``, each entry counting ``size`` (at least 1, so
+    entries of nothing count too).
 
     >>> cache = SizedCache[str, int](budget=3)
     >>> cache.put("a", 1, size=2), cache.put("b", 2, size=2), cache.get("a"), cache.get("b")
@@ -101,18 +102,15 @@ class SizedCache(Generic[Key, Value]):
     """
 
     def __init__(self, budget: int) -> None:
+        super().__init__()
         self.budget, self.held = budget, 0
-        self._items: dict[Key, Value] = {}
-
-    def get(self, key: Key) -> Value | None:
-        return self._items.get(key)
 
     def put(self, key: Key, value: Value, size: int = 1) -> Value:
         size = max(1, size)
         if self.held + size > self.budget:
-            self._items.clear()
+            self.clear()
             self.held = 0
-        self._items[key] = value
+        self[key] = value
         self.held += size
         return value
 
@@ -479,6 +477,8 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     >>> ids.tolist(), scores.tolist()
     ([1, 4], [1.0, 2.5])
     """
+    if len(postings) == 1:  # a word in one field
+        return postings[0]
     ids = _union([found for found, _ in postings], size)
     summed = np.zeros(ids.size)
     for found, scores in postings:
@@ -488,11 +488,13 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
 
 
 def _union(found: list[Ints], size: int) -> Ints:
-    """The documents (of ``size``) in any of ``found`` (each sorted), sorted.
+    """The documents (of ``size``) in any of ``found`` (each sorted and distinct), sorted.
 
     >>> _union([np.array([1, 4]), np.array([0, 4])], 5).tolist(), _union([], 5).tolist()
     ([0, 1, 4], [])
     """
+    if len(found) == 1:
+        return found[0]
     count = sum(ids.size for ids in found)
     if count * SORT_IDS_PER_DOC < size:  # a few documents: sorted, rather than found in a mask of the index
         return _unique(np.concatenate(found)) if count else np.zeros(0, dtype=np.int64)
@@ -534,10 +536,13 @@ def _best_of(ids: Ints, scores: Floats, other_ids: Ints, other_scores: Floats) -
     return merged, best_scores
 
 
-def best(scores: Floats, order: Ints, k: int) -> Ints:
-    """The positions of the ``k`` highest ``scores``, best first, equal scores in ``order``.
+def best(scores: Floats, order: Ints, k: int, ids: Ints | None = None) -> Ints:
+    """The positions of the ``k`` highest ``scores``, best first, equal scores in ``order`` (or,
+    with ``ids``, in ``order[ids]``: only the best's are looked up).
 
     >>> best(np.array([1.0, 3.0, 3.0, 2.0]), np.array([0, 2, 1, 3]), 2).tolist()
+    [2, 1]
+    >>> best(np.array([1.0, 3.0, 3.0, 2.0]), np.array([9, 9, 0, 2, 1, 3]), 2, np.arange(2, 6)).tolist()
     [2, 1]
     """
     if k < scores.size:
@@ -545,7 +550,8 @@ def best(scores: Floats, order: Ints, k: int) -> Ints:
         chosen = np.flatnonzero(scores >= kth)
     else:
         chosen = np.arange(scores.size)
-    return chosen[np.lexsort((order[chosen], -scores[chosen]))][:k]
+    ties = order[chosen] if ids is None else order[ids[chosen]]
+    return chosen[np.lexsort((ties, -scores[chosen]))][:k]
 
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
@@ -553,7 +559,10 @@ def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     never negative), from the field where it is most frequent; kept for the index generation.
     A word with synonyms weighs as the most frequent of them and itself (as Lucene's
     ``SynonymQuery`` blends them): アニマル, rare, weighs as 動物, which it stands for."""
-    words = (concept.text, *(w for e in concept.expansions if e.kind in BLENDED_KINDS for w in e.terms))
+    words = [concept.text]
+    for expansion in concept.expansions:
+        if expansion.kind in BLENDED_KINDS:
+            words += expansion.terms
     key = "\t".join(words)
     weight = arrays.word_weights.get(key)
     if weight is None:

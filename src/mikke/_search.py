@@ -309,12 +309,11 @@ def _matched(
 def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
     """The ``need`` best ``(docnum, score)`` of ``candidates``, one per key, best first
     (equal scores in ``arrays.order``: the same in any build)."""
-    order = arrays.order[candidates]
     fetch = need * 2 + 10
     while True:
         picked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        for i in best(scores, order, fetch).tolist():
+        for i in best(scores, arrays.order, fetch, candidates).tolist():
             docnum = int(candidates[i])
             key = int(keys[docnum])
             if key not in taken:

@@ -520,7 +520,7 @@ def test_a_scorers_documents_are_those_holding_one_of_its_words(searcher: Search
     arrays = searcher.current()
     for text in ("液体冷却", "データセンターの冷却技術"):  # few documents, and many
         scorer = QueryScorer(arrays, parse_query(text), searcher.config.boosts)
-        holding = [scorer._holding_ids(c) for c in scorer.parsed.concepts()]
+        holding = [scorer._words[c][2] for c in scorer.parsed.concepts()]
         assert scorer.docnums.tolist() == np.unique(np.concatenate(holding)).tolist()
         assert np.flatnonzero(scorer._inside).tolist() == scorer.docnums.tolist()
 

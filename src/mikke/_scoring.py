@@ -82,6 +82,8 @@ Ints = NDArray[np.int64]
 Mask = NDArray[np.bool_]
 #: A query word's key in ``IndexArrays.words``: its term, its parts, its expansions and the boosts.
 WordKey = tuple[str, tuple[str, ...], tuple[Expansion, ...], tuple[tuple[str, float], ...]]
+#: A query word's documents and scores, and the documents holding it (``QueryScorer._word``).
+Word = tuple[Ints, Floats, Ints]
 #: A mistyped run's correction, as it would be typed, and its index terms (``_expand.correct``).
 Correction = tuple[str, tuple[str, ...]]
 
@@ -146,8 +148,9 @@ class IndexArrays:
         self._scores = SizedCache[tuple[str, str], tuple[Ints, Floats]](CACHE_POSTINGS)
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
-        #: Each query word's documents and summed scores (``QueryScorer._word_postings``), by word and boosts.
-        self.words = SizedCache[WordKey, tuple[Ints, Floats]](CACHE_POSTINGS)
+        #: Each query word's documents, summed scores and documents holding it (``QueryScorer._word``),
+        #: by word and boosts.
+        self.words = SizedCache[WordKey, Word](CACHE_POSTINGS)
         self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
         self.corrections = SizedCache[str, tuple[Correction | None]](CACHE_CORRECTIONS)  # _expand.correct's
         self._vocabulary: dict[str, int] | None = None
@@ -283,9 +286,8 @@ class QueryScorer:
         self.parsed = parsed
         self.boosts = boosts
         self._boosts_key = tuple(boosts.items())
-        self._postings = {c: self._word_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
-        self._holding = {c: self._holding_ids(c) for c in self._postings}
-        self.docnums: Ints = _union(list(self._holding.values()), arrays.size)
+        self._words = {c: self._word(c) for c in (*parsed.concepts(), *parsed.excluded)}
+        self.docnums: Ints = _union([holding for _, _, holding in self._words.values()], arrays.size)
         self._inside = np.zeros(arrays.size, dtype=bool)
         self._inside[self.docnums] = True
         self._position = np.empty(arrays.size, dtype=np.int64)
@@ -300,7 +302,7 @@ class QueryScorer:
     def concept(self, concept: Concept) -> Floats:
         """Each of ``docnums``' score for one word: whole or (for less) its parts, in every field."""
         if concept not in self._concepts:
-            ids, summed = self._postings[concept]
+            ids, summed, _ = self._words[concept]
             inside = self._inside[ids]
             scores = np.zeros(self.docnums.size)
             scores[self._position[ids[inside]]] = summed[inside]
@@ -313,14 +315,14 @@ class QueryScorer:
         脆弱性 does not find every passage saying 重要性."""
         if concept not in self._holds:
             mask = np.zeros(self.docnums.size, dtype=bool)
-            mask[self._position[self._holding[concept]]] = True
+            mask[self._position[self._words[concept][2]]] = True
             self._holds[concept] = mask
         return self._holds[concept]
 
-    def _holding_ids(self, concept: Concept) -> Ints:
-        """The documents holding one word (see :meth:`holds`), sorted."""
+    def _holding_ids(self, concept: Concept, scored: Ints) -> Ints:
+        """The documents holding one word (see :meth:`holds`), sorted, of those where it scores (``scored``)."""
         if not (PARTS_ALONE and concept.parts):
-            return self._postings[concept][0]
+            return scored
         found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
         found += [
             self._all_parts(field, concept.parts)[0] for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0
@@ -331,10 +333,11 @@ class QueryScorer:
                 found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
         return _union(found, self.arrays.size)
 
-    def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
+    def _word(self, concept: Concept) -> Word:
         """The documents holding one word (whole, or all its parts in one field) or one of its
-        expansions, and its scores there: summed over the fields, the best of the word and its
-        expansions (each ``weight`` times its own); kept for the index generation."""
+        expansions, its scores there (summed over the fields, the best of the word and its
+        expansions, each ``weight`` times its own) and the documents holding it (:meth:`holds`);
+        kept for the index generation."""
         key = (concept.text, concept.parts, concept.expansions, self._boosts_key)
         found = self.arrays.words.get(key)
         if found is None:
@@ -345,7 +348,8 @@ class QueryScorer:
                     postings = self._term_postings(terms[0], tuple(terms[1:]), whole=False)
                     word_ids, word_scores = _summed(postings, self.arrays.size)
                     ids, summed = _best_of(ids, summed, word_ids, expansion.weight * word_scores)
-            found = self.arrays.words.put(key, (ids, summed), ids.size)
+            holding = self._holding_ids(concept, ids)
+            found = self.arrays.words.put(key, (ids, summed, holding), ids.size + holding.size)
         return found
 
     def _term_postings(self, text: str, parts: tuple[str, ...], whole: bool = True) -> list[tuple[Ints, Floats]]:

@@ -72,8 +72,9 @@ CACHE_FIELDS = 256
 #: two either side; the mask's zeroing costs more than looking up fewer documents).
 MASK_IDS_PER_DOC = 16
 MASK_MIN_DOCS = 128
-#: ``_summed`` sorts the documents of postings that hold fewer than one in this many of the index's.
-SORT_IDS_PER_DOC = 64
+#: ``_union`` sorts the documents of sorted lists that hold fewer than one in this many of the index's
+#: (measured: a stable sort merges a few sorted lists faster than a mask of the index is read below that).
+SORT_IDS_PER_DOC = 8
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")

@@ -304,9 +304,12 @@ class QueryScorer:
         """Each of ``docnums``' score for one word: whole or (for less) its parts, in every field."""
         if concept not in self._concepts:
             ids, summed, _ = self._words[concept]
-            inside = self._inside[ids]
             scores = np.zeros(self.docnums.size)
-            scores[self._position[ids[inside]]] = summed[inside]
+            if PARTS_ALONE and concept.parts:  # some documents hold only a part: maybe no other word
+                inside = self._inside[ids]
+                scores[self._position[ids[inside]]] = summed[inside]
+            else:  # it scores where it is held: among ``docnums``
+                scores[self._position[ids]] = summed
             self._concepts[concept] = scores
         return self._concepts[concept]
 

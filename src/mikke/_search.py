@@ -146,6 +146,8 @@ class Searcher:
         with self._lock:
             now = stamp(self.config.index, self._files)
             if now != self._stamp:
+                if self._files is not None:
+                    stamp(self.config.index)  # raises, for an index or a table of contents gone
                 self._open()
             if self._error is not None:
                 raise self._error

@@ -183,7 +183,7 @@ class IndexArrays:
         key = (field, term)
         found = self._scores.get(key)
         if found is None:
-            if field in SEARCH_FIELDS and term not in self.vocabulary():  # most of a question's words here
+            if field in SEARCH_FIELDS and term not in self.vocabulary():  # in no field: no segment is read
                 ids, frequencies = _NO_IDS, _NO_SCORES
             else:
                 ids, frequencies = self._postings(field, term)

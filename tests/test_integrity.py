@@ -23,10 +23,12 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
 
 from conftest import FUTURE_POST, IMPACT_POST, SAMPLE_POSTS
 from mikke import Config, IndexCorruptError, Searcher, update_index
-from mikke._store import META_FILE, check, read_meta
+from mikke._store import INDEX_NAME, META_FILE, check, read_meta, read_toc
 from mikke.cli import main
 from mikke.web import create_app
 
@@ -125,6 +127,19 @@ def copy(pristine: tuple[Config, Any], tmp_path: Path) -> Config:
     shutil.copytree(config.corpus, tmp_path / "corpus")
     shutil.copytree(config.index, tmp_path / "index")
     return Config(corpus=tmp_path / "corpus", index=tmp_path / "index")
+
+
+def test_a_search_notices_the_next_table_of_contents_before_the_old_one_goes(copy: Config) -> None:
+    searcher = Searcher(copy)
+    old = searcher.current()
+    toc = read_toc(copy.index)
+    assert searcher.current() is old  # nothing changed
+    # A commit in another process: the next table of contents is written, the old one not deleted yet.
+    TOC(toc.schema, toc.segments, toc.generation + 1).write(FileStorage(str(copy.index)), INDEX_NAME)
+    assert (copy.index / f"_MAIN_{toc.generation}.toc").exists()
+    assert searcher.current() is not old
+    assert searcher.search("液体冷却").hits
+    searcher.close()
 
 
 def test_a_clean_index_checks_clean(copy: Config) -> None:

@@ -56,6 +56,14 @@ def test_term_scores_are_whooshs_bm25f(searcher: Searcher, field: str, term: str
     assert dict(zip(ids.tolist(), scores.tolist(), strict=True)) == pytest.approx(expected, rel=1e-6)
 
 
+def test_the_terms_a_field_does_not_hold_score_nowhere_as_in_whoosh(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    terms = [*list(arrays.vocabulary())[::97], "存在しない語", "冷却"]  # a term absent everywhere is not read
+    for field in SEARCH_FIELDS:
+        for term in terms:
+            assert set(arrays.term_scores(field, term)[0].tolist()) == set(whoosh_scores(arrays.searcher, field, term))
+
+
 def test_reindexed_post_shows_only_its_new_passages(make_corpus) -> None:  # type: ignore[no-untyped-def]
     post = "---\ntitle: 冷却\n---\n\n{}\n"
     config: Config = make_corpus(
@@ -327,7 +335,7 @@ def reference_scores(
     matches = {d for d in matches if arrays.live[d] and d not in excluded}
 
     def weight(term: str) -> float:
-        frequency = max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS)
+        frequency = max(arrays._postings(field, term)[0].size for field in SEARCH_FIELDS)
         return float(np.log(1 + (arrays.size - frequency + 0.5) / (frequency + 0.5)) ** _scoring.COVERAGE_IDF_POWER)
 
     weights = [weight(concept.text) for concept in parsed.concepts()]
@@ -532,7 +540,7 @@ def test_a_scorers_documents_are_those_holding_one_of_its_words(searcher: Search
     arrays = searcher.current()
     for text in ("液体冷却", "データセンターの冷却技術"):  # few documents, and many
         scorer = QueryScorer(arrays, parse_query(text), searcher.config.boosts)
-        holding = [scorer._holding_ids(c) for c in scorer.parsed.concepts()]
+        holding = [scorer._words[c][2] for c in scorer.parsed.concepts()]
         assert scorer.docnums.tolist() == np.unique(np.concatenate(holding)).tolist()
         assert np.flatnonzero(scorer._inside).tolist() == scorer.docnums.tolist()
 

@@ -321,11 +321,17 @@ def analyze(text: str) -> list[AnalyzedToken]:
     >>> [(t.text, t.surface, t.start, t.end) for t in analyze("ＧＰＵサーバ")]
     [('gpu', 'ＧＰＵ', 0, 3), ('サーバー', 'サーバ', 3, 6)]
     """
+    return list(_analyzed(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _analyzed(text: str) -> tuple[AnalyzedToken, ...]:
+    """:func:`analyze`'s tokens, cached: a query is read by its parsing, its expansion and its labels."""
     tokens = []
     for (term, _, pos_tag, part, _, begin, end), _, start in text_terms(text):
         stop = start + end - begin
         tokens.append(AnalyzedToken(term, text[start:stop], pos_tag, start, stop, part))
-    return tokens
+    return tuple(tokens)
 
 
 _READ = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々〆ヵヶa-z]")  # a kanji or a Latin letter

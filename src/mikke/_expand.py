@@ -44,7 +44,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from ._analysis import Word, analyze, fold, known_word, to_hiragana, words
 from ._query import WRITTEN_KINDS, Clause, Concept, Expansion, ParsedQuery
 from ._schema import SEARCH_FIELDS
-from ._scoring import IndexArrays
+from ._scoring import Correction, IndexArrays
 from ._synonyms import Synonyms
 
 #: A match through an expansion, relative to a literal match.
@@ -273,7 +273,16 @@ def _most_frequent(counts: dict[str, int], limit: int) -> list[str]:
     return sorted(counts, key=lambda word: (-counts[word], word))[:limit]
 
 
-def correct(arrays: IndexArrays, typed: str) -> tuple[str, tuple[str, ...]] | None:
+def correct(arrays: IndexArrays, typed: str) -> Correction | None:
+    """:func:`_correct`, kept for the index generation (``arrays.corrections``): a question's runs
+    of letters often came in an earlier question."""
+    found = arrays.corrections.get(typed)
+    if found is None:
+        found = arrays.corrections.put(typed, (_correct(arrays, typed),))  # in a tuple: None is an answer
+    return found[0]
+
+
+def _correct(arrays: IndexArrays, typed: str) -> Correction | None:
     """The correction of a run of letters (katakana, Latin or hiragana) that looks mistyped, as it would be
     typed, and its index terms; None when it looks right or no correction is clearly better.
 

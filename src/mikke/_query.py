@@ -121,11 +121,13 @@ class ParsedQuery:
         clauses = self.clauses()
         return [fold(clause.text) for clause in clauses] + [fold(c.corrected) for c in clauses if c.corrected]
 
-    def terms(self) -> set[str]:
-        """Every positive term, expansions' included, for highlighting."""
-        found = {t for c in self.concepts() for t in (c.text, *c.parts)}
-        found |= {t for c in self.concepts() for e in c.expansions for word in e.terms for t in word.split(" ")}
-        return found
+    def terms(self) -> frozenset[str]:
+        """Every positive term, expansions' included, for highlighting (frozen: the offsets of a
+        passage's terms are cached by them, ``_snippets.unpack_offsets``)."""
+        concepts = self.concepts()
+        found = {t for c in concepts for t in (c.text, *c.parts)}
+        found |= {t for c in concepts for e in c.expansions for word in e.terms for t in word.split(" ")}
+        return frozenset(found)
 
     def expansions(self) -> list[Expansion]:
         """Every expansion, each once (one shared by a word's concepts is listed once), in query order."""

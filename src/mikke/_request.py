@@ -97,19 +97,18 @@ class SearchRequest:
     )
 
     def __post_init__(self) -> None:
-        for each in dataclasses.fields(self):
-            meta, value = each.metadata, getattr(self, each.name)
-            name, kind, low, high = meta["api"], meta["kind"], meta.get("low", 0), meta.get("high", 0)
+        for attribute, kind, name, low, high in _CHECKS:
+            value = getattr(self, attribute)
             if kind == "whole" and (type(value) is not int or not low <= value <= high):
                 raise QueryError(f"{name} must be a whole number from {low} to {high}, not {_shown(value)}")
             if kind == "flag" and not isinstance(value, bool):
                 raise QueryError(f"{name} must be true or false, not {_shown(value)}")
             if kind == "choice" and value not in GROUPS:
                 raise QueryError(f"{name} must be one of {', '.join(GROUPS)}, not {_shown(value)}")
-            if kind == "list":
-                object.__setattr__(self, each.name, _values(name, value))
-            if kind == "date":
-                object.__setattr__(self, each.name, parse_date(value, name))
+            if kind == "list" and value != ():  # () is the default, as checked
+                object.__setattr__(self, attribute, _values(name, value))
+            if kind == "date" and value is not None:
+                object.__setattr__(self, attribute, parse_date(value, name))
         if not isinstance(self.query, str):
             raise QueryError(f"q must be text, not {_shown(self.query)}")
         if self.since and self.until and self.since > self.until:
@@ -192,6 +191,12 @@ def fields() -> tuple[dataclasses.Field[Any], ...]:
     """The request's fields, each with its ``metadata``: ``kind``, ``api``, ``cli``, ``help`` (and bounds)."""
     return dataclasses.fields(SearchRequest)
 
+
+#: What :meth:`SearchRequest.__post_init__` checks of each field: its name, kind, API name and bounds.
+_CHECKS = tuple(
+    (each.name, each.metadata["kind"], each.metadata["api"], each.metadata.get("low", 0), each.metadata.get("high", 0))
+    for each in fields()
+)
 
 #: The HTTP API's query parameters.
 API_PARAMS = frozenset(each.metadata["api"] for each in fields())

@@ -31,7 +31,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,6 +61,8 @@ CACHE_POSTINGS = 10_000_000
 BLENDED_KINDS = frozenset({"synonym"})
 #: Query words' weights (:func:`word_weight`) kept per index generation.
 CACHE_WORD_WEIGHTS = 100_000
+#: Typo checks of runs of letters (``_expand.correct``) kept per index generation.
+CACHE_CORRECTIONS = 10_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
@@ -70,8 +72,9 @@ CACHE_FIELDS = 256
 #: two either side; the mask's zeroing costs more than looking up fewer documents).
 MASK_IDS_PER_DOC = 16
 MASK_MIN_DOCS = 128
-#: ``_summed`` sorts the documents of postings that hold fewer than one in this many of the index's.
-SORT_IDS_PER_DOC = 64
+#: ``_union`` sorts the documents of sorted lists that hold fewer than one in this many of the index's
+#: (measured: a stable sort merges a few sorted lists faster than a mask of the index is read below that).
+SORT_IDS_PER_DOC = 8
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")
@@ -80,6 +83,10 @@ Ints = NDArray[np.int64]
 Mask = NDArray[np.bool_]
 #: A query word's key in ``IndexArrays.words``: its term, its parts, its expansions and the boosts.
 WordKey = tuple[str, tuple[str, ...], tuple[Expansion, ...], tuple[tuple[str, float], ...]]
+#: A query word's documents and scores, and the documents holding it (``QueryScorer._word``).
+Word = tuple[Ints, Floats, Ints]
+#: A mistyped run's correction, as it would be typed, and its index terms (``_expand.correct``).
+Correction = tuple[str, tuple[str, ...]]
 
 #: A term's postings where no segment holds it (read only: shared).
 _NO_IDS, _NO_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
@@ -87,9 +94,10 @@ _NO_IDS.flags.writeable = _NO_SCORES.flags.writeable = False
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
-class SizedCache(Generic[Key, Value]):
-    """A dict emptied whenever what it holds would pass ``budget``, each entry counting ``size``
-    (at least 1, so entries of nothing count too).
+class SizedCache(dict[Key, Value]):
+    """A dict (read with ``get``, at a dict's speed) filled with :meth:`put`, which empties it
+    whenever what it holds would pass ``budget``, each entry counting ``size`` (at least 1, so
+    entries of nothing count too).
 
     >>> cache = SizedCache[str, int](budget=3)
     >>> cache.put("a", 1, size=2), cache.put("b", 2, size=2), cache.get("a"), cache.get("b")
@@ -97,18 +105,15 @@ class SizedCache(Generic[Key, Value]):
     """
 
     def __init__(self, budget: int) -> None:
+        super().__init__()
         self.budget, self.held = budget, 0
-        self._items: dict[Key, Value] = {}
-
-    def get(self, key: Key) -> Value | None:
-        return self._items.get(key)
 
     def put(self, key: Key, value: Value, size: int = 1) -> Value:
         size = max(1, size)
         if self.held + size > self.budget:
-            self._items.clear()
+            self.clear()
             self.held = 0
-        self._items[key] = value
+        self[key] = value
         self.held += size
         return value
 
@@ -144,14 +149,12 @@ class IndexArrays:
         self._scores = SizedCache[tuple[str, str], tuple[Ints, Floats]](CACHE_POSTINGS)
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
-        #: Each query word's documents and summed scores (``QueryScorer._word_postings``), by word and boosts.
-        self.words = SizedCache[WordKey, tuple[Ints, Floats]](CACHE_POSTINGS)
+        #: Each query word's documents, summed scores and documents holding it (``QueryScorer._word``),
+        #: by word and boosts.
+        self.words = SizedCache[WordKey, Word](CACHE_POSTINGS)
         self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
+        self.corrections = SizedCache[str, tuple[Correction | None]](CACHE_CORRECTIONS)  # _expand.correct's
         self._vocabulary: dict[str, int] | None = None
-
-    def doc_frequency(self, field: str, term: str) -> int:
-        """Documents holding ``term`` in ``field`` (deleted ones included, as whoosh counts)."""
-        return int(self.term_scores(field, term)[0].size)
 
     def vocabulary(self) -> dict[str, int]:
         """Every term of the search fields -> the most documents holding it in one field; read on
@@ -180,7 +183,10 @@ class IndexArrays:
         key = (field, term)
         found = self._scores.get(key)
         if found is None:
-            ids, frequencies = self._postings(field, term)
+            if field in SEARCH_FIELDS and term not in self.vocabulary():  # in no field: no segment is read
+                ids, frequencies = _NO_IDS, _NO_SCORES
+            else:
+                ids, frequencies = self._postings(field, term)
             if ids.size:
                 idf = math.log(self.size / (ids.size + 1)) + 1
                 found = ids, idf * frequencies * (K1 + 1) / (frequencies + self._norms(field)[ids])
@@ -281,9 +287,8 @@ class QueryScorer:
         self.parsed = parsed
         self.boosts = boosts
         self._boosts_key = tuple(boosts.items())
-        self._postings = {c: self._word_postings(c) for c in (*parsed.concepts(), *parsed.excluded)}
-        self._holding = {c: self._holding_ids(c) for c in self._postings}
-        self.docnums: Ints = _union(list(self._holding.values()), arrays.size)
+        self._words = {c: self._word(c) for c in (*parsed.concepts(), *parsed.excluded)}
+        self.docnums: Ints = _union([holding for _, _, holding in self._words.values()], arrays.size)
         self._inside = np.zeros(arrays.size, dtype=bool)
         self._inside[self.docnums] = True
         self._position = np.empty(arrays.size, dtype=np.int64)
@@ -298,10 +303,13 @@ class QueryScorer:
     def concept(self, concept: Concept) -> Floats:
         """Each of ``docnums``' score for one word: whole or (for less) its parts, in every field."""
         if concept not in self._concepts:
-            ids, summed = self._postings[concept]
-            inside = self._inside[ids]
+            ids, summed, _ = self._words[concept]
             scores = np.zeros(self.docnums.size)
-            scores[self._position[ids[inside]]] = summed[inside]
+            if PARTS_ALONE and concept.parts:  # some documents hold only a part: maybe no other word
+                inside = self._inside[ids]
+                scores[self._position[ids[inside]]] = summed[inside]
+            else:  # it scores where it is held: among ``docnums``
+                scores[self._position[ids]] = summed
             self._concepts[concept] = scores
         return self._concepts[concept]
 
@@ -311,14 +319,14 @@ class QueryScorer:
         脆弱性 does not find every passage saying 重要性."""
         if concept not in self._holds:
             mask = np.zeros(self.docnums.size, dtype=bool)
-            mask[self._position[self._holding[concept]]] = True
+            mask[self._position[self._words[concept][2]]] = True
             self._holds[concept] = mask
         return self._holds[concept]
 
-    def _holding_ids(self, concept: Concept) -> Ints:
-        """The documents holding one word (see :meth:`holds`), sorted."""
+    def _holding_ids(self, concept: Concept, scored: Ints) -> Ints:
+        """The documents holding one word (see :meth:`holds`), sorted, of those where it scores (``scored``)."""
         if not (PARTS_ALONE and concept.parts):
-            return self._postings[concept][0]
+            return scored
         found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
         found += [
             self._all_parts(field, concept.parts)[0] for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0
@@ -329,10 +337,11 @@ class QueryScorer:
                 found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
         return _union(found, self.arrays.size)
 
-    def _word_postings(self, concept: Concept) -> tuple[Ints, Floats]:
+    def _word(self, concept: Concept) -> Word:
         """The documents holding one word (whole, or all its parts in one field) or one of its
-        expansions, and its scores there: summed over the fields, the best of the word and its
-        expansions (each ``weight`` times its own); kept for the index generation."""
+        expansions, its scores there (summed over the fields, the best of the word and its
+        expansions, each ``weight`` times its own) and the documents holding it (:meth:`holds`);
+        kept for the index generation."""
         key = (concept.text, concept.parts, concept.expansions, self._boosts_key)
         found = self.arrays.words.get(key)
         if found is None:
@@ -343,7 +352,8 @@ class QueryScorer:
                     postings = self._term_postings(terms[0], tuple(terms[1:]), whole=False)
                     word_ids, word_scores = _summed(postings, self.arrays.size)
                     ids, summed = _best_of(ids, summed, word_ids, expansion.weight * word_scores)
-            found = self.arrays.words.put(key, (ids, summed), ids.size)
+            holding = self._holding_ids(concept, ids)
+            found = self.arrays.words.put(key, (ids, summed, holding), ids.size + holding.size)
         return found
 
     def _term_postings(self, text: str, parts: tuple[str, ...], whole: bool = True) -> list[tuple[Ints, Floats]]:
@@ -480,6 +490,8 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     >>> ids.tolist(), scores.tolist()
     ([1, 4], [1.0, 2.5])
     """
+    if len(postings) == 1:  # a word in one field
+        return postings[0]
     ids = _union([found for found, _ in postings], size)
     summed = np.zeros(ids.size)
     for found, scores in postings:
@@ -489,11 +501,13 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
 
 
 def _union(found: list[Ints], size: int) -> Ints:
-    """The documents (of ``size``) in any of ``found`` (each sorted), sorted.
+    """The documents (of ``size``) in any of ``found`` (each sorted and distinct), sorted.
 
     >>> _union([np.array([1, 4]), np.array([0, 4])], 5).tolist(), _union([], 5).tolist()
     ([0, 1, 4], [])
     """
+    if len(found) == 1:
+        return found[0]
     count = sum(ids.size for ids in found)
     if count * SORT_IDS_PER_DOC < size:  # a few documents: sorted, rather than found in a mask of the index
         return _unique(np.concatenate(found)) if count else np.zeros(0, dtype=np.int64)
@@ -535,10 +549,13 @@ def _best_of(ids: Ints, scores: Floats, other_ids: Ints, other_scores: Floats) -
     return merged, best_scores
 
 
-def best(scores: Floats, order: Ints, k: int) -> Ints:
-    """The positions of the ``k`` highest ``scores``, best first, equal scores in ``order``.
+def best(scores: Floats, order: Ints, k: int, ids: Ints | None = None) -> Ints:
+    """The positions of the ``k`` highest ``scores``, best first, equal scores in ``order`` (or,
+    with ``ids``, in ``order[ids]``: only the best's are looked up).
 
     >>> best(np.array([1.0, 3.0, 3.0, 2.0]), np.array([0, 2, 1, 3]), 2).tolist()
+    [2, 1]
+    >>> best(np.array([1.0, 3.0, 3.0, 2.0]), np.array([9, 9, 0, 2, 1, 3]), 2, np.arange(2, 6)).tolist()
     [2, 1]
     """
     if k < scores.size:
@@ -546,7 +563,8 @@ def best(scores: Floats, order: Ints, k: int) -> Ints:
         chosen = np.flatnonzero(scores >= kth)
     else:
         chosen = np.arange(scores.size)
-    return chosen[np.lexsort((order[chosen], -scores[chosen]))][:k]
+    ties = order[chosen] if ids is None else order[ids[chosen]]
+    return chosen[np.lexsort((ties, -scores[chosen]))][:k]
 
 
 def word_weight(arrays: IndexArrays, concept: Concept) -> float:
@@ -554,7 +572,10 @@ def word_weight(arrays: IndexArrays, concept: Concept) -> float:
     never negative), from the field where it is most frequent; kept for the index generation.
     A word with synonyms weighs as the most frequent of them and itself (as Lucene's
     ``SynonymQuery`` blends them): アニマル, rare, weighs as 動物, which it stands for."""
-    words = (concept.text, *(w for e in concept.expansions if e.kind in BLENDED_KINDS for w in e.terms))
+    words = [concept.text]
+    for expansion in concept.expansions:
+        if expansion.kind in BLENDED_KINDS:
+            words += expansion.terms
     key = "\t".join(words)
     weight = arrays.word_weights.get(key)
     if weight is None:
@@ -566,7 +587,8 @@ def word_weight(arrays: IndexArrays, concept: Concept) -> float:
 
 def _frequency(arrays: IndexArrays, word: str) -> int:
     """The most documents holding ``word`` (terms, space-separated: the fewest of its terms') in one field."""
-    return min(max(arrays.doc_frequency(field, term) for field in SEARCH_FIELDS) for term in word.split(" "))
+    vocabulary = arrays.vocabulary()
+    return min(vocabulary.get(term, 0) for term in word.split(" "))
 
 
 def held_in(arrays: IndexArrays, field: str, concept: Concept, docnums: Ints) -> Mask:

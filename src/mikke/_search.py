@@ -146,6 +146,8 @@ class Searcher:
         with self._lock:
             now = stamp(self.config.index, self._files)
             if now != self._stamp:
+                if self._files is not None:
+                    stamp(self.config.index)  # raises, for an index or a table of contents gone
                 self._open()
             if self._error is not None:
                 raise self._error
@@ -309,12 +311,11 @@ def _matched(
 def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
     """The ``need`` best ``(docnum, score)`` of ``candidates``, one per key, best first
     (equal scores in ``arrays.order``: the same in any build)."""
-    order = arrays.order[candidates]
     fetch = need * 2 + 10
     while True:
         picked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        for i in best(scores, order, fetch).tolist():
+        for i in best(scores, arrays.order, fetch, candidates).tolist():
             docnum = int(candidates[i])
             key = int(keys[docnum])
             if key not in taken:
@@ -361,7 +362,7 @@ def _sections(
 
 
 def _hit(
-    arrays: IndexArrays, docnum: int, score: float, terms: set[str], tree: Explanation | None, rank: int = 0
+    arrays: IndexArrays, docnum: int, score: float, terms: frozenset[str], tree: Explanation | None, rank: int = 0
 ) -> Hit:
     """A passage as a hit (a section of a grouped hit: no rank), with its snippet and heading highlights."""
     fields = arrays.stored_fields(docnum)

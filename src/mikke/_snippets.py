@@ -87,11 +87,9 @@ def unpack_offsets(packed: PackedOffsets, terms: Collection[str]) -> TermOffsets
 def _unpack_offsets(words: str, codes: str, terms: frozenset[str]) -> TermOffsets:
     listed = f"\x00{words}\x00"
     found = {}
-    for term in terms:
-        at = listed.find(f"\x00{term}\x00") if "\x00" not in term else -1
-        if at >= 0:
-            i = listed.count("\x00", 0, at)
-            found[term] = list(map(ord, codes[ord(codes[i]) : ord(codes[i + 1])]))
+    for term in terms.intersection(words.split("\x00")):  # a passage holds few of a query's terms
+        i = listed.count("\x00", 0, listed.find(f"\x00{term}\x00"))
+        found[term] = list(map(ord, codes[ord(codes[i]) : ord(codes[i + 1])]))
     return found
 
 
@@ -102,10 +100,12 @@ def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | 
     >>> highlight_spans("閉ループ直接液体冷却", {"液体", "冷却"})
     [(6, 10)]
     """
-    found = _term_offsets(text) if offsets is None else unpack_offsets(offsets, terms)
-    spans = sorted(
-        (flat[i], flat[i + 1]) for term in set(terms) if (flat := found.get(term)) for i in range(0, len(flat), 2)
-    )
+    if offsets is None:
+        every = _term_offsets(text)
+        held = [every[term] for term in frozenset(terms) if term in every]
+    else:
+        held = list(unpack_offsets(offsets, terms).values())  # of ``terms`` only
+    spans = sorted((flat[i], flat[i + 1]) for flat in held for i in range(0, len(flat), 2))
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -165,10 +165,12 @@ def make_snippet(
         return range(bisect.bisect_left(span_starts, window[0]), bisect.bisect_right(span_ends, window[1]))
 
     def score(window: tuple[int, int]) -> tuple[int, int, int]:
-        inside = covered(window)
-        return (len(set(words[inside.start : inside.stop])), len(inside), -window[0])
+        first, stop = bisect.bisect_left(span_starts, window[0]), bisect.bisect_right(span_ends, window[1])
+        count = max(0, stop - first)
+        return (len(set(words[first:stop])) if count > 1 else count, count, -window[0])
 
-    start, end = max(_candidate_windows(text, spans, width), key=score)
+    windows = _candidate_windows(text, spans, width)
+    start, end = max(windows, key=score) if spans else windows[0]  # none: every window scores nothing
     body = flat[start:end]
     lead = len(body) - len(body.lstrip())
     body = body.strip()

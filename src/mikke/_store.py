@@ -261,7 +261,16 @@ def stamp(path: Path, files: list[str] | None = None) -> Stamp:
     """What changes when the index at ``path`` does: the newest table of contents, and the stats
     of ``mikke.json`` and of ``files`` (all the index's files when None). Raises
     ``IndexMissingError`` when there is no index, ``IndexCorruptError`` when its table of
-    contents is gone but ``mikke.json`` is there."""
+    contents is gone but ``mikke.json`` is there.
+
+    Given a generation's ``files`` (its table of contents first), the folder is not listed (every
+    search calls this): the stats also take the next generation's table of contents, which a commit
+    writes (whoosh numbers each generation one more than the newest it found), and raise nothing.
+    """
+    if files is not None:
+        folder = os.fspath(path)  # joined as strings
+        following = toc_name(int(files[0].removeprefix(f"_{INDEX_NAME}_").removesuffix(".toc")) + 1)
+        return files[0], tuple(_stat(f"{folder}/{name}") for name in (META_FILE, *files, following))
     try:
         names = os.listdir(path)
     except OSError:
@@ -272,10 +281,8 @@ def stamp(path: Path, files: list[str] | None = None) -> Stamp:
             recorded_generation = read_meta(path).get("generation")
             raise IndexCorruptError(path / toc_name(recorded_generation or 1), "is missing")
         raise IndexMissingError(f"no index at {path}: run `mikke index` first")
-    if files is None:
-        files = sorted(name for name in names if _TOC.match(name) or _SEGMENT_FILE.match(name))
-    folder = os.fspath(path)  # joined as strings: every search calls this
-    return toc_name(generation), tuple(_stat(f"{folder}/{name}") for name in (META_FILE, *files))
+    files = sorted(name for name in names if _TOC.match(name) or _SEGMENT_FILE.match(name))
+    return toc_name(generation), tuple(_stat(path / name) for name in (META_FILE, *files))
 
 
 def open_generation(path: Path, *, verify: bool = True) -> Generation:

@@ -253,6 +253,13 @@ def test_sentence_grams_keep_a_title_and_heading_whole() -> None:
     assert found == {0: [{"梅雨", "時期", "期間"}, {"梅雨", "時期", "雨季"}, {"梅雨", "時期"}], 1: [{"ai", "𠮟る"}]}
 
 
+def test_sentence_grams_tell_apart_characters_alike_in_their_last_16_bits() -> None:
+    assert ord("𠮟") & 0xFFFF == ord("ட")  # U+20B9F and U+0B9F: found by one table entry
+    texts = ["t\nh\nடる。𠮟る", "t\nh\nடる"]
+    assert sentence_grams(texts, ["𠮟る"]) == {0: [{"𠮟る"}]}
+    assert sentence_grams(texts, ["டる"]) == {0: [{"டる"}], 1: [{"டる"}]}
+
+
 @pytest.mark.parametrize("parallel", [False, True])
 def test_shown_text_is_the_folded_title_heading_and_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool

@@ -77,7 +77,7 @@ def rerank(
     the best of a later stage, of a depth no larger, are found among those the last one read.
     """
     scores = scores.copy()
-    order = query.arrays.order[docnums]
+    order = query.arrays.order  # the tie order, looked up for the best only
     read: Ints | None = None  # the matches the last stage with a depth read
     for row, stage in enumerate(STAGES if stages is None else stages):
         if not docnums.size:
@@ -85,9 +85,9 @@ def rerank(
         top: slice | Ints = slice(None)  # every match
         if stage.depth is not None:
             if read is not None and stage.depth <= read.size:
-                top = read[best(scores[read], order[read], stage.depth)]
+                top = read[best(scores[read], order, stage.depth, docnums[read])]
             else:
-                top = best(scores, order, stage.depth)
+                top = best(scores, order, stage.depth, docnums)
             read = top
         before = scores[top]
         after = stage.fn(query, docnums[top], before, stage.weight)
@@ -160,8 +160,9 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     alone when they hold some. A text is a passage as :meth:`~mikke._scoring.IndexArrays.shown_text`
     gives it: its title and heading are its first sentence, then its body is cut at each
     :data:`~mikke._snippets.SENTENCE_END`. The texts are joined (NUL between them); at each
-    character a gram starts with, the window of each gram's length is made one number, 21 bits (a
-    code point) a character, and looked up among the grams'.
+    character a gram may start with (told by the last 16 bits of its code point), the window of
+    each gram's length is made one number, 21 bits (a code point) a character, and looked up
+    among the grams'.
 
     >>> texts = ["梅雨\\n時期\\n期間は。雨季", "ai\\n\\n梅", "晴れ\\n\\n"]
     >>> found = sentence_grams(texts, ["梅雨", "期間", "雨季", "ai"])
@@ -169,27 +170,34 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     {0: [['期間', '梅雨'], ['梅雨', '雨季'], ['梅雨']], 1: [['ai']]}
     """
     chars = np.frombuffer(("\x00".join(texts) + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)  # room for a window
-    first = np.zeros(0x10000, dtype=bool)
-    first[[min(ord(gram[0]), 0xFFFF) for gram in grams]] = True
-    starting = first.take(chars, mode="clip").nonzero()[0]  # a code point past the table's: maybe
-    codes = {functools.reduce(lambda code, char: code << 21 | ord(char), gram, 0): gram for gram in grams}
-    known = np.array(sorted(codes), dtype=np.int64)
+    codes = {}
+    for gram in grams:
+        code = 0
+        for char in gram:
+            code = code << 21 | ord(char)
+        codes[code] = gram
+    first = np.zeros(0x10000, dtype=bool)  # by a code point's last 16 bits: maybe
+    first[[ord(gram[0]) & 0xFFFF for gram in grams]] = True
+    starting = first.take(chars.astype(np.uint16)).nonzero()[0]
+    known = np.array([*sorted(codes), np.iinfo(np.int64).max], dtype=np.int64)  # no window is the last
     places: list[int] = []
     matched: list[int] = []
     for length in {len(gram) for gram in grams}:
         windows = chars[starting].astype(np.int64)
         for i in range(1, length):
             windows = windows << 21 | chars[starting + i]
-        at = np.searchsorted(known, windows).clip(max=known.size - 1)
-        hits = (known[at] == windows).nonzero()[0]
+        hits = (known[np.searchsorted(known, windows)] == windows).nonzero()[0]
         places += starting[hits].tolist()
         matched += windows[hits].tolist()
     starts = list(itertools.accumulate((len(text) + 1 for text in texts), initial=0))
+    heads: dict[int, int] = {}  # text -> where its title and heading end (the newline after the heading)
     sentences: dict[int, dict[int, set[str]]] = {}  # text -> sentence (where it ends; -1: title and heading) -> grams
     for place, code in zip(places, matched, strict=True):
         n = bisect.bisect_right(starts, place) - 1
         text, offset = texts[n], place - starts[n]
-        if offset < text.index("\n", text.index("\n") + 1):  # before the newline after the heading
+        if n not in heads:
+            heads[n] = text.index("\n", text.index("\n") + 1)
+        if offset < heads[n]:
             end = -1
         else:
             cut = _SENTENCE_CUT.search(text, offset)

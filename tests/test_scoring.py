@@ -22,6 +22,7 @@ from mikke._query import Clause, Concept, Expansion, parse_query
 from mikke._ranking import (
     Query,
     answer_pattern,
+    by_coverage,
     by_pairs,
     by_sentences,
     by_trigrams,
@@ -163,6 +164,16 @@ def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(searcher
         top = np.arange(docnums.size) if stage.depth is None else best(expected, order, stage.depth)
         expected[top] = stage.fn(query, docnums[top], expected[top], stage.weight)
     assert reranked.tolist() == expected.tolist()
+
+
+def test_coverage_of_the_scorers_documents_is_their_coverage_picked_one_by_one(searcher: Searcher) -> None:
+    query, _ = stage_input(searcher, "データセンターの液体冷却")
+    every = query.scorer.docnums.copy()  # the matches as a search finds them, unfiltered: the scorer's documents
+    covered = by_coverage(query, every, np.ones(every.size), 3.0)
+    assert len(set(covered.tolist())) > 2
+    some = every[::-3]  # filtered and out of order: picked by place
+    assert by_coverage(query, some, np.ones(some.size), 3.0).tolist() == covered[::-3].tolist()
+    assert by_coverage(query, every[::-1], np.ones(every.size), 3.0).tolist() == covered[::-1].tolist()
 
 
 def test_word_trigrams_read_the_words_from_the_parsed_query() -> None:

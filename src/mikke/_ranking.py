@@ -101,9 +101,12 @@ def by_coverage(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     """``scores`` times the coverage to the power ``weight`` (a soft AND): the IDF-weighted share
     of the query's words a passage holds, averaged with the share its whole post holds
     (:data:`POST_COVERAGE_WEIGHT`)."""
-    passage, post = query.scorer.coverage()
+    scorer = query.scorer
+    passage, post = scorer.coverage()
     share = (1 - POST_COVERAGE_WEIGHT) * passage + POST_COVERAGE_WEIGHT * post
-    return np.asarray(scores * share[query.scorer.at(docnums)] ** weight)
+    if not np.array_equal(docnums, scorer.docnums):  # else the matches are the scorer's documents, in order
+        share = share[scorer.at(docnums)]
+    return np.asarray(scores * share**weight)
 
 
 _WORD_RUN = re.compile(r"\w+")

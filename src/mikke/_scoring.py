@@ -466,9 +466,10 @@ class QueryScorer:
             total += weight
             # Once a post, however many of its passages hold the word: the most one of them holds.
             if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
-                holding = self.concept(concept) > 0
-                np.add(passage, weight, out=passage, where=holding)
-                post[post_of[holding]] += weight  # a post listed more than once: added once
+                ids, summed, _ = self._words[concept]
+                holding = ids[summed > 0]  # all of them among ``docnums`` (see :meth:`concept`)
+                passage[self._position[holding]] += weight
+                post[arrays.post_of[holding]] += weight  # a post listed more than once: added once
                 continue
             held = self.held(concept)
             passage += weight * held

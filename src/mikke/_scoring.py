@@ -406,6 +406,8 @@ class QueryScorer:
         return np.where(matched, scores, 0.0), matched
 
     def score(self, strict: bool) -> tuple[Floats, Mask]:
+        """Each of ``docnums``' score, and whether it matches (see the class); a document a reindex
+        deleted never matches."""
         size = self.docnums.size
         scores = np.zeros(size)
         matched = np.full(size, strict)

@@ -197,8 +197,7 @@ class Searcher:
     ) -> tuple[QueryScorer, Ints, Floats]:
         """:meth:`matches` in one index generation, with the first stage's scorer."""
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
-        scores, matched = scorer.score(strict=False)
-        matched &= arrays.live[scorer.docnums]
+        scores, matched = scorer.score(strict=False)  # live documents only
         if filter_query is not None:
             matched &= arrays.docs_for(filter_query)[scorer.docnums]
         docnums, scores = scorer.docnums[matched], scores[matched]

@@ -474,10 +474,9 @@ class QueryScorer:
             total += weight
             # Once a post, however many of its passages hold the word: the most one of them holds.
             if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
-                ids, summed, _ = self._words[concept]
-                holding = ids[summed > 0]  # all of them among ``docnums`` (see :meth:`concept`)
-                passage[self._position[holding]] += weight
-                post[arrays.post_of[holding]] += weight  # a post listed more than once: added once
+                holding = self.concept(concept) > 0
+                passage += weight * holding  # adding 0.0 where it is not held changes nothing
+                post[post_of[holding]] += weight  # a post listed more than once: added once
                 continue
             held = self.held(concept)
             passage += weight * held

@@ -88,6 +88,28 @@ def test_a_snippet_shows_the_window_with_the_most_terms_and_every_highlight_in_i
     assert checked > 30
 
 
+def test_the_sentences_left_out_of_the_windows_never_hold_the_best(sample_config: Config) -> None:
+    """The windows of the sentences starting after the last highlight are not candidates: with them,
+    the best window is the same one."""
+    shortened = 0
+    for fields in stored_passages(sample_config):
+        text, flat = fields["text"], fields["text"].replace("\n", " ")
+        for query in QUERIES:
+            spans = snippets.highlight_spans(text, parse_query(query).terms(), fields["offsets"])
+
+            def score(window: tuple[int, int]) -> tuple[int, int, int]:
+                words = [flat[a:b].lower() for a, b in spans if a >= window[0] and b <= window[1]]  # noqa: B023
+                return len(set(words)), len(words), -window[0]
+
+            if spans:
+                kept = snippets._candidate_windows(text, spans, 40)
+                # A highlight at the very end keeps every sentence; its own window is dropped.
+                every = snippets._candidate_windows(text, [*spans, (len(text), len(text))], 40)[:-1]
+                assert max(kept, key=score) == max(every, key=score)
+                shortened += len(every) > len(kept)
+    assert shortened > 30
+
+
 def test_search_snippets_never_analyse_the_passage(searcher: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_analysis(text: str) -> None:
         raise AssertionError(f"a search snippet analysed its passage: {text[:20]!r}")

@@ -223,7 +223,10 @@ def _holds(arrays: IndexArrays, word: str) -> bool:
 
 
 def _held(arrays: IndexArrays, words: Iterable[str]) -> tuple[str, ...]:
-    return tuple(word for word in words if _holds(arrays, word))
+    """Those of ``words`` the index holds (:func:`_holds`): a word of one term looked up at once
+    (most of Sudachi's synonyms)."""
+    vocabulary = arrays.vocabulary()
+    return tuple(word for word in words if (vocabulary.get(word, 0) > 0 if " " not in word else _holds(arrays, word)))
 
 
 def prefix_words(arrays: IndexArrays, prefix: str) -> list[str]:

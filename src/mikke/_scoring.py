@@ -289,12 +289,18 @@ class QueryScorer:
         self._boosts_key = tuple(boosts.items())
         self._words = {c: self._word(c) for c in (*parsed.concepts(), *parsed.excluded)}
         self.docnums: Ints = _union([holding for _, _, holding in self._words.values()], arrays.size)
-        self._inside = np.zeros(arrays.size, dtype=bool)
-        self._inside[self.docnums] = True
         self._position = np.empty(arrays.size, dtype=np.int64)
         self._position[self.docnums] = np.arange(self.docnums.size)
         self._concepts: dict[Concept, Floats] = {}
         self._holds: dict[Concept, Mask] = {}
+
+    @functools.cached_property
+    def _inside(self) -> Mask:
+        """Whether each document of the index is one of :attr:`docnums` (made when first needed: for a
+        compound whose parts score alone)."""
+        inside = np.zeros(self.arrays.size, dtype=bool)
+        inside[self.docnums] = True
+        return inside
 
     def at(self, docnums: Ints) -> Ints:
         """The places of ``docnums`` (some of :attr:`docnums`) in the scorer's arrays."""
@@ -400,6 +406,8 @@ class QueryScorer:
         return np.where(matched, scores, 0.0), matched
 
     def score(self, strict: bool) -> tuple[Floats, Mask]:
+        """Each of ``docnums``' score, and whether it matches (see the class); a document a reindex
+        deleted never matches."""
         size = self.docnums.size
         scores = np.zeros(size)
         matched = np.full(size, strict)
@@ -467,7 +475,7 @@ class QueryScorer:
             # Once a post, however many of its passages hold the word: the most one of them holds.
             if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
                 holding = self.concept(concept) > 0
-                np.add(passage, weight, out=passage, where=holding)
+                passage += weight * holding  # adding 0.0 where it is not held changes nothing
                 post[post_of[holding]] += weight  # a post listed more than once: added once
                 continue
             held = self.held(concept)

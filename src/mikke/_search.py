@@ -197,8 +197,7 @@ class Searcher:
     ) -> tuple[QueryScorer, Ints, Floats]:
         """:meth:`matches` in one index generation, with the first stage's scorer."""
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
-        scores, matched = scorer.score(strict=False)
-        matched &= arrays.live[scorer.docnums]
+        scores, matched = scorer.score(strict=False)  # live documents only
         if filter_query is not None:
             matched &= arrays.docs_for(filter_query)[scorer.docnums]
         docnums, scores = scorer.docnums[matched], scores[matched]
@@ -280,31 +279,32 @@ def _matched(
     parsed = scorer.parsed
     words = tuple(clause.text for clause in parsed.clauses())
 
-    def held(concept: Concept, docnums: Ints) -> Mask:
-        return scorer.holds(concept)[scorer.at(docnums)]
+    def held(concept: Concept, places: Ints) -> Mask:  # places: of documents in the scorer's arrays
+        return scorer.holds(concept)[places]
 
-    def whole(clause: Clause, docnums: Ints) -> Mask:
-        return np.asarray(np.logical_and.reduce([held(concept, docnums) for concept in clause.concepts]))
+    def whole(clause: Clause, places: Ints) -> Mask:
+        return np.asarray(np.logical_and.reduce([held(concept, places) for concept in clause.concepts]))
 
     if len(parsed.concepts()) > LABEL_MAX_WORDS:
         return "all", words, ()  # a long query, a question mostly, ranks by how much of it a match covers
     if ranked:
-        top = np.array([ranked[0][0]], dtype=np.int64)
+        top = scorer.at(np.array([ranked[0][0]], dtype=np.int64))
         if all(whole(clause, top)[0] for clause in parsed.required) and all(
             any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
         ):
             return "all", words, ()  # the best match holds every word
     matched: list[str] = []
     missing: list[str] = []
+    places = scorer.at(candidates)
     for clause in parsed.clauses():
-        if whole(clause, candidates).any():
+        if whole(clause, places).any():
             matched.append(clause.text)
             continue
         missing.append(clause.text)
         surfaces = [token.surface for token in analyze(clause.text) if not token.part]
         if len(surfaces) != len(clause.concepts):
             surfaces = [concept.text for concept in clause.concepts]
-        matched += [s for s, c in zip(surfaces, clause.concepts, strict=True) if held(c, candidates).any()]
+        matched += [s for s, c in zip(surfaces, clause.concepts, strict=True) if held(c, places).any()]
     return "some", tuple(dict.fromkeys(matched)), tuple(dict.fromkeys(missing))
 
 

@@ -133,9 +133,16 @@ def sentence_ends(text: str) -> tuple[int, ...]:
 
 def _candidate_windows(text: str, spans: list[tuple[int, int]], width: int) -> list[tuple[int, int]]:
     """Windows starting at sentence starts, ending at the last sentence end that fits,
-    plus windows around each highlight for sentences longer than ``width``."""
+    plus windows around each highlight for sentences longer than ``width``. A sentence starting
+    after the last highlight's start is left out: its window holds no highlight, so the first
+    window (from 0) is ahead of it in :func:`make_snippet`.
+
+    >>> _candidate_windows("一文目。二文目。三文目。", [(4, 6)], 5)
+    [(0, 4), (4, 8), (3, 8)]
+    """
     found = sentence_ends(text)
-    starts = [start for start in (0, *found) if start < len(text)]
+    last = spans[-1][0] if spans else 0
+    starts = [start for start in (0, *found) if start < len(text) and start <= last]
     ends = [*found, len(text)]
     windows = []
     for start in starts:

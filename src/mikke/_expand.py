@@ -218,15 +218,13 @@ def _share(concepts: list[Concept], start: int, end: int, expansion: Expansion) 
 def _holds(arrays: IndexArrays, word: str) -> bool:
     """Whether some search field holds every term of ``word`` (terms, space-separated): looked up in
     the index's vocabulary, which spares reading the postings of the many synonyms it does not hold."""
-    vocabulary = arrays.vocabulary()
-    return all(vocabulary.get(term, 0) > 0 for term in word.split(" "))
+    return bool(_held(arrays, [word]))
 
 
 def _held(arrays: IndexArrays, words: Iterable[str]) -> tuple[str, ...]:
-    """Those of ``words`` the index holds (:func:`_holds`): a word of one term looked up at once
-    (most of Sudachi's synonyms)."""
+    """Those of ``words`` the index holds (:func:`_holds`), the vocabulary read once."""
     vocabulary = arrays.vocabulary()
-    return tuple(word for word in words if (vocabulary.get(word, 0) > 0 if " " not in word else _holds(arrays, word)))
+    return tuple(word for word in words if all(vocabulary.get(term, 0) > 0 for term in word.split(" ")))
 
 
 def prefix_words(arrays: IndexArrays, prefix: str) -> list[str]:

@@ -172,9 +172,9 @@ def make_snippet(
         return range(bisect.bisect_left(span_starts, window[0]), bisect.bisect_right(span_ends, window[1]))
 
     def score(window: tuple[int, int]) -> tuple[int, int, int]:
-        first, stop = bisect.bisect_left(span_starts, window[0]), bisect.bisect_right(span_ends, window[1])
-        count = max(0, stop - first)
-        return (len(set(words[first:stop])) if count > 1 else count, count, -window[0])
+        inside = covered(window)
+        count = len(inside)
+        return (len(set(words[inside.start : inside.stop])) if count > 1 else count, count, -window[0])
 
     windows = _candidate_windows(text, spans, width)
     start, end = max(windows, key=score) if spans else windows[0]  # none: every window scores nothing

@@ -100,6 +100,25 @@ def test_prefix_keeps_the_most_frequent_words(searcher: Searcher, monkeypatch: p
     assert expand_module.prefix_words(arrays, "デー") == expected
 
 
+def test_prefix_words_are_those_whooshs_lexicon_gives(searcher: Searcher) -> None:
+    """The completions found in the sorted vocabulary are whoosh's own: its lexicon read field by
+    field from the prefix, each word counted in the field where most documents hold it."""
+    arrays = searcher.current()
+    reader = arrays.searcher.reader()
+
+    def from_lexicon(prefix: str) -> list[str]:
+        counts: dict[str, int] = {}
+        for field in SEARCH_FIELDS:
+            for term, info in reader.iter_prefix(field, prefix):
+                if (word := term.decode()) != prefix:
+                    counts[word] = max(counts.get(word, 0), info.doc_frequency())
+        return sorted(counts, key=lambda w: (-counts[w], w))[: expand_module.PREFIX_LIMIT]
+
+    prefixes = sorted({term[:n] for term in arrays.sorted_terms() for n in (1, 2, 3)})
+    assert len(prefixes) > 500
+    assert [expand_module.prefix_words(arrays, p) for p in prefixes] == [from_lexicon(p) for p in prefixes]
+
+
 def test_an_exact_match_ranks_above_a_completion(make_corpus) -> None:  # type: ignore[no-untyped-def]
     config: Config = make_corpus(
         {

@@ -37,13 +37,13 @@ where it matches.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from ._analysis import Word, analyze, fold, known_word, to_hiragana, words
 from ._query import WRITTEN_KINDS, Clause, Concept, Expansion, ParsedQuery
-from ._schema import SEARCH_FIELDS
 from ._scoring import Correction, IndexArrays
 from ._synonyms import Synonyms
 
@@ -54,7 +54,7 @@ SYNONYM_WEIGHT = 0.8
 TYPO_WEIGHT = 0.9
 #: Most indexed words a prefix expands to (the most frequent).
 PREFIX_LIMIT = 50
-#: Most indexed words read in one field for a prefix (a one-letter prefix begins thousands).
+#: Most indexed words read for a prefix (a one-letter prefix begins thousands).
 PREFIX_SCAN = 5000
 #: How many of the typed word's last analysed words a prefix may start at.
 PREFIX_WORDS = 3
@@ -229,20 +229,18 @@ def _held(arrays: IndexArrays, words: Iterable[str]) -> tuple[str, ...]:
 
 def prefix_words(arrays: IndexArrays, prefix: str) -> list[str]:
     """The indexed words of the search fields that begin with ``prefix`` (not itself), the
-    :data:`PREFIX_LIMIT` most frequent first."""
+    :data:`PREFIX_LIMIT` most frequent of the first :data:`PREFIX_SCAN` first: a run of the
+    index's sorted vocabulary, found by a binary search in memory."""
     if not prefix:
         return []
-    reader = arrays.searcher.reader()
+    vocabulary, terms = arrays.vocabulary(), arrays.sorted_terms()
+    start = bisect.bisect_left(terms, prefix)
     counts: dict[str, int] = {}
-    for field in SEARCH_FIELDS:
-        if field not in reader.schema:
-            continue
-        for n, (term, info) in enumerate(reader.iter_prefix(field, prefix)):
-            if n == PREFIX_SCAN:
-                break
-            word = term.decode("utf-8") if isinstance(term, bytes) else term
-            if word != prefix:
-                counts[word] = max(counts.get(word, 0), info.doc_frequency())
+    for word in terms[start : start + PREFIX_SCAN]:
+        if not word.startswith(prefix):
+            break
+        if word != prefix:
+            counts[word] = vocabulary[word]
     return _most_frequent(counts, PREFIX_LIMIT)
 
 

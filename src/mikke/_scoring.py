@@ -155,6 +155,7 @@ class IndexArrays:
         self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
         self.corrections = SizedCache[str, tuple[Correction | None]](CACHE_CORRECTIONS)  # _expand.correct's
         self._vocabulary: dict[str, int] | None = None
+        self._sorted_terms: list[str] | None = None
 
     def vocabulary(self) -> dict[str, int]:
         """Every term of the search fields -> the most documents holding it in one field; read on
@@ -177,6 +178,13 @@ class IndexArrays:
             for (_, term), count in found.items():
                 self._vocabulary[term] = max(count, self._vocabulary.get(term, 0))
         return self._vocabulary
+
+    def sorted_terms(self) -> list[str]:
+        """The :meth:`vocabulary`'s terms in order (where the words a prefix begins are a run):
+        made on first use, then kept."""
+        if self._sorted_terms is None:
+            self._sorted_terms = sorted(self.vocabulary())
+        return self._sorted_terms
 
     def term_scores(self, field: str, term: str) -> tuple[Ints, Floats]:
         """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores."""

@@ -270,6 +270,15 @@ def test_sentence_grams_tell_apart_characters_alike_in_their_last_16_bits() -> N
     assert sentence_grams(texts, ["𠮟る"]) == {0: [{"𠮟る"}]}
     assert sentence_grams(texts, ["டる"]) == {0: [{"டる"}], 1: [{"டる"}]}
 
+    # A gram's first character may share its last 16 bits with NUL (U+20000): the texts' separators
+    # and the room after them are then looked at, and a window never reaches past that room.
+    assert ord("𠀀") & 0xFFFF == 0
+    assert sentence_grams(["t\nh\n本文。𠀀液体", "t\nh\nc"], ["𠀀液体", "液体"]) == {0: [{"𠀀液体", "液体"}]}
+
+
+def test_a_query_word_in_a_supplementary_plane_is_searched(searcher: Searcher) -> None:
+    assert searcher.search("𠀀液体冷却").hits  # a trigram starting with U+20000: no error
+
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_shown_text_is_the_folded_title_heading_and_text(

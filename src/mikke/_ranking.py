@@ -172,7 +172,8 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     >>> {n: [sorted(grams) for grams in rows] for n, rows in found.items()}
     {0: [['期間', '梅雨'], ['梅雨', '雨季'], ['梅雨']], 1: [['ai']]}
     """
-    chars = np.frombuffer(("\x00".join(texts) + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)  # room for a window
+    joined = "\x00".join(texts)
+    chars = np.frombuffer((joined + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)  # room for a window
     codes = {}
     for gram in grams:
         code = 0
@@ -181,7 +182,7 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
         codes[code] = gram
     first = np.zeros(0x10000, dtype=bool)  # by a code point's last 16 bits: maybe
     first[[ord(gram[0]) & 0xFFFF for gram in grams]] = True
-    starting = first.take(chars.astype(np.uint16)).nonzero()[0]
+    starting = first.take(chars[: len(joined)].astype(np.uint16)).nonzero()[0]  # not in the room after
     known = np.array([*sorted(codes), np.iinfo(np.int64).max], dtype=np.int64)  # no window is the last
     places: list[int] = []
     matched: list[int] = []

@@ -158,12 +158,31 @@ def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(searcher
     read = ~np.isnan(factors)
     assert read[0].all() and read[1:].sum(axis=1).tolist() == [8, 3, 2]
     assert (factors[1:][read[1:]] >= 1).all()  # a stage with a depth never lowers a score
-    expected, order = scores.copy(), arrays.order[docnums]  # each stage's best found among every match
+    assert reranked.tolist() == reranked_by_every_match(searcher, question, stages).tolist()
+
+
+def reranked_by_every_match(searcher: Searcher, question: str, stages: list[_ranking.Stage]) -> np.ndarray:
+    """The scores of ``question``'s matches after ``stages``, each stage's best found among every match."""
+    arrays, parsed = searcher.current(), parse_query(question)
+    _, docnums, expected = searcher.matches(parsed, rank=False)
+    order = arrays.order[docnums]
     query = Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts))
     for stage in stages:
         top = np.arange(docnums.size) if stage.depth is None else best(expected, order, stage.depth)
         expected[top] = stage.fn(query, docnums[top], expected[top], stage.weight)
-    assert reranked.tolist() == expected.tolist()
+    return expected
+
+
+@pytest.mark.parametrize("question", ["データセンターの液体冷却", "AIインフラ企業の資金調達", "gpu"])
+def test_rerank_looks_among_every_match_after_a_stage_that_reads_them_all(searcher: Searcher, question: str) -> None:
+    coverage, trigrams, sentences, pairs = _ranking.STAGES  # coverage, which lowers scores, after a stage with a depth
+    stages = [dataclasses.replace(trigrams, depth=4), coverage, dataclasses.replace(sentences, depth=3), pairs]
+    arrays, parsed = searcher.current(), parse_query(question)
+    _, docnums, scores = searcher.matches(parsed, rank=False)
+    reranked = rerank(
+        Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts)), docnums, scores, stages
+    )
+    assert reranked.tolist() == reranked_by_every_match(searcher, question, stages).tolist()
 
 
 def test_coverage_of_the_scorers_documents_is_their_coverage_picked_one_by_one(searcher: Searcher) -> None:

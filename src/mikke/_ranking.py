@@ -83,12 +83,12 @@ def rerank(
         if not docnums.size:
             break
         top: slice | Ints = slice(None)  # every match
-        if stage.depth is not None:
-            if read is not None and stage.depth <= read.size:
-                top = read[best(scores[read], order, stage.depth, docnums[read])]
-            else:
-                top = best(scores, order, stage.depth, docnums)
-            read = top
+        if stage.depth is None:
+            read = None  # a stage reading every match may lower any score
+        elif read is not None and stage.depth <= read.size:
+            top = read = read[best(scores[read], order, stage.depth, docnums[read])]
+        else:
+            top = read = best(scores, order, stage.depth, docnums)
         before = scores[top]
         after = stage.fn(query, docnums[top], before, stage.weight)
         if factors is not None:

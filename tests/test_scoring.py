@@ -26,7 +26,7 @@ from mikke._ranking import (
     by_pairs,
     by_sentences,
     by_trigrams,
-    pair_share,
+    pair_shares,
     rerank,
     sentence_grams,
     sentence_share,
@@ -251,13 +251,14 @@ def test_a_run_of_three_words_counts_only_in_the_questions_order(monkeypatch) ->
     concepts = parse_query("梅雨の時期に降る長い雨を何と呼ぶか").concepts()  # six words, one clause
     weights, together, above = [1.0] * 6, np.ones(5, dtype=bool), [False] * 6
     texts = ("梅雨の時期に降る長い雨を菜種梅雨と呼ぶ。", "呼ぶ雨は長い。降る時期は梅雨。")  # every pair near
-    shares = [pair_share(term_offsets(text), concepts, weights, together, above) for text in texts]
-    assert shares == [1.0, 5 / 9]  # 5 pairs, 4 runs of three: the second holds none in order
+    passages = [(term_offsets(text), above) for text in texts]  # 5 pairs, 4 runs of three: the second holds none
+    assert pair_shares(passages, concepts, weights, together) == [1.0, 5 / 9]
     monkeypatch.setattr(_ranking, "RUN_WEIGHT", 0.0)
-    assert [pair_share(term_offsets(text), concepts, weights, together, above) for text in texts] == [1.0, 1.0]
+    assert pair_shares(passages, concepts, weights, together) == [1.0, 1.0]
     monkeypatch.setattr(_ranking, "RUN_WEIGHT", 1.0)
     short = parse_query("琵琶湖の面積は").concepts()  # fewer than RUN_MIN words: pairs only
-    assert pair_share(term_offsets("面積で琵琶湖に勝る"), short, [1.0, 1.0], np.array([True]), [False, False]) == 1.0
+    near = [(term_offsets("面積で琵琶湖に勝る"), [False, False])]
+    assert pair_shares(near, short, [1.0, 1.0], np.array([True])) == [1.0]
 
 
 def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher) -> None:

@@ -85,7 +85,9 @@ def rerank(
         top: slice | Ints = slice(None)  # every match
         if stage.depth is None:
             read = None  # a stage reading every match may lower any score
-        elif read is not None and stage.depth <= read.size:
+        elif read is not None and stage.depth == read.size:
+            top = read  # the best are those read, best first or not
+        elif read is not None and stage.depth < read.size:
             top = read = read[best(scores[read], order, stage.depth, docnums[read])]
         else:
             top = read = best(scores, order, stage.depth, docnums)
@@ -154,6 +156,8 @@ def word_trigrams(clauses: Sequence[Clause]) -> set[str]:
 
 #: A character that ends a sentence (:data:`~mikke._snippets.SENTENCE_END`'s).
 _SENTENCE_CUT = re.compile(f"[{SENTENCE_MARKS}\n]")
+#: More than any window's number (:func:`sentence_grams`).
+_NO_WINDOW = np.iinfo(np.int64).max
 
 
 def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, list[set[str]]]:
@@ -183,7 +187,7 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     first = np.zeros(0x10000, dtype=bool)  # by a code point's last 16 bits: maybe
     first[[ord(gram[0]) & 0xFFFF for gram in grams]] = True
     starting = first.take(chars[: len(joined)].astype(np.uint16)).nonzero()[0]  # not in the room after
-    known = np.array([*sorted(codes), np.iinfo(np.int64).max], dtype=np.int64)  # no window is the last
+    known = np.array([*sorted(codes), _NO_WINDOW], dtype=np.int64)  # no window is the last
     places: list[int] = []
     matched: list[int] = []
     for length in {len(gram) for gram in grams}:
@@ -392,9 +396,10 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
     """What the word-level stages read: each query word's weight, and each passage's text, term
     offsets and which words its title or heading holds (read once a query: ``query.passages``)."""
     arrays, parsed = query.arrays, query.parsed
-    concepts, terms = parsed.concepts(), parsed.terms()
-    new = [docnum for docnum in docnums.tolist() if docnum not in query.passages]
+    listed = docnums.tolist()
+    new = [docnum for docnum in listed if docnum not in query.passages]
     if new:
+        concepts, terms = parsed.concepts(), parsed.terms()
         ids = np.array(new, dtype=np.int64)
         held = [held_in(arrays, "title", c, ids) | held_in(arrays, "heading", c, ids) for c in concepts]
         above = np.array(held, dtype=bool).reshape(len(concepts), len(new)).T.tolist()  # a passage's, each
@@ -403,75 +408,91 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
             text, packed = fields["text"], fields.get("offsets")
             offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
             query.passages[docnum] = text, offsets, its_above
-    return query.weights, [query.passages[docnum] for docnum in docnums.tolist()]
+    return query.weights, [query.passages[docnum] for docnum in listed]
 
 
 #: Most characters between two neighbouring query words that count as next to each other (:func:`by_pairs`).
 PAIR_GAP = 10
 #: A run of three neighbouring query words held next to each other in the question's order
-#: weighs this many times its lightest word (:func:`pair_share`), in a question of at least
+#: weighs this many times its lightest word (:func:`pair_shares`), in a question of at least
 #: :data:`RUN_MIN` words.
 RUN_WEIGHT = 1.0
 RUN_MIN = 5
 
 
-def pair_share(
-    offsets: TermOffsets, concepts: Sequence[Concept], weights: Sequence[float], together: Mask, above: Sequence[bool]
-) -> float:
-    """The weighted share of the query's pairs of neighbouring words that a text holds next to
-    each other, in either order: one word's start at most :data:`PAIR_GAP` characters after the
+def pair_shares(
+    passages: Sequence[tuple[TermOffsets, Sequence[bool]]],
+    concepts: Sequence[Concept],
+    weights: Sequence[float],
+    together: Mask,
+) -> list[float]:
+    """For each passage (its term offsets, and which words its title or heading holds: ``above``),
+    the weighted share of the query's pairs of neighbouring words that it holds next to each
+    other, in either order: one word's start at most :data:`PAIR_GAP` characters after the
     other's end (a compound reaching from its first part to its last), or both ``above`` the
-    text (in its title or heading). ``together[i]`` says whether words ``i`` and ``i + 1`` make a
-    pair (typed in one clause); a pair weighs its lighter word. In a question of
-    :data:`RUN_MIN` words or more, three neighbouring words of one clause also count as one more
-    pair when the text holds them next to each other in the question's order (an answer
-    restating the question's clause). ``offsets`` are the text's term offsets.
+    text. ``together[i]`` says whether words ``i`` and ``i + 1`` make a pair (typed in one
+    clause); a pair weighs its lighter word. In a question of :data:`RUN_MIN` words or more,
+    three neighbouring words of one clause also count as one more pair when the text holds them
+    next to each other in the question's order (an answer restating the question's clause).
+    What every passage shares (the pairs, their weights and total) is found once.
 
     >>> import numpy as np
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
     >>> concepts, together = parse_query("琵琶湖の面積").concepts(), np.array([True])
-    >>> [pair_share(term_offsets(text), concepts, [1.0, 1.0], together, [False, False])
-    ...  for text in ("面積で琵琶湖に勝る湖はない", "琵琶湖は滋賀県の中央にある。面積は広い")]
+    >>> texts = ("面積で琵琶湖に勝る湖はない", "琵琶湖は滋賀県の中央にある。面積は広い")
+    >>> pair_shares([(term_offsets(text), [False, False]) for text in texts], concepts, [1.0, 1.0], together)
     [1.0, 0.0]
-    >>> pair_share({}, concepts, [1.0, 1.0], together, [True, True])
-    1.0
+    >>> pair_shares([({}, [True, True])], concepts, [1.0, 1.0], together)
+    [1.0]
     """
-
-    def spans(concept: Concept) -> tuple[list[int], list[int]]:
-        whole = offsets.get(concept.text, [])
-        starts, ends = whole[::2], whole[1::2]
-        if concept.parts:
-            starts = starts + offsets.get(concept.parts[0], [])[::2]
-            ends = ends + offsets.get(concept.parts[-1], [])[1::2]
-        return starts, ends
-
-    def near(ends: list[int], starts: list[int]) -> bool:
-        return bool(ends and starts) and any(0 <= start - end <= PAIR_GAP for start in starts for end in ends)
-
-    found = [spans(concept) for concept in concepts]
-    held = total = 0.0
-    ahead = {}  # pair i -> whether the text holds word i + 1 right after word i
-    for i in together.nonzero()[0].tolist():
-        (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
-        weight = min(weights[i], weights[i + 1])
-        total += weight
-        ahead[i] = near(ends, next_starts)
-        if (above[i] and above[i + 1]) or ahead[i] or near(next_ends, starts):
-            held += weight
+    pairs = together.nonzero()[0].tolist()
+    pair_weights = [min(weights[i], weights[i + 1]) for i in pairs]
+    runs = []  # (first word, weight) of each run of three words of one clause
     if len(concepts) >= RUN_MIN:
-        for i, first in ahead.items():
-            if i + 1 in ahead:  # three words of one clause, held in the question's order
-                weight = RUN_WEIGHT * min(weights[i : i + 3])
-                total += weight
-                held += weight if first and ahead[i + 1] else 0.0
-    return held / total if total else 0.0
+        runs = [(i, RUN_WEIGHT * min(weights[i : i + 3])) for i in pairs if i + 1 in pairs]
+    total = 0.0
+    for weight in pair_weights + [weight for _, weight in runs]:
+        total += weight
+    if not total:
+        return [0.0] * len(passages)
+    words = sorted({word for i in pairs for word in (i, i + 1)})
+    shares = []
+    for offsets, above in passages:
+        found = {word: _spans(offsets, concepts[word]) for word in words}
+        held = 0.0
+        ahead = {}  # pair i -> whether the text holds word i + 1 right after word i
+        for i, weight in zip(pairs, pair_weights, strict=True):
+            (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
+            ahead[i] = _near(ends, next_starts)
+            if (above[i] and above[i + 1]) or ahead[i] or _near(next_ends, starts):
+                held += weight
+        for i, weight in runs:
+            if ahead[i] and ahead[i + 1]:  # three words held in the question's order
+                held += weight
+        shares.append(held / total)
+    return shares
+
+
+def _spans(offsets: TermOffsets, concept: Concept) -> tuple[list[int], list[int]]:
+    """Where a query word starts and ends in a text of term ``offsets``: whole, or from its first part to its last."""
+    whole = offsets.get(concept.text, [])
+    starts, ends = whole[::2], whole[1::2]
+    if concept.parts:
+        starts = starts + offsets.get(concept.parts[0], [])[::2]
+        ends = ends + offsets.get(concept.parts[-1], [])[1::2]
+    return starts, ends
+
+
+def _near(ends: list[int], starts: list[int]) -> bool:
+    """Whether one of ``starts`` is at most :data:`PAIR_GAP` characters after one of ``ends``."""
+    return bool(ends and starts) and any(0 <= start - end <= PAIR_GAP for start in starts for end in ends)
 
 
 def by_pairs(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
     """``scores`` re-ranked by the query's neighbouring words each passage holds next to each other.
 
-    Each is multiplied by ``1 + weight * share`` (:func:`pair_share`; never lowered): a passage
+    Each is multiplied by ``1 + weight * share`` (:func:`pair_shares`; never lowered): a passage
     that says what the question asks holds its words as close as the question does, in the
     question's order or the other way round (琵琶湖の面積, 面積で琵琶湖に), where one that only
     mentions them holds them apart. Words typed apart (a keyword query's) make no pair; a pair
@@ -484,7 +505,7 @@ def by_pairs(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floa
     if not together.any():
         return scores
     weights, passages = _evidence(query, docnums)
-    shares = [pair_share(offsets, concepts, weights, together, above) for _, offsets, above in passages]
+    shares = pair_shares([(offsets, above) for _, offsets, above in passages], concepts, weights, together)
     return np.asarray(scores * (1 + weight * np.array(shares)))
 
 

@@ -194,7 +194,7 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
         windows = chars[starting].astype(np.int64)
         for i in range(1, length):
             windows = windows << 21 | chars[starting + i]
-        hits = (known[np.searchsorted(known, windows)] == windows).nonzero()[0]
+        hits = (known[known.searchsorted(windows)] == windows).nonzero()[0]
         places += starting[hits].tolist()
         matched += windows[hits].tolist()
     starts = list(itertools.accumulate((len(text) + 1 for text in texts), initial=0))
@@ -243,7 +243,7 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
         return scores
     shares = np.zeros(docnums.size)
     for n, rows in found.items():
-        shares[n] = max(sum(weights[gram] for gram in grams) for grams in rows) / total
+        shares[n] = max(sum(map(weights.__getitem__, grams)) for grams in rows) / total
     return np.asarray(scores * (1 + weight * shares))
 
 

@@ -482,8 +482,8 @@ class QueryScorer:
             total += weight
             # Once a post, however many of its passages hold the word: the most one of them holds.
             if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
-                holding = self.concept(concept) > 0
-                passage += weight * holding  # adding 0.0 where it is not held changes nothing
+                holding = (self.concept(concept) > 0).nonzero()[0]
+                passage[holding] += weight
                 post[post_of[holding]] += weight  # a post listed more than once: added once
                 continue
             held = self.held(concept)

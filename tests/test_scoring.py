@@ -145,9 +145,11 @@ def test_a_trigram_between_two_words_outweighs_one_ending_in_a_particle(make_cor
     assert by_trigrams(query, docnums, np.ones(2), 8.0).tolist() == [5.0, 5.0]  # each holds one of two
 
 
+@pytest.mark.parametrize("depths", [(None, 8, 3, 2), (None, 8, 3, 3)])  # the last reads what the one before read
 @pytest.mark.parametrize("question", ["データセンターの液体冷却", "AIインフラ企業の資金調達", "gpu"])
-def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(searcher: Searcher, question: str) -> None:
-    depths = (None, 8, 3, 2)
+def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(
+    searcher: Searcher, question: str, depths: tuple[int | None, ...]
+) -> None:
     stages = [dataclasses.replace(stage, depth=depth) for stage, depth in zip(_ranking.STAGES, depths, strict=True)]
     arrays, parsed = searcher.current(), parse_query(question)
     _, docnums, scores = searcher.matches(parsed, rank=False)
@@ -156,7 +158,7 @@ def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(searcher
     factors = np.full((len(stages), docnums.size), np.nan)
     reranked = rerank(Query(arrays, parsed, scorer), docnums, scores, stages, factors)
     read = ~np.isnan(factors)
-    assert read[0].all() and read[1:].sum(axis=1).tolist() == [8, 3, 2]
+    assert read[0].all() and read[1:].sum(axis=1).tolist() == list(depths[1:])
     assert (factors[1:][read[1:]] >= 1).all()  # a stage with a depth never lowers a score
     assert reranked.tolist() == reranked_by_every_match(searcher, question, stages).tolist()
 

@@ -482,9 +482,9 @@ class QueryScorer:
             total += weight
             # Once a post, however many of its passages hold the word: the most one of them holds.
             if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
-                holding = (self.concept(concept) > 0).nonzero()[0]
-                passage[holding] += weight
-                post[post_of[holding]] += weight  # a post listed more than once: added once
+                places = (self.concept(concept) > 0).nonzero()[0]  # of the documents holding it
+                passage[places] += weight
+                post[post_of[places]] += weight  # a post listed more than once: added once
                 continue
             held = self.held(concept)
             passage += weight * held

@@ -397,9 +397,11 @@ class QueryScorer:
         """The documents whose ``field`` holds every one of ``parts``, and the parts' summed scores there."""
         ids, summed = self.arrays.term_scores(field, parts[0])
         for part in parts[1:]:
+            if not ids.size:  # most fields hold none of a compound's parts
+                break
             part_ids, part_scores = self.arrays.term_scores(field, part)
-            ids, here, there = np.intersect1d(ids, part_ids, assume_unique=True, return_indices=True)
-            summed = summed[here] + part_scores[there]
+            here, there = _common(ids, part_ids)
+            ids, summed = ids[here], summed[here] + part_scores[there]
         return ids, summed
 
     def _clause(self, clause: Clause, strict: bool) -> tuple[Floats, Mask]:
@@ -502,18 +504,28 @@ class QueryScorer:
 def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Floats]:
     """The documents (of ``size``) in any of ``postings``, sorted, and their scores summed.
 
-    >>> ids, scores = _summed([(np.array([1, 4]), np.array([1.0, 2.0])), (np.array([4]), np.array([0.5]))], 5)
-    >>> ids.tolist(), scores.tolist()
-    ([1, 4], [1.0, 2.5])
+    >>> postings = [(np.array([1, 4]), np.array([1.0, 2.0])), (np.array([4]), np.array([0.5]))]
+    >>> [(ids.tolist(), scores.tolist()) for ids, scores in (_summed(postings, 5), _summed(postings, 100))]
+    [([1, 4], [1.0, 2.5]), ([1, 4], [1.0, 2.5])]
     """
     if len(postings) == 1:  # a word in one field
         return postings[0]
-    ids = _union([found for found, _ in postings], size)
-    summed = np.zeros(ids.size)
+    if not postings:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    every = np.concatenate([found for found, _ in postings])
+    if every.size * SORT_IDS_PER_DOC < size:  # a few documents: as ``_union``, sorted
+        ids = _unique(every)
+        summed = np.zeros(ids.size)
+        # Added one by one in the postings' order: the sums of the scores in that order.
+        np.add.at(summed, np.searchsorted(ids, every), np.concatenate([scores for _, scores in postings]))
+        return ids, summed
+    added = np.zeros(size)  # many: summed over the index, where they are read off
     for found, scores in postings:
-        if found.size:  # most of a word's fields and parts hold none
-            summed[np.searchsorted(ids, found)] += scores
-    return ids, summed
+        added[found] += scores
+    held = np.zeros(size, dtype=bool)
+    held[every] = True
+    ids = held.nonzero()[0]
+    return ids, added[ids]
 
 
 def _union(found: list[Ints], size: int) -> Ints:
@@ -531,6 +543,21 @@ def _union(found: list[Ints], size: int) -> Ints:
     for ids in found:
         held[ids] = True
     return held.nonzero()[0]
+
+
+def _common(ids: Ints, other: Ints) -> tuple[Ints, Ints]:
+    """The places in ``ids`` and in ``other`` (each sorted and distinct) of the documents both hold:
+    ``np.intersect1d``'s indices, found by a binary search (faster).
+
+    >>> [places.tolist() for places in _common(np.array([1, 4, 6, 9]), np.array([0, 4, 9]))]
+    [[1, 3], [1, 2]]
+    """
+    if not other.size:
+        return other, other
+    found = np.searchsorted(other, ids)
+    np.minimum(found, other.size - 1, out=found)
+    both = other[found] == ids
+    return np.flatnonzero(both), found[both]
 
 
 def _unique(ids: Ints) -> Ints:

@@ -301,6 +301,7 @@ class QueryScorer:
         self._position[self.docnums] = np.arange(self.docnums.size)
         self._concepts: dict[Concept, Floats] = {}
         self._holds: dict[Concept, Mask] = {}
+        self._places: dict[Concept, Ints] = {}
 
     @functools.cached_property
     def _inside(self) -> Mask:
@@ -323,7 +324,7 @@ class QueryScorer:
                 inside = self._inside[ids]
                 scores[self._position[ids[inside]]] = summed[inside]
             else:  # it scores where it is held: among ``docnums``
-                scores[self._position[ids]] = summed
+                scores[self._held_at(concept)] = summed
             self._concepts[concept] = scores
         return self._concepts[concept]
 
@@ -333,9 +334,16 @@ class QueryScorer:
         脆弱性 does not find every passage saying 重要性."""
         if concept not in self._holds:
             mask = np.zeros(self.docnums.size, dtype=bool)
-            mask[self._position[self._words[concept][2]]] = True
+            mask[self._held_at(concept)] = True
             self._holds[concept] = mask
         return self._holds[concept]
+
+    def _held_at(self, concept: Concept) -> Ints:
+        """The places of the documents holding one word (:meth:`holds`) in the scorer's arrays, found
+        once: most words score only where they are held (:meth:`concept` reads them too)."""
+        if concept not in self._places:
+            self._places[concept] = self._position[self._words[concept][2]]
+        return self._places[concept]
 
     def _holding_ids(self, concept: Concept, scored: Ints) -> Ints:
         """The documents holding one word (see :meth:`holds`), sorted, of those where it scores (``scored``)."""

@@ -85,10 +85,10 @@ def unpack_offsets(packed: PackedOffsets, terms: Collection[str]) -> TermOffsets
 
 @functools.lru_cache(maxsize=256)
 def _unpack_offsets(words: str, codes: str, terms: frozenset[str]) -> TermOffsets:
-    listed = f"\x00{words}\x00"
+    listed = words.split("\x00")
     found = {}
-    for term in terms.intersection(words.split("\x00")):  # a passage holds few of a query's terms
-        i = listed.count("\x00", 0, listed.find(f"\x00{term}\x00"))
+    for term in terms.intersection(listed):  # a passage holds few of a query's terms
+        i = listed.index(term)
         found[term] = list(map(ord, codes[ord(codes[i]) : ord(codes[i + 1])]))
     return found
 

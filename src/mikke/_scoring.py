@@ -239,7 +239,10 @@ class IndexArrays:
             found = copy.get(field, term) if copy is not None else None
             if found is not None:
                 if found[0].size:
-                    ids.append(np.add(found[0], offset, dtype=np.int64))  # one copy, not astype's and the sum's
+                    leaf_ids = found[0].astype(np.int64)  # a copy: the file's are read only
+                    if offset:  # (most terms are read from the first segment, at 0)
+                        leaf_ids += offset
+                    ids.append(leaf_ids)
                     frequencies.append(found[1].astype(np.float64))
                 continue
             try:

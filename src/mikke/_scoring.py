@@ -326,7 +326,7 @@ class QueryScorer:
             if PARTS_ALONE and concept.parts:  # some documents hold only a part: maybe no other word
                 inside = self._inside[ids]
                 scores[self._position[ids[inside]]] = summed[inside]
-            else:  # it scores where it is held: among ``docnums``
+            else:  # it scores where it is held (``_holding_ids`` gives ``ids``): among ``docnums``
                 scores[self._held_at(concept)] = summed
             self._concepts[concept] = scores
         return self._concepts[concept]
@@ -513,7 +513,8 @@ class QueryScorer:
 
 
 def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Floats]:
-    """The documents (of ``size``) in any of ``postings``, sorted, and their scores summed.
+    """The documents (of ``size``) in any of ``postings``, sorted, and their scores summed in the
+    postings' order (the same sums to the last bit, whether the documents are sorted or read off the index).
 
     >>> postings = [(np.array([1, 4]), np.array([1.0, 2.0])), (np.array([4]), np.array([0.5]))]
     >>> [(ids.tolist(), scores.tolist()) for ids, scores in (_summed(postings, 5), _summed(postings, 100))]

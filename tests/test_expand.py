@@ -295,6 +295,36 @@ def test_whether_the_index_holds_a_word_is_read_off_its_vocabulary_as_off_its_po
     assert 10 < sum(expected) < len(words)
 
 
+def every_edit(word: str) -> set[str]:
+    """Every word one edit away from ``word`` (a letter dropped, added or replaced by one of its script), made."""
+    module = expand_module
+    letters = (
+        module._LATIN
+        if word.isascii()
+        else module._HIRAGANA_LETTERS
+        if module._HIRAGANA.fullmatch(word)
+        else module._KATAKANA_LETTERS
+    )
+    found = {word[:n] + word[n + 1 :] for n in range(len(word))}
+    found |= {word[:n] + letter + word[n + 1 :] for n in range(len(word)) for letter in letters if letter != word[n]}
+    return found | {word[:n] + letter + word[n:] for n in range(len(word) + 1) for letter in letters}
+
+
+def test_the_indexed_words_one_edit_away_are_those_every_edit_made_finds(searcher: Searcher) -> None:
+    """The typo check reads the words that begin as an edit of a run does off the sorted vocabulary,
+    and makes the other edits: together, the indexed ones of every edit made."""
+    arrays = searcher.current()
+    vocabulary, terms = arrays.vocabulary(), arrays.sorted_terms()
+    runs = [term for term in terms if expand_module._RUN.fullmatch(term) and len(term) >= 4]
+    typed = [*runs, *(run[:2] + run[3:] for run in runs), *(run[1] + run[0] + run[2:] for run in runs), "nvdia"]
+    found = 0
+    for word in typed:
+        expected = vocabulary.keys() & every_edit(word)
+        assert expand_module._indexed_edits(vocabulary, terms, word) == expected, word
+        found += bool(expected)
+    assert len(runs) > 100 and found > 100
+
+
 def test_a_slip_cut_into_one_word_sudachi_knows_is_one_in_its_dictionary() -> None:
     """The typo check skips analysing a slip of a run of known words that the dictionary does not hold."""
     one = others = 0

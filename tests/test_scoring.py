@@ -585,6 +585,31 @@ def test_union_is_numpys_whether_it_sorts_the_documents_or_reads_a_mask() -> Non
         assert _scoring._union(found, size).tolist() == expected.tolist()
 
 
+def test_summed_adds_each_documents_scores_in_the_postings_order_whether_it_sorts_or_reads_the_index() -> None:
+    rng = np.random.default_rng(11)
+    # (documents of each postings, drawn among so many, of an index of size): sorted, or summed over the index
+    cases = [((), 100, 100), ((4,), 100, 100), ((0, 4), 100, 100), ((90,) * 4, 100, 10_000), ((90,) * 4, 100, 100)]
+    for counts, drawn, size in cases:
+        postings = [np.unique(rng.integers(0, drawn, count)).astype(np.int64) for count in counts]
+        with_scores = [(ids, rng.random(ids.size) * 10) for ids in postings]
+        expected: dict[int, float] = {}
+        for ids, scores in with_scores:  # one by one, in order: the sums to the last bit
+            for docnum, score in zip(ids.tolist(), scores.tolist(), strict=True):
+                expected[docnum] = expected.get(docnum, 0.0) + score
+        ids, summed = _scoring._summed(with_scores, size)
+        assert ids.tolist() == sorted(expected)
+        assert summed.tolist() == [expected[docnum] for docnum in sorted(expected)]
+
+
+def test_common_places_are_intersect1ds() -> None:
+    rng = np.random.default_rng(13)
+    for count, other_count in [(0, 5), (5, 0), (50, 400), (400, 50), (300, 300)]:
+        ids = np.unique(rng.integers(0, 1000, count)).astype(np.int64)
+        other = np.unique(rng.integers(0, 1000, other_count)).astype(np.int64)
+        _, here, there = np.intersect1d(ids, other, assume_unique=True, return_indices=True)
+        assert [places.tolist() for places in _scoring._common(ids, other)] == [here.tolist(), there.tolist()]
+
+
 def test_a_scorers_documents_are_those_holding_one_of_its_words(searcher: Searcher) -> None:
     arrays = searcher.current()
     for text in ("液体冷却", "データセンターの冷却技術"):  # few documents, and many

@@ -40,6 +40,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 
 from ._analysis import Word, analyze, fold, known_word, to_hiragana, words
@@ -77,6 +78,8 @@ _SLIPS = "ーッン"
 _KATAKANA_LETTERS = "".join(chr(code) for code in range(ord("ァ"), ord("ヶ") + 1)) + "ー"
 _HIRAGANA_LETTERS = "".join(chr(code) for code in range(ord("ぁ"), ord("ゖ") + 1)) + "ー"
 _LATIN = "abcdefghijklmnopqrstuvwxyz"
+#: After every letter: a word beginning with some letters sorts before the same letters and this one.
+_LAST_LETTER = chr(sys.maxunicode)
 
 
 def expand(parsed: ParsedQuery, arrays: IndexArrays, synonyms: Synonyms) -> tuple[ParsedQuery, str | None]:
@@ -321,7 +324,7 @@ def _correct(arrays: IndexArrays, typed: str) -> Correction | None:
     if not options and not right and len(word) >= TYPO_EDIT_MIN_CHARS:
         options = [
             (1, -vocabulary[c], c, (c,))
-            for c in vocabulary.keys() & _edits(word)  # the few indexed ones, looked up at once
+            for c in _indexed_edits(vocabulary, arrays.sorted_terms(), word)
             if vocabulary[c] >= least and (not known or all(w.known for w in words(c)))
         ]
     if not options:
@@ -369,22 +372,38 @@ def _slips(word: str) -> Iterator[str]:
             yield word[:n] + word[n + 1 :]
 
 
-def _edits(word: str) -> list[str]:
-    """The words one edit away from ``word``: a letter dropped, added or replaced (by one of its script).
+def _indexed_edits(vocabulary: dict[str, int], terms: list[str], word: str) -> set[str]:
+    """The words of ``vocabulary`` (``terms``: its words, sorted) one edit away from ``word``: a letter
+    dropped, added or replaced (by one of its script). Where fewer indexed words begin with the letters
+    an edit keeps in front of it than there are letters to try there, those words are read off
+    ``terms``; elsewhere each edit is made and looked up.
 
-    >>> edits = set(_edits("nvdia"))
-    >>> "nvidia" in edits, "nvda" in edits, "nvdla" in edits, "nvidiaa" in edits
-    (True, True, True, False)
+    >>> indexed = {"nvidia": 9, "nvda": 3, "nvdla": 1, "nvidiaa": 1, "media": 5}
+    >>> sorted(_indexed_edits(indexed, sorted(indexed), "nvdia"))
+    ['nvda', 'nvdla', 'nvidia']
     """
     letters = _LATIN if word.isascii() else _HIRAGANA_LETTERS if _HIRAGANA.fullmatch(word) else _KATAKANA_LETTERS
-    found = []
-    for n in range(len(word)):
-        head, tail = word[:n], word[n + 1 :]
-        found.append(head + tail)
-        found += [head + letter + tail for letter in letters if letter != word[n]]
-    for n in range(len(word) + 1):
-        head, tail = word[:n], word[n:]
-        found += [head + letter + tail for letter in letters]
+    found = vocabulary.keys() & [word[:n] + word[n + 1 :] for n in range(len(word))]  # a letter dropped
+    for n in range(len(word) + 1):  # a letter added or replaced after the first n
+        head = word[:n]
+        start = bisect.bisect_left(terms, head)
+        end = bisect.bisect_left(terms, head + _LAST_LETTER, start)  # terms[start:end] begin with ``head``
+        if end - start < 2 * len(letters):
+            for term in terms[start:end]:
+                if len(term) == len(word) + 1 and term[n] in letters and term[n + 1 :] == word[n:]:
+                    found.add(term)  # added
+                elif (
+                    len(term) == len(word) > n
+                    and term[n] in letters
+                    and term[n] != word[n]
+                    and term[n + 1 :] == word[n + 1 :]
+                ):
+                    found.add(term)  # replaced
+            continue
+        edits = [head + letter + word[n:] for letter in letters]
+        if n < len(word):
+            edits += [head + letter + word[n + 1 :] for letter in letters if letter != word[n]]
+        found |= vocabulary.keys() & edits  # the few indexed ones, looked up at once
     return found
 
 

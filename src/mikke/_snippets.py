@@ -85,10 +85,10 @@ def unpack_offsets(packed: PackedOffsets, terms: Collection[str]) -> TermOffsets
 
 @functools.lru_cache(maxsize=256)
 def _unpack_offsets(words: str, codes: str, terms: frozenset[str]) -> TermOffsets:
-    listed = f"\x00{words}\x00"
+    listed = words.split("\x00")
     found = {}
-    for term in terms.intersection(words.split("\x00")):  # a passage holds few of a query's terms
-        i = listed.count("\x00", 0, listed.find(f"\x00{term}\x00"))
+    for term in terms.intersection(listed):  # a passage holds few of a query's terms
+        i = listed.index(term)
         found[term] = list(map(ord, codes[ord(codes[i]) : ord(codes[i + 1])]))
     return found
 
@@ -140,18 +140,17 @@ def _candidate_windows(text: str, spans: list[tuple[int, int]], width: int) -> l
     >>> _candidate_windows("一文目。二文目。三文目。", [(4, 6)], 5)
     [(0, 4), (4, 8), (3, 8)]
     """
-    found = sentence_ends(text)
-    last = spans[-1][0] if spans else 0
-    starts = [start for start in (0, *found) if start < len(text) and start <= last]
-    ends = [*found, len(text)]
+    found, size = sentence_ends(text), len(text)
+    ends = [*found, size]
     windows = []
-    for start in starts:
-        fits = bisect.bisect_right(ends, start + width)  # ends[:fits] end within the width
-        last = ends[fits - 1] if fits else start
-        windows.append((start, last if last > start else min(start + width, len(text))))
+    for start in (0, *found[: bisect.bisect_right(found, spans[-1][0] if spans else 0)]):  # to the last highlight
+        if start < size:
+            fits = bisect.bisect_right(ends, start + width)  # ends[:fits] end within the width
+            end = ends[fits - 1] if fits else start
+            windows.append((start, end if end > start else min(start + width, size)))
     for span_start, _ in spans:
         start = max(0, span_start - width // 3)
-        windows.append((start, min(len(text), start + width)))
+        windows.append((start, min(size, start + width)))
     return windows
 
 
@@ -164,27 +163,27 @@ def make_snippet(
     spans = highlight_spans(text, terms, offsets)
     if len(text) <= width:
         return Snippet(flat, tuple(spans))
-    span_starts, span_ends = [a for a, _ in spans], [b for _, b in spans]
-    words = [flat[a:b].lower() for a, b in spans]
-
-    def covered(window: tuple[int, int]) -> range:
-        # The spans are sorted and apart (merged), so those inside a window are a run of them.
-        return range(bisect.bisect_left(span_starts, window[0]), bisect.bisect_right(span_ends, window[1]))
-
-    def score(window: tuple[int, int]) -> tuple[int, int, int]:
-        inside = covered(window)
-        count = len(inside)
-        return (len(set(words[inside.start : inside.stop])) if count > 1 else count, count, -window[0])
-
     windows = _candidate_windows(text, spans, width)
-    start, end = max(windows, key=score) if spans else windows[0]  # none: every window scores nothing
+    if spans:
+        # The spans are sorted and apart (merged), so those inside a window are a run of them: from
+        # the first starting in it to the last ending in it.
+        starts, ends = [a for a, _ in spans], [b for _, b in spans]
+        words = [flat[a:b].lower() for a, b in spans]
+        scores = []  # each window's: the distinct words it shows, the highlights, an earlier start
+        for window_start, window_end in windows:
+            first, stop = bisect.bisect_left(starts, window_start), bisect.bisect_right(ends, window_end)
+            count = stop - first if stop > first else 0
+            scores.append((len(set(words[first:stop])) if count > 1 else count, count, -window_start))
+        start, end = windows[scores.index(max(scores))]  # the first of the best
+        shown = spans[bisect.bisect_left(starts, start) : bisect.bisect_right(ends, end)]
+    else:  # every window scores nothing
+        (start, end), shown = windows[0], []
     body = flat[start:end]
     lead = len(body) - len(body.lstrip())
     body = body.strip()
     prefix = ELLIPSIS if start > 0 else ""
     suffix = ELLIPSIS if start + lead + len(body) < len(text.rstrip()) else ""
     shift = len(prefix) - start - lead
-    shown = [spans[i] for i in covered((start, end))]
     return Snippet(prefix + body + suffix, tuple(_shift(shown, shift, len(prefix) + len(body))))
 
 

@@ -61,6 +61,48 @@ def test_a_literal_match_ranks_above_a_reading(make_corpus) -> None:  # type: ig
     assert kinds(result) == {"reading": ["気体"]}
 
 
+def test_a_word_typed_in_hiragana_inside_a_sentence_finds_the_word(searcher: Searcher) -> None:
+    result = searcher.search("データセンターのれいきゃくは？")  # Sudachi cuts it 零 + 脚: those pieces are not searched
+    assert kinds(result) == {"reading": ["冷却"]} and "冷却" in highlighted(result)
+    assert result.total == searcher.search("データセンターの冷却は？").total
+
+
+def test_the_grammar_of_a_sentence_is_not_read_as_words_typed_in_kana(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    text = "賞を取った。農地を広げた。内科で診る。歩かない。花井さんの話。"
+    config: Config = make_corpus({"_posts/2025-01-01-a.md": f"---\ntitle: 記録\n---\n\n{text}\n"})
+    update_index(config)
+    searcher = Searcher(config)
+    questions = {  # a run of hiragana holding a reading of an indexed word, read as grammar
+        "しょう": "賞を取ったのは誰でしょう？",
+        "のうち": "三つのうち最も広い農地は？",
+        "ないか": "内科ではないか",
+        "あるか": "歩道はどこにあるか？",
+        "はない": "花井さんではない",
+    }
+    arrays = searcher.current()
+    for reading, question in questions.items():
+        assert expand_module.reading_words(arrays, reading), reading
+        assert "reading" not in kinds(searcher.search(question)), question
+    assert kinds(searcher.search("のうちの広さは？")) == {"reading": ["農地"]}  # at the start: a word
+
+
+def test_readings_are_found_as_whoosh_lists_its_reading_lexicon(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    reader = arrays.searcher.reader()
+    readings = sorted({term.decode().partition("\t")[0] for term in reader.lexicon("reading")})
+    asked = [(reading, False) for reading in readings] + [
+        (prefix, True) for prefix in sorted({r[:n] for r in readings for n in (1, 2, 3)})
+    ]
+    for reading, prefix in asked:
+        counts: dict[str, int] = {}
+        for term, info in reader.iter_prefix("reading", reading if prefix else reading + "\t"):
+            word = term.decode().partition("\t")[2]
+            counts[word] = counts.get(word, 0) + info.doc_frequency()
+        expected = sorted(counts, key=lambda word: (-counts[word], word))[: expand_module.PREFIX_LIMIT]
+        assert expand_module.reading_words(arrays, reading, prefix) == expected, (reading, prefix)
+    assert len(readings) > 100 and any(len(expand_module.reading_words(arrays, r, True)) > 1 for r, _ in asked)
+
+
 def test_synonyms_find_posts_full_of_ai(searcher: Searcher) -> None:
     result = searcher.search("人工知能")
     assert kinds(result) == {"synonym": ["ai"]}

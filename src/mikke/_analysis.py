@@ -151,12 +151,13 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
 
 class Word(NamedTuple):
     """One of Sudachi's words of a short text: its term, its surface, whether Sudachi's dictionary
-    holds it, and whether it is stopped (a particle, a symbol...)."""
+    holds it, whether it is stopped (a particle, a symbol...), and its part of speech (first level)."""
 
     term: str
     surface: str
     known: bool
     stopped: bool
+    pos: str
 
 
 def words(text: str) -> list[Word]:
@@ -171,6 +172,7 @@ def words(text: str) -> list[Word]:
             m.surface(),
             not m.is_oov(),
             m.part_of_speech()[0] in STOP_POS or term in STOP_WORDS,
+            m.part_of_speech()[0],
         )
         for m in _SUDACHI.get().tokenize(text)
     ]

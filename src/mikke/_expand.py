@@ -15,6 +15,9 @@ literal match ranks first. In this order:
   (``_analysis.reading_pairs``), whole words only. When Sudachi cuts the kana
   word in pieces (えきたい -> え + きたい, れいきゃく -> 零 + 脚), the pieces are
   dropped and the word matches its readings only: えきたい finds 液体, never 期待.
+  A word typed in hiragana inside a sentence (アメリカのしゅとは: 首都) is found the same
+  way, between particles, where Sudachi's words do not read the stretch as grammar
+  (でしょう, のうち, ではない).
   The word as typed counts among its readings where the index holds it (Sudachi
   reads シャリ alone as 舎利, but leaves it シャリ in some sentences).
 * **synonym**: a word (or a run of words: k8s is k + 8 + s) also matches its
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -59,6 +63,8 @@ PREFIX_LIMIT = 50
 PREFIX_SCAN = 5000
 #: How many of the typed word's last analysed words a prefix may start at.
 PREFIX_WORDS = 3
+#: The fewest characters of a word typed in hiragana inside a sentence (:func:`_add_inner_readings`).
+INNER_READING_CHARS = 3
 #: Shortest and longest run of letters corrected as a typo, and the shortest corrected by an
 #: edit other than a slip (one edit turns a short word into many others).
 TYPO_MIN_CHARS = 3
@@ -73,6 +79,12 @@ _KANA = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]+")
 #: A run of letters a typo is looked for in: katakana, Latin letters or hiragana (ー in kana).
 _RUN = re.compile(r"[\u30a1-\u30faー]+|[A-Za-z]+|[\u3041-\u3096ー]+")
 _HIRAGANA = re.compile(r"[\u3041-\u3096ー]+")
+#: Particles that may stand between a word typed in hiragana and the rest of its sentence (のしゅとは).
+_PARTICLES = "のはがをにとでもやへか"
+#: Hiragana no word starts with.
+_NO_START = "んっーぁぃぅぇぉゃゅょゎ"
+#: Words that make a stretch of hiragana grammar, not a word typed in kana: light verbs and ない.
+_GRAMMAR_WORDS = frozenset({"為る", "居る", "有る", "成る", "無い"})
 #: Letters a slip most often drops or doubles: adding or dropping one is a slip, as a swap is.
 _SLIPS = "ーッン"
 _KATAKANA_LETTERS = "".join(chr(code) for code in range(ord("ァ"), ord("ヶ") + 1)) + "ー"
@@ -118,6 +130,7 @@ def _expand_clause(
     _add_synonyms(clause, concepts, arrays, synonyms)
     corrected = _add_typos(clause, concepts, arrays, synonyms)
     corrections += corrected
+    concepts = _add_inner_readings(clause, concepts, arrays)
     if concepts == list(clause.concepts):
         return clause
     text = _suggestion(clause.text, corrected) if corrected else ""  # the re-ranking reads both
@@ -156,6 +169,90 @@ def _add_reading(clause: Clause, concepts: list[Concept], arrays: IndexArrays) -
         return [Concept(reading, (), concepts[0].position, (expansion,))]
     _share(concepts, 0, len(concepts), expansion)
     return concepts
+
+
+def _add_inner_readings(clause: Clause, concepts: list[Concept], arrays: IndexArrays) -> list[Concept]:
+    """Words typed in hiragana inside a sentence (アメリカのしゅとは, めいおうせいの衛星) also match
+    the words that read so (:func:`_kana_words`). A stretch that is one analysed word keeps it;
+    the pieces Sudachi cut one into (しゅ + と, めい + おうせい) are replaced by it, matching its
+    readings only. The concepts, as :func:`_add_reading` gives them."""
+    text = clause.text
+    if _KANA.fullmatch(fold(text)):
+        return concepts  # the whole clause: _add_reading
+    tokens = [t for t in analyze(text) if not t.part]
+    if len(tokens) != len(concepts):
+        return concepts
+    placed = {(t.start, t.end): concept for t, concept in zip(tokens, concepts, strict=True)}
+    for start, end, found in _kana_words(arrays, text):
+        inside = [span for span in placed if start <= span[0] and span[1] <= end]
+        if any(e.kind == "typo" for span in inside for e in placed[span].expansions):
+            continue  # corrected as a typo
+        expansion = Expansion("reading", text[start:end], found, READING_WEIGHT)
+        if inside == [(start, end)]:
+            held = placed[start, end]
+            placed[start, end] = dataclasses.replace(held, expansions=(*held.expansions, expansion))
+            continue
+        later = [concept.position for span, concept in placed.items() if span[0] >= end]
+        position = placed[inside[0]].position if inside else min(later, default=len(placed))
+        for span in inside:
+            del placed[span]
+        placed[start, end] = Concept(text[start:end], (), position, (expansion,))
+    changed = [placed[span] for span in sorted(placed)]
+    return concepts if changed == concepts else changed
+
+
+def _kana_words(arrays: IndexArrays, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+    """The stretches of ``text``'s runs of hiragana that read as indexed words (start, end, the
+    words, :func:`reading_words`), the longest first: :data:`INNER_READING_CHARS` or more
+    characters between particles (or a run's ends), that Sudachi's words of the text do not
+    read as grammar (:func:`_grammatical`)."""
+    grammar: list[tuple[int, Word]] = []  # Sudachi's words of the text, once a stretch reads as some
+    chosen: list[tuple[int, int, tuple[str, ...]]] = []
+    for run in _HIRAGANA.finditer(text):
+        first, last = run.span()
+        for length in range(last - first, INNER_READING_CHARS - 1, -1):
+            for start in range(first, last - length + 1):
+                end = start + length
+                if (start > first and text[start - 1] not in _PARTICLES) or (
+                    end < last and text[end] not in _PARTICLES
+                ):
+                    continue
+                if (
+                    text[start] in _NO_START
+                    or text[end - 1] == "っ"
+                    or any(start < b and a < end for a, b, _ in chosen)
+                ):
+                    continue
+                found = reading_words(arrays, text[start:end])
+                grammar = grammar or (_placed_words(text) if found else [])
+                if found and not _grammatical(grammar, start, end):
+                    chosen.append((start, end, tuple(found)))
+    return chosen
+
+
+def _placed_words(text: str) -> list[tuple[int, Word]]:
+    """Sudachi's words of ``text`` (:func:`~mikke._analysis.words`), each with its start."""
+    found = words(text)
+    starts = itertools.accumulate((len(w.surface) for w in found), initial=0)
+    return list(zip(starts, found, strict=False))
+
+
+def _grammatical(grammar: list[tuple[int, Word]], start: int, end: int) -> bool:
+    """Whether Sudachi's words of ``text[start:end]`` read as the sentence's grammar rather than a
+    word typed in kana: a word reaching out of it (でしょう), an auxiliary or a light verb (します,
+    あるか), a particle or a pronoun first (のうち, ではない, なんと) but at the text's start, or one word
+    Sudachi knows and matches in its written form (できる: 出来る)."""
+    within = []
+    for at, word in grammar:
+        if at < start < at + len(word.surface) or at < end < at + len(word.surface):
+            return True
+        if start <= at < end:
+            within.append(word)
+    if any(w.pos == "助動詞" or w.term in _GRAMMAR_WORDS for w in within):
+        return True
+    if len(within) == 1 and not _KANA.fullmatch(within[0].term):
+        return True
+    return bool(within) and within[0].pos in ("助詞", "代名詞") and start > 0
 
 
 def _add_synonyms(clause: Clause, concepts: list[Concept], arrays: IndexArrays, synonyms: Synonyms) -> None:
@@ -249,20 +346,19 @@ def prefix_words(arrays: IndexArrays, prefix: str) -> list[str]:
 
 def reading_words(arrays: IndexArrays, reading: str, prefix: bool = False) -> list[str]:
     """The indexed words that read ``reading`` (in hiragana), or with ``prefix`` whose reading
-    begins with it, the most frequent first.
-
-    The ``reading`` field holds ``reading<TAB>word`` for each word with a kanji or a Latin letter, in the
-    marker document of each post using it.
+    begins with it, the most frequent first: a run of the index's sorted readings
+    (:meth:`~mikke._scoring.IndexArrays.readings`, ``reading<TAB>word`` for each word with a kanji
+    or a Latin letter), found by a binary search in memory.
     """
-    reader = arrays.searcher.reader()
-    if "reading" not in reader.schema:
-        return []
+    terms, posts = arrays.readings()
+    start = reading if prefix else reading + "\t"
+    first = bisect.bisect_left(terms, start)
     counts: dict[str, int] = {}
-    for n, (term, info) in enumerate(reader.iter_prefix("reading", reading if prefix else reading + "\t")):
-        if n == PREFIX_SCAN:
+    for n in range(first, min(first + PREFIX_SCAN, len(terms))):
+        if not terms[n].startswith(start):
             break
-        word = (term.decode("utf-8") if isinstance(term, bytes) else term).partition("\t")[2]
-        counts[word] = counts.get(word, 0) + info.doc_frequency()
+        word = terms[n].partition("\t")[2]
+        counts[word] = counts.get(word, 0) + posts[n]
     return _most_frequent(counts, PREFIX_LIMIT)
 
 

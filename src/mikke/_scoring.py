@@ -156,6 +156,7 @@ class IndexArrays:
         self.corrections = SizedCache[str, tuple[Correction | None]](CACHE_CORRECTIONS)  # _expand.correct's
         self._vocabulary: dict[str, int] | None = None
         self._sorted_terms: list[str] | None = None
+        self._readings: tuple[list[str], list[int]] | None = None
 
     def vocabulary(self) -> dict[str, int]:
         """Every term of the search fields -> the most documents holding it in one field; read on
@@ -185,6 +186,21 @@ class IndexArrays:
         if self._sorted_terms is None:
             self._sorted_terms = sorted(self.vocabulary())
         return self._sorted_terms
+
+    def readings(self) -> tuple[list[str], list[int]]:
+        """The ``reading`` field's terms in order (``reading<TAB>word``: the words that read alike, and
+        those whose reading a prefix begins, are runs) and the posts using each: read from whoosh's
+        lexicon on first use, then kept."""
+        if self._readings is None:
+            counts: dict[str, int] = {}
+            for leaf, _ in self._leaves:
+                if "reading" in leaf.schema:
+                    for term, info in leaf.iter_field("reading"):
+                        key = term.decode() if isinstance(term, bytes) else term
+                        counts[key] = counts.get(key, 0) + info.doc_frequency()
+            terms = sorted(counts)
+            self._readings = terms, [counts[term] for term in terms]
+        return self._readings
 
     def term_scores(self, field: str, term: str) -> tuple[Ints, Floats]:
         """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores."""

@@ -67,6 +67,16 @@ def test_a_word_typed_in_hiragana_inside_a_sentence_finds_the_word(searcher: Sea
     assert result.total == searcher.search("データセンターの冷却は？").total
 
 
+def test_words_typed_in_hiragana_one_after_another_find_each(searcher: Searcher) -> None:
+    result = searcher.search("えきたいれいきゃくとは")  # Sudachi: え + きたい + れい + きゃく
+    assert [(e["word"], list(e["terms"])) for e in result.expansions] == [
+        ("えきたい", ["液体"]),
+        ("れいきゃく", ["冷却"]),
+    ]
+    assert result.total == searcher.search("液体 冷却").total > 0
+    assert "液体冷却" in highlighted(result)  # the two words next to each other, one highlight
+
+
 def test_the_grammar_of_a_sentence_is_not_read_as_words_typed_in_kana(make_corpus) -> None:  # type: ignore[no-untyped-def]
     text = "賞を取った。農地を広げた。内科で診る。歩かない。花井さんの話。"
     config: Config = make_corpus({"_posts/2025-01-01-a.md": f"---\ntitle: 記録\n---\n\n{text}\n"})

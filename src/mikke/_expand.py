@@ -177,8 +177,8 @@ def _add_inner_readings(clause: Clause, concepts: list[Concept], arrays: IndexAr
     the pieces Sudachi cut one into (しゅ + と, めい + おうせい) are replaced by it, matching its
     readings only. The concepts, as :func:`_add_reading` gives them."""
     text = clause.text
-    if _KANA.fullmatch(fold(text)):
-        return concepts  # the whole clause: _add_reading
+    if any(e.kind == "reading" for concept in concepts for e in concept.expansions):
+        return concepts  # the whole clause read as one word (_add_reading)
     tokens = [t for t in analyze(text) if not t.part]
     if len(tokens) != len(concepts):
         return concepts
@@ -203,31 +203,52 @@ def _add_inner_readings(clause: Clause, concepts: list[Concept], arrays: IndexAr
 
 def _kana_words(arrays: IndexArrays, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
     """The stretches of ``text``'s runs of hiragana that read as indexed words (start, end, the
-    words, :func:`reading_words`), the longest first: :data:`INNER_READING_CHARS` or more
-    characters between particles (or a run's ends), that Sudachi's words of the text do not
-    read as grammar (:func:`_grammatical`)."""
+    words, :func:`reading_words`): in each run, the most characters covered (then by the fewest)
+    by stretches of :data:`INNER_READING_CHARS` or more characters, each between particles, the
+    run's ends or another stretch (のれいきゃくほうしきは: 冷却, 方式), that Sudachi's words of
+    the text do not read as grammar (:func:`_grammatical`)."""
     grammar: list[tuple[int, Word]] = []  # Sudachi's words of the text, once a stretch reads as some
-    chosen: list[tuple[int, int, tuple[str, ...]]] = []
+    chosen: list[Stretch] = []
     for run in _HIRAGANA.finditer(text):
         first, last = run.span()
-        for length in range(last - first, INNER_READING_CHARS - 1, -1):
-            for start in range(first, last - length + 1):
-                end = start + length
-                if (start > first and text[start - 1] not in _PARTICLES) or (
-                    end < last and text[end] not in _PARTICLES
-                ):
+        if last - first < INNER_READING_CHARS:
+            continue
+        # best[i][state]: the best cover of text[first:i] (characters, -stretches, stretches) whose last
+        # piece is a letter (state 0), a particle or nothing (1) or a stretch (2)
+        best: list[list[Cover | None]] = [[None, None, None] for _ in range(first, last + 1)]
+        best[0][1] = (0, 0, ())
+        for i in range(first, last):
+            particle = text[i] in _PARTICLES
+            for state, here in enumerate(best[i - first]):
+                if here is None:
                     continue
-                if (
-                    text[start] in _NO_START
-                    or text[end - 1] == "っ"
-                    or any(start < b and a < end for a, b, _ in chosen)
-                ):
+                if particle or state < 2:  # no letter right after a stretch
+                    _keep(best[i + 1 - first], int(particle), here)
+                if state == 0 or text[i] in _NO_START:
                     continue
-                found = reading_words(arrays, text[start:end])
-                grammar = grammar or (_placed_words(text) if found else [])
-                if found and not _grammatical(grammar, start, end):
-                    chosen.append((start, end, tuple(found)))
+                for end in range(i + INNER_READING_CHARS, last + 1):
+                    if text[end - 1] == "っ":
+                        continue  # an ending (残っ)
+                    found = reading_words(arrays, text[i:end])
+                    grammar = grammar or (_placed_words(text) if found else [])
+                    if found and not _grammatical(grammar, i, end):
+                        cover = (here[0] + end - i, here[1] - 1, (*here[2], (i, end, tuple(found))))
+                        _keep(best[end - first], 2, cover)
+        chosen += max((cover for cover in best[last - first] if cover), key=lambda cover: cover[:2])[2]
     return chosen
+
+
+#: A stretch of a text, and the indexed words it reads as (:func:`_kana_words`).
+Stretch = tuple[int, int, tuple[str, ...]]
+#: How stretches cover a run of hiragana: characters, minus their number, and the stretches.
+Cover = tuple[int, int, tuple[Stretch, ...]]
+
+
+def _keep(row: list[Cover | None], state: int, cover: Cover) -> None:
+    """Keep ``cover`` in ``row[state]`` if it is better (:func:`_kana_words`)."""
+    held = row[state]
+    if held is None or cover[:2] > held[:2]:
+        row[state] = cover
 
 
 def _placed_words(text: str) -> list[tuple[int, Word]]:

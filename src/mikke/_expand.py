@@ -179,11 +179,12 @@ def _add_inner_readings(clause: Clause, concepts: list[Concept], arrays: IndexAr
     text = clause.text
     if any(e.kind == "reading" for concept in concepts for e in concept.expansions):
         return concepts  # the whole clause read as one word (_add_reading)
-    tokens = [t for t in analyze(text) if not t.part]
+    stretches = _kana_words(arrays, text)
+    tokens = [t for t in analyze(text) if not t.part] if stretches else []
     if len(tokens) != len(concepts):
         return concepts
     placed = {(t.start, t.end): concept for t, concept in zip(tokens, concepts, strict=True)}
-    for start, end, found in _kana_words(arrays, text):
+    for start, end, found in stretches:
         inside = [span for span in placed if start <= span[0] and span[1] <= end]
         if any(e.kind == "typo" for span in inside for e in placed[span].expansions):
             continue  # corrected as a typo

@@ -14,7 +14,8 @@ One run reports, over one corpus and one query file:
 * query latency p50/p95 over the query file for mikke (one warm ``Searcher``, the public
   ``Searcher.search`` with snippets, 10 hits) and, on the same passages and queries, the
   peers of ``bench/peers.py`` under the relevance benchmark's names; each peer indexes
-  one document per passage (its post's title and the passage text), the units mikke ranks;
+  one document per passage (its post's title and the passage text), the units mikke ranks.
+  Each query is searched by every system in turn, so that all see the same minute's machine;
 * the same build and mikke p50 at about 4k, 16k and 64k passages, made from the corpus
   by copying posts under new ids until the size is reached.
 
@@ -34,6 +35,8 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import shutil
 import statistics
@@ -195,22 +198,27 @@ def dir_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
-def latencies(search: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
-    """p50/p95 milliseconds of ``search`` over ``queries`` after a warm-up."""
+def latencies(searches: dict[str, Callable[[str], Any]], queries: list[str]) -> dict[str, dict[str, float]]:
+    """p50/p95 milliseconds of each of ``searches`` over ``queries`` after a warm-up. Every query is
+    searched by each system in turn, each system first in turn: a shared machine's speed drifts
+    from minute to minute, and systems timed one after the other would compare their minutes."""
+    names = list(searches)
     for query in queries[:WARMUP]:
-        search(query)
-    times = []
-    for query in queries:
-        started = time.perf_counter()
-        search(query)
-        times.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(times, n=100, method="inclusive")
-    return {"p50_ms": round(cuts[49], 3), "p95_ms": round(cuts[94], 3)}
+        for name in names:
+            searches[name](query)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for n, query in enumerate(queries):
+        turn = n % len(names)
+        for name in names[turn:] + names[:turn]:
+            started = time.perf_counter()
+            searches[name](query)
+            times[name].append((time.perf_counter() - started) * 1000)
+    cuts = {name: statistics.quantiles(found, n=100, method="inclusive") for name, found in times.items()}
+    return {name: {"p50_ms": round(cut[49], 3), "p95_ms": round(cut[94], 3)} for name, cut in cuts.items()}
 
 
-def mikke_latencies(index: Path, queries: list[str]) -> dict[str, float]:
+def mikke_search(searcher: Searcher) -> Callable[[str], Any]:
     """mikke through ``Searcher.search`` (10 hits with snippets); a rejected query still counts."""
-    searcher = Searcher(Config(index=index))
 
     def search(query: str) -> Any:
         try:
@@ -218,20 +226,24 @@ def mikke_latencies(index: Path, queries: list[str]) -> dict[str, float]:
         except QueryError:
             return None
 
-    try:
-        return latencies(search, queries)
-    finally:
-        searcher.close()
+    return search
 
 
-def peer_latencies(name: str, workdir: Path, docs: list[dict[str, str]], queries: list[str]) -> dict[str, float]:
-    """Build peer ``name`` over ``docs`` and time its queries."""
-    peer = PEERS[name](workdir)
-    try:
-        peer.build(docs)
-        return latencies(lambda q: peer.search(q, K), queries)
-    finally:
-        peer.close()
+def query_latencies(
+    index: Path, docs: list[dict[str, str]], peers: list[str], queries: list[str], work: Path
+) -> dict[str, dict[str, float]]:
+    """mikke over ``index`` and each of ``peers`` built over ``docs``, timed together (:func:`latencies`)."""
+    with contextlib.ExitStack() as stack:
+        searcher = Searcher(Config(index=index))
+        stack.callback(searcher.close)
+        searches = {MIKKE: mikke_search(searcher)}
+        for name in peers:
+            peer = PEERS[name](Path(stack.enter_context(tempfile.TemporaryDirectory(dir=work))))
+            stack.callback(peer.close)
+            peer.build(docs)
+            searches[name] = functools.partial(peer.search, k=K)
+            log(f"{name} built")
+        return latencies(searches, queries)
 
 
 def passage_docs(posts: dict[str, list[tuple[str, str]]]) -> list[dict[str, str]]:
@@ -274,18 +286,13 @@ def run(
     }
     if build_only:
         return result
-    result["queries"][MIKKE] = mikke_latencies(index, queries)
+    result["queries"] = query_latencies(index, passage_docs(posts), peers, queries, work)
     shutil.rmtree(index)
-    docs = passage_docs(posts)
-    for name in peers:
-        with tempfile.TemporaryDirectory(dir=work) as peer_dir:
-            result["queries"][name] = peer_latencies(name, Path(peer_dir), docs, queries)
-        log(f"{name} done")
     for size in sizes:
         with tempfile.TemporaryDirectory(dir=work) as grown:
             passages = grow(corpus, posts, size, Path(grown) / "corpus")
             seconds, _, _ = build(Path(grown) / "corpus", Path(grown) / "index")
-            p50 = mikke_latencies(Path(grown) / "index", queries[:growth_queries])["p50_ms"]
+            p50 = query_latencies(Path(grown) / "index", [], [], queries[:growth_queries], work)[MIKKE]["p50_ms"]
         result["growth"].append({"passages": passages, "build_s": round(seconds, 2), "mikke_p50_ms": p50})
         log(f"growth {passages:,} passages done")
     return result

@@ -105,3 +105,14 @@ def test_build_only_stops_after_the_build(
     assert perf.main(["--corpus", str(corpus_jsonl), "--queries", str(queries), "--build-only"]) == 0
     out = capsys.readouterr().out
     assert "build / tokenize-only = " in out and "| mikke |" not in out and "mikke p50" not in out
+
+
+def test_each_query_is_timed_on_every_system_in_turn() -> None:
+    calls: list[tuple[str, str]] = []
+    searches = {name: (lambda query, name=name: calls.append((name, query))) for name in ("mikke", "peer")}
+    queries = ["富士山", "寿司", "新幹線"]
+    result = perf.latencies(searches, queries)
+    timed = calls[2 * len(queries[: perf.WARMUP]) :]  # after the warm-up
+    assert [name for name, _ in timed] == ["mikke", "peer", "peer", "mikke", "mikke", "peer"]  # each first in turn
+    assert [query for _, query in timed] == [query for query in queries for _ in range(2)]
+    assert set(result) == {"mikke", "peer"} and all(set(r) == {"p50_ms", "p95_ms"} for r in result.values())

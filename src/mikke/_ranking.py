@@ -451,9 +451,7 @@ def pair_shares(
     runs = []  # (first word, weight) of each run of three words of one clause
     if len(concepts) >= RUN_MIN:
         runs = [(i, RUN_WEIGHT * min(weights[i : i + 3])) for i in pairs if i + 1 in pairs]
-    total = 0.0
-    for weight in pair_weights + [weight for _, weight in runs]:
-        total += weight
+    total = sum(pair_weights + [weight for _, weight in runs])
     if not total:
         return [0.0] * len(passages)
     words = sorted({word for i in pairs for word in (i, i + 1)})

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import FUTURE_POST
 from mikke import Config, Searcher, update_index
 from mikke import _expand as expand_module
+from mikke import _scoring as scoring_module
 from mikke._analysis import known_word, words
 from mikke._config import load_config
 from mikke._errors import ConfigError
@@ -96,8 +97,12 @@ def test_the_grammar_of_a_sentence_is_not_read_as_words_typed_in_kana(make_corpu
     assert kinds(searcher.search("のうちの広さは？")) == {"reading": ["農地"]}  # at the start: a word
 
 
-def test_readings_are_found_as_whoosh_lists_its_reading_lexicon(searcher: Searcher) -> None:
-    arrays = searcher.current()
+@pytest.mark.parametrize("on_disk", [0, 1_000_000])  # copied to memory at once, or never
+def test_readings_are_found_as_whoosh_lists_its_reading_lexicon(
+    sample_config: Config, on_disk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scoring_module, "READINGS_ON_DISK", on_disk)
+    arrays = Searcher(sample_config).current()
     reader = arrays.searcher.reader()
     readings = sorted({term.decode().partition("\t")[0] for term in reader.lexicon("reading")})
     asked = [(reading, False) for reading in readings] + [
@@ -111,6 +116,7 @@ def test_readings_are_found_as_whoosh_lists_its_reading_lexicon(searcher: Search
         expected = sorted(counts, key=lambda word: (-counts[word], word))[: expand_module.PREFIX_LIMIT]
         assert expand_module.reading_words(arrays, reading, prefix) == expected, (reading, prefix)
     assert len(readings) > 100 and any(len(expand_module.reading_words(arrays, r, True)) > 1 for r, _ in asked)
+    assert (arrays.readings() is None) == bool(on_disk)
 
 
 def test_synonyms_find_posts_full_of_ai(searcher: Searcher) -> None:

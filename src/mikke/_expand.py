@@ -368,14 +368,23 @@ def prefix_words(arrays: IndexArrays, prefix: str) -> list[str]:
 
 def reading_words(arrays: IndexArrays, reading: str, prefix: bool = False) -> list[str]:
     """The indexed words that read ``reading`` (in hiragana), or with ``prefix`` whose reading
-    begins with it, the most frequent first: a run of the index's sorted readings
-    (:meth:`~mikke._scoring.IndexArrays.readings`, ``reading<TAB>word`` for each word with a kanji
-    or a Latin letter), found by a binary search in memory.
+    begins with it, the most frequent first: a run of the ``reading`` field's terms
+    (``reading<TAB>word`` for each word with a kanji or a Latin letter), found by a binary search
+    in whoosh's terms file, or in memory once the index generation has copied them
+    (:meth:`~mikke._scoring.IndexArrays.readings`).
     """
-    terms, posts = arrays.readings()
     start = reading if prefix else reading + "\t"
-    first = bisect.bisect_left(terms, start)
     counts: dict[str, int] = {}
+    table = arrays.readings()
+    if table is None:
+        reader = arrays.searcher.reader()
+        found = reader.iter_prefix("reading", start) if "reading" in reader.schema else iter(())
+        for term, info in itertools.islice(found, PREFIX_SCAN):
+            word = (term.decode("utf-8") if isinstance(term, bytes) else term).partition("\t")[2]
+            counts[word] = counts.get(word, 0) + info.doc_frequency()
+        return _most_frequent(counts, PREFIX_LIMIT)
+    terms, posts = table
+    first = bisect.bisect_left(terms, start)
     for n in range(first, min(first + PREFIX_SCAN, len(terms))):
         if not terms[n].startswith(start):
             break

@@ -67,6 +67,9 @@ CACHE_CORRECTIONS = 10_000
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
 CACHE_FIELDS = 256
+#: Readings an index generation looks up in whoosh's terms file (about 0.5 ms each) before it copies
+#: the reading lexicon to memory (``IndexArrays.readings``: 0.2 to 1 s on a large blog).
+READINGS_ON_DISK = 64
 #: ``_holding`` reads many documents (at least :data:`MASK_MIN_DOCS`) off a mask of a term's documents
 #: when they are fewer than this many times as many, else looks each up (measured: the cheaper of the
 #: two either side; the mask's zeroing costs more than looking up fewer documents).
@@ -157,6 +160,7 @@ class IndexArrays:
         self._vocabulary: dict[str, int] | None = None
         self._sorted_terms: list[str] | None = None
         self._readings: tuple[list[str], list[int]] | None = None
+        self._reading_lookups = 0
 
     def vocabulary(self) -> dict[str, int]:
         """Every term of the search fields -> the most documents holding it in one field; read on
@@ -187,11 +191,13 @@ class IndexArrays:
             self._sorted_terms = sorted(self.vocabulary())
         return self._sorted_terms
 
-    def readings(self) -> tuple[list[str], list[int]]:
+    def readings(self) -> tuple[list[str], list[int]] | None:
         """The ``reading`` field's terms in order (``reading<TAB>word``: the words that read alike, and
-        those whose reading a prefix begins, are runs) and the posts using each: read from whoosh's
-        lexicon on first use, then kept."""
-        if self._readings is None:
+        those whose reading a prefix begins, are runs) and the posts using each, read from whoosh's
+        lexicon once the generation has been asked :data:`READINGS_ON_DISK` times (as long-lived a
+        process as makes the copy worth it), then kept; None before (look them up on disk)."""
+        self._reading_lookups += 1
+        if self._readings is None and self._reading_lookups > READINGS_ON_DISK:
             counts: dict[str, int] = {}
             for leaf, _ in self._leaves:
                 if "reading" in leaf.schema:

@@ -202,7 +202,7 @@ def _add_inner_readings(clause: Clause, concepts: list[Concept], arrays: IndexAr
     return concepts if changed == concepts else changed
 
 
-def _kana_words(arrays: IndexArrays, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+def _kana_words(arrays: IndexArrays, text: str) -> list[Stretch]:
     """The stretches of ``text``'s runs of hiragana that read as indexed words (start, end, the
     words, :func:`reading_words`): in each run, the most characters covered (then by the fewest)
     by stretches of :data:`INNER_READING_CHARS` or more characters, each between particles, the

@@ -356,13 +356,7 @@ def prefix_words(arrays: IndexArrays, prefix: str) -> list[str]:
     if not prefix:
         return []
     vocabulary, terms = arrays.vocabulary(), arrays.sorted_terms()
-    start = bisect.bisect_left(terms, prefix)
-    counts: dict[str, int] = {}
-    for word in terms[start : start + PREFIX_SCAN]:
-        if not word.startswith(prefix):
-            break
-        if word != prefix:
-            counts[word] = vocabulary[word]
+    counts = {terms[n]: vocabulary[terms[n]] for n in _run(terms, prefix) if terms[n] != prefix}
     return _most_frequent(counts, PREFIX_LIMIT)
 
 
@@ -384,13 +378,23 @@ def reading_words(arrays: IndexArrays, reading: str, prefix: bool = False) -> li
             counts[word] = counts.get(word, 0) + info.doc_frequency()
         return _most_frequent(counts, PREFIX_LIMIT)
     terms, posts = table
-    first = bisect.bisect_left(terms, start)
-    for n in range(first, min(first + PREFIX_SCAN, len(terms))):
-        if not terms[n].startswith(start):
-            break
+    for n in _run(terms, start):
         word = terms[n].partition("\t")[2]
         counts[word] = counts.get(word, 0) + posts[n]
     return _most_frequent(counts, PREFIX_LIMIT)
+
+
+def _run(terms: list[str], prefix: str) -> range:
+    """Where in ``terms`` (sorted) the first :data:`PREFIX_SCAN` of those beginning with ``prefix`` are.
+
+    >>> _run(["a", "ab", "abc", "b"], "ab")
+    range(1, 3)
+    """
+    first = bisect.bisect_left(terms, prefix)
+    end = first
+    while end < min(first + PREFIX_SCAN, len(terms)) and terms[end].startswith(prefix):
+        end += 1
+    return range(first, end)
 
 
 def _most_frequent(counts: dict[str, int], limit: int) -> list[str]:

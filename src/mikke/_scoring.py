@@ -545,7 +545,7 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
     if len(postings) == 1:  # a word in one field
         return postings[0]
     if not postings:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return _NO_IDS, _NO_SCORES
     every = np.concatenate([found for found, _ in postings])
     if every.size * SORT_IDS_PER_DOC < size:  # a few documents: as ``_union``, sorted
         ids = _unique(every)

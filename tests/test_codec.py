@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.columns import CompressedBytesColumn
+from whoosh.columns import CompressedBytesColumn, VarBytesColumn
 from whoosh.filedb.filestore import RamStorage
 from whoosh.matching import ListMatcher
 from whoosh.util.numeric import byte_to_length
@@ -19,6 +19,7 @@ from mikke._schema import SEARCH_FIELDS
 from mikke._whoosh_codec import (
     _deltas_and_weights,
     column_values,
+    columns_reader,
     length_bytes,
     read_matcher,
     stored_fields,
@@ -99,13 +100,42 @@ def test_column_values_and_stored_fields_read_directly_are_whooshs(searcher: Sea
         assert any(shown[docnum] for docnum in range(leaf.doc_count_all()))
 
 
+def test_a_columns_reader_reads_what_whoosh_reads_in_any_order(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    leaves = [(leaf.column_reader("shown", translate=False), first) for leaf, first in arrays._leaves]
+    expected = [column[docnum] for column, _ in leaves for docnum in range(len(column))]
+    read = columns_reader([column for column, _ in leaves], [first for _, first in leaves])
+    docnums = [*range(len(expected))][::-1]
+    assert read(docnums) == [expected[docnum] for docnum in docnums] and read([]) == []
+    assert len(set(expected)) > 10
+
+
+def test_a_columns_reader_of_segments_without_a_file_reads_through_whoosh() -> None:
+    columns = []
+    for values in ([b"abc", b"", b"xyz" * 50], [b"d", b"ef"]):  # two segments in memory: no descriptor
+        storage = RamStorage()
+        file = storage.create_file("column")
+        writer = VarBytesColumn().writer(file)
+        for docnum, value in enumerate(values):
+            writer.add(docnum, value)
+        writer.finish(len(values))
+        length = file.tell()
+        file.close()
+        columns.append(VarBytesColumn().reader(storage.open_file("column"), 0, length, len(values)))
+    assert columns_reader(columns, [0, 3])([4, 0, 2, 3, 1]) == [b"ef", b"abc", b"xyz" * 50, b"d", b""]
+
+
 def test_column_values_of_a_closed_segment_fail_as_whooshs_reads_do(sample_config: Config) -> None:
     arrays = Searcher(sample_config).current()  # its own files, closed below
     leaf, _ = arrays._leaves[0]
     read = column_values(leaf.column_reader("shown", translate=False))
+    read_many = columns_reader([leaf.column_reader("shown", translate=False)], [0])
+    assert read_many([0]) == [read(0)]
     arrays.searcher.close()
     with pytest.raises(ValueError, match="closed file"):
         read(0)
+    with pytest.raises(ValueError, match="closed file"):
+        read_many([0])
 
 
 def test_column_values_read_through_whoosh_are_the_raw_values_too() -> None:

@@ -321,6 +321,17 @@ def test_shown_text_is_the_folded_title_heading_and_text(
         fields = arrays.stored_fields(docnum)
         shown = "\n".join((fields["post"]["title"], fields["section"]["heading"], fields["text"]))
         assert arrays.shown_text(docnum) == fold(shown)
+    everything = [*range(arrays.size)][::-1]  # from both segments, in no order
+    assert arrays.shown_texts(everything) == [arrays.shown_text(docnum) for docnum in everything]
+
+
+def test_shown_texts_holding_a_nul_are_decoded_one_by_one(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    texts = ["a\x00b", "c", "d\x00"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(arrays, "_shown", lambda docnums: [texts[docnum].encode() for docnum in docnums])
+        assert arrays.shown_texts([2, 0, 1]) == [texts[2], texts[0], texts[1]]
+        assert arrays.shown_texts([1, 1]) == ["c", "c"]
 
 
 def test_trigrams_of_short_runs_are_kept_whole() -> None:

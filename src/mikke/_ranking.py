@@ -231,7 +231,7 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     wanted = trigrams(query.parsed.words())
     if not wanted:
         return scores
-    found = sentence_grams([query.arrays.shown_text(docnum) for docnum in docnums.tolist()], wanted)
+    found = sentence_grams(query.arrays.shown_texts(docnums.tolist()), wanted)
     counts = Counter(gram for rows in found.values() for gram in set().union(*rows))
     inner = word_trigrams(query.parsed.clauses()) if counts else set()
     weights = {

@@ -42,7 +42,7 @@ from whoosh.util.numeric import byte_to_length
 from ._postings import SegmentPostings, postings_path
 from ._query import Clause, Concept, Expansion, ParsedQuery, phrase_query
 from ._schema import SEARCH_FIELDS
-from ._whoosh_codec import column_values, length_bytes, read_matcher, stored_reader, term_matcher
+from ._whoosh_codec import columns_reader, length_bytes, read_matcher, stored_reader, term_matcher
 
 #: BM25 term-frequency saturation and length normalization (fitted on held-out slices, docs/relevance.md).
 K1 = 1.5
@@ -135,7 +135,8 @@ class IndexArrays:
         self._copies = [
             SegmentPostings.open(postings_path(folder, leaf.segment().segment_id())) for leaf, _ in self._leaves
         ]
-        self._shown = [column_values(leaf.column_reader("shown", translate=False)) for leaf, _ in self._leaves]
+        shown = [leaf.column_reader("shown", translate=False) for leaf, _ in self._leaves]
+        self._shown = columns_reader(shown, self._offsets)
         self._stored = [stored_reader(leaf) for leaf, _ in self._leaves]
         self.size = searcher.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
@@ -228,8 +229,14 @@ class IndexArrays:
     def shown_text(self, docnum: int) -> str:
         """A passage as a reader sees it: its post's title, its heading and its text, folded (the
         ``shown`` column, which spares unpickling the stored fields)."""
-        index = bisect.bisect_right(self._offsets, docnum) - 1
-        return str(self._shown[index](docnum - self._offsets[index]), "utf-8")
+        return str(self._shown([docnum])[0], "utf-8")
+
+    def shown_texts(self, docnums: list[int]) -> list[str]:
+        """The :meth:`shown_text` of each of ``docnums``, decoded together (one decode of many texts
+        takes less than one of each)."""
+        found = self._shown(docnums)
+        texts = str(b"\x00".join(found), "utf-8").split("\x00")  # UTF-8 holds a zero byte only for NUL
+        return texts if len(texts) == len(found) else [str(value, "utf-8") for value in found]  # (a NUL in one)
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         """A document's stored fields, read from its segment (kept for the most recent :data:`CACHE_FIELDS`)."""

@@ -9,6 +9,7 @@ tests that pin whoosh's format (``tests/test_codec.py``, ``tests/test_postings.p
 
 from __future__ import annotations
 
+import bisect
 import os
 import pickle
 import struct
@@ -17,7 +18,7 @@ from array import array
 from collections.abc import Callable
 from itertools import pairwise, repeat
 from operator import sub
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,18 +114,13 @@ def column_values(column: Any) -> Callable[[int], bytes]:
     its compound file's layers (a fifth of the time). Any other column, or a segment file that is not
     an open plain file, is read through whoosh.
     """
+    getitem = VarBytesColumn.Reader.__getitem__  # the raw value, for a compressed column too
     if not isinstance(column, VarBytesColumn.Reader):
         return lambda docnum: bytes(column[docnum])
-    getitem = VarBytesColumn.Reader.__getitem__  # the raw value, for a compressed column too
-    file = getattr(column._dbfile, "file", None)
-    if not isinstance(file, SubFile):
+    found = _plain_file(column)
+    if found is None:
         return lambda docnum: bytes(getitem(column, docnum))
-    whole = file._file
-    try:
-        fd = whole.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file of the operating system's
-        return lambda docnum: bytes(getitem(column, docnum))
-    base, offsets, lengths = file._offset + column._basepos, column._offsets, column._lengths
+    whole, fd, base, offsets, lengths = found
 
     def read(docnum: int) -> bytes:
         if whole.closed:  # the descriptor may be another file's by now: whoosh raises
@@ -133,6 +129,70 @@ def column_values(column: Any) -> Callable[[int], bytes]:
         return os.pread(fd, length, base + offsets[docnum]) if length else b""
 
     return read
+
+
+def columns_reader(columns: list[Any], firsts: list[int]) -> Callable[[list[int]], list[bytes]]:
+    """A reader of many documents' values in one bytes column of each segment (``columns``, the
+    first document of each numbered ``firsts``), each equal to :func:`column_values`' of its segment:
+    read by one ``os.pread`` at a place looked up for the document (kept: 20 bytes a document), not
+    found segment by segment. Where a segment file is not an open plain file, every value is read
+    by :func:`column_values`.
+    """
+    each = [column_values(column) for column in columns]  # (and any column not of bytes: whoosh's)
+
+    def by_segment(docnums: list[int]) -> list[bytes]:
+        found = []
+        for docnum in docnums:
+            index = bisect.bisect_right(firsts, docnum) - 1
+            found.append(each[index](docnum - firsts[index]))
+        return found
+
+    files = [
+        found for column in columns if isinstance(column, VarBytesColumn.Reader) and (found := _plain_file(column))
+    ]
+    if len(files) < len(columns):
+        return by_segment
+    size = firsts[-1] + len(files[-1].lengths) if files else 0
+    descriptors = np.zeros(size, dtype=np.int32)
+    places = np.zeros(size, dtype=np.int64)
+    lengths = np.zeros(size, dtype=np.int64)
+    for file, first in zip(files, firsts, strict=True):
+        count = len(file.lengths)
+        descriptors[first : first + count] = file.fd
+        places[first : first + count] = np.asarray(file.offsets, dtype=np.int64) + file.base
+        lengths[first : first + count] = file.lengths
+    fds, at, length = array("i", descriptors.tobytes()), array("q", places.tobytes()), array("q", lengths.tobytes())
+    pread = os.pread
+
+    def read(docnums: list[int]) -> list[bytes]:
+        if any(file.whole.closed for file in files):  # as column_values: whoosh raises
+            return by_segment(docnums)
+        return [pread(fds[docnum], length[docnum], at[docnum]) for docnum in docnums]
+
+    return read
+
+
+class _PlainFile(NamedTuple):
+    """Where a ``VarBytesColumn`` reader's values are in an open plain file (:func:`_plain_file`)."""
+
+    whole: Any  #: the file
+    fd: int  #: its descriptor
+    base: int  #: where the column's values start
+    offsets: Any  #: each document's value's offset from ``base``
+    lengths: Any  #: and length
+
+
+def _plain_file(column: Any) -> _PlainFile | None:
+    """Where a ``VarBytesColumn`` reader's values are, when in an open plain file; else None."""
+    file = getattr(column._dbfile, "file", None)
+    if not isinstance(file, SubFile):
+        return None
+    whole = file._file
+    try:
+        fd = whole.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file of the operating system's
+        return None
+    return _PlainFile(whole, fd, file._offset + column._basepos, column._offsets, column._lengths)
 
 
 def stored_reader(leaf: Any) -> Callable[[int], dict[str, Any]]:

@@ -325,8 +325,20 @@ def test_shown_text_is_the_folded_title_heading_and_text(
     assert arrays.shown_texts(everything) == [arrays.shown_text(docnum) for docnum in everything]
 
 
-def test_shown_texts_holding_a_nul_are_decoded_one_by_one(searcher: Searcher) -> None:
-    arrays = searcher.current()
+def test_shown_texts_are_kept_and_those_not_kept_read_together(sample_config: Config) -> None:
+    arrays = Searcher(sample_config).current()  # its own generation: nothing kept yet
+    first = arrays.shown_texts([3, 1])
+    read: list[list[int]] = []
+    reader = arrays._shown
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(arrays, "_shown", lambda docnums: read.append(docnums) or reader(docnums))
+        assert arrays.shown_texts([1, 0, 3, 2]) == [arrays.shown_text(docnum) for docnum in (1, 0, 3, 2)]
+    assert first == [arrays.shown_text(3), arrays.shown_text(1)]
+    assert read[0] == [0, 2]  # 1 and 3 were kept
+
+
+def test_shown_texts_holding_a_nul_are_decoded_one_by_one(sample_config: Config) -> None:
+    arrays = Searcher(sample_config).current()
     texts = ["a\x00b", "c", "d\x00"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(arrays, "_shown", lambda docnums: [texts[docnum].encode() for docnum in docnums])

@@ -67,6 +67,9 @@ CACHE_CORRECTIONS = 10_000
 CACHE_MASKS = 64
 #: Documents' stored fields kept per index generation: the hits of the last queries.
 CACHE_FIELDS = 256
+#: Characters of passages' shown texts kept per index generation (``IndexArrays.shown_texts``; about
+#: 10 MB): the passages the trigram stage reads for one question are often read for the next ones.
+CACHE_SHOWN_CHARS = 4_000_000
 #: Readings an index generation looks up in whoosh's terms file (about 0.5 ms each) before it copies
 #: the reading lexicon to memory (``IndexArrays.readings``: 0.2 to 1 s on a large blog).
 READINGS_ON_DISK = 64
@@ -153,6 +156,7 @@ class IndexArrays:
         self._scores = SizedCache[tuple[str, str], tuple[Ints, Floats]](CACHE_POSTINGS)
         self._masks: dict[wq.Query, Mask] = {}
         self._fields: dict[int, dict[str, Any]] = {}
+        self._shown_kept = SizedCache[int, str](CACHE_SHOWN_CHARS)
         #: Each query word's documents, summed scores and documents holding it (``QueryScorer._word``),
         #: by word and boosts.
         self.words = SizedCache[WordKey, Word](CACHE_POSTINGS)
@@ -232,11 +236,19 @@ class IndexArrays:
         return str(self._shown([docnum])[0], "utf-8")
 
     def shown_texts(self, docnums: list[int]) -> list[str]:
-        """The :meth:`shown_text` of each of ``docnums``, decoded together (one decode of many texts
-        takes less than one of each)."""
-        found = self._shown(docnums)
-        texts = str(b"\x00".join(found), "utf-8").split("\x00")  # UTF-8 holds a zero byte only for NUL
-        return texts if len(texts) == len(found) else [str(value, "utf-8") for value in found]  # (a NUL in one)
+        """The :meth:`shown_text` of each of ``docnums``, those not kept (:data:`CACHE_SHOWN_CHARS`)
+        read and decoded together (one decode of many texts takes less than one of each)."""
+        kept = self._shown_kept
+        texts = [kept.get(docnum, "") for docnum in docnums]
+        missing = [place for place, text in enumerate(texts) if not text]  # (an empty text would be read again)
+        if missing:
+            found = self._shown([docnums[place] for place in missing])
+            read = str(b"\x00".join(found), "utf-8").split("\x00")  # UTF-8 holds a zero byte only for NUL
+            if len(read) != len(found):  # a NUL in one
+                read = [str(value, "utf-8") for value in found]
+            for place, text in zip(missing, read, strict=True):
+                texts[place] = kept.put(docnums[place], text, len(text))
+        return texts
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         """A document's stored fields, read from its segment (kept for the most recent :data:`CACHE_FIELDS`)."""

@@ -65,8 +65,9 @@ CACHE_WORD_WEIGHTS = 100_000
 CACHE_CORRECTIONS = 10_000
 #: Filter and phrase matches kept per index generation.
 CACHE_MASKS = 64
-#: Documents' stored fields kept per index generation: the hits of the last queries.
-CACHE_FIELDS = 256
+#: Documents' stored fields kept per index generation (about 13 MB): the passages the sentence stage
+#: and the hits of the last queries read, which recur across questions.
+CACHE_FIELDS = 4096
 #: Characters of passages' shown texts kept per index generation (``IndexArrays.shown_texts``; about
 #: 10 MB): the passages the trigram stage reads for one question are often read for the next ones.
 CACHE_SHOWN_CHARS = 4_000_000

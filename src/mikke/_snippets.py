@@ -120,10 +120,11 @@ def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | 
 _term_offsets = functools.lru_cache(maxsize=4096)(term_offsets)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=4096)
 def sentence_ends(text: str) -> tuple[int, ...]:
     """Where each sentence of ``text`` ends: after its run of 。！？!? or of newlines (cached: the
-    sentence re-ranking reads the passages a search then makes snippets of).
+    sentence re-ranking reads the passages a search then makes snippets of, and many of them again
+    for later questions).
 
     >>> sentence_ends("一文目。二文目！？\\n三文目")
     (4, 9, 10)

@@ -69,7 +69,7 @@ CACHE_MASKS = 64
 #: and the hits of the last queries read, which recur across questions.
 CACHE_FIELDS = 4096
 #: Characters of passages' shown texts kept per index generation (``IndexArrays.shown_texts``; about
-#: 10 MB): the passages the trigram stage reads for one question are often read for the next ones.
+#: 11 MB): the passages the trigram stage reads for one question are often read for the next ones.
 CACHE_SHOWN_CHARS = 4_000_000
 #: Readings an index generation looks up in whoosh's terms file (about 0.5 ms each) before it copies
 #: the reading lexicon to memory (``IndexArrays.readings``: 0.2 to 1 s on a large blog).

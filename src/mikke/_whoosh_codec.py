@@ -114,9 +114,9 @@ def column_values(column: Any) -> Callable[[int], bytes]:
     its compound file's layers (a fifth of the time). Any other column, or a segment file that is not
     an open plain file, is read through whoosh.
     """
-    getitem = VarBytesColumn.Reader.__getitem__  # the raw value, for a compressed column too
     if not isinstance(column, VarBytesColumn.Reader):
         return lambda docnum: bytes(column[docnum])
+    getitem = VarBytesColumn.Reader.__getitem__  # the raw value, for a compressed column too
     found = _plain_file(column)
     if found is None:
         return lambda docnum: bytes(getitem(column, docnum))

@@ -95,6 +95,8 @@ Correction = tuple[str, tuple[str, ...]]
 _NO_IDS, _NO_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
 _NO_IDS.flags.writeable = _NO_SCORES.flags.writeable = False
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+#: Each search field's bit in ``IndexArrays.fields_of``'s masks.
+_FIELD_BITS = {field: 1 << n for n, field in enumerate(SEARCH_FIELDS)}
 
 
 class SizedCache(dict[Key, Value]):
@@ -158,6 +160,7 @@ class IndexArrays:
         self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
         self.corrections = SizedCache[str, tuple[Correction | None]](CACHE_CORRECTIONS)  # _expand.correct's
         self._vocabulary: dict[str, int] | None = None
+        self._fields_of: dict[str, int] = {}
         self._sorted_terms: list[str] | None = None
         self._readings: tuple[list[str], list[int]] | None = None
         self._reading_lookups = 0
@@ -180,9 +183,16 @@ class IndexArrays:
                 for field, term, count in counts:
                     found[field, term] = found.get((field, term), 0) + count
             self._vocabulary = {}
-            for (_, term), count in found.items():
+            for (field, term), count in found.items():
                 self._vocabulary[term] = max(count, self._vocabulary.get(term, 0))
+                self._fields_of[term] = self._fields_of.get(term, 0) | _FIELD_BITS[field]
         return self._vocabulary
+
+    def fields_of(self, term: str) -> int:
+        """The search fields holding ``term``, as a mask of their bits (``_FIELD_BITS``): 0 for a term in none."""
+        if self._vocabulary is None:
+            self.vocabulary()
+        return self._fields_of.get(term, 0)
 
     def sorted_terms(self) -> list[str]:
         """The :meth:`vocabulary`'s terms in order (where the words a prefix begins are a run):
@@ -213,7 +223,7 @@ class IndexArrays:
         key = (field, term)
         found = self._scores.get(key)
         if found is None:
-            if field in SEARCH_FIELDS and term not in self.vocabulary():  # in no field: no segment is read
+            if field in SEARCH_FIELDS and not self.fields_of(term) & _FIELD_BITS[field]:  # no segment is read
                 ids, frequencies = _NO_IDS, _NO_SCORES
             else:
                 ids, frequencies = self._postings(field, term)
@@ -320,6 +330,7 @@ class QueryScorer:
         self.parsed = parsed
         self.boosts = boosts
         self._boosts_key = tuple(boosts.items())
+        self._fields = [(field, boosts[field]) for field in SEARCH_FIELDS if boosts.get(field, 0.0) > 0]
         self._words = {c: self._word(c) for c in (*parsed.concepts(), *parsed.excluded)}
         self.docnums: Ints = _union([holding for _, _, holding in self._words.values()], arrays.size)
         self._position = np.empty(arrays.size, dtype=np.int64)
@@ -376,7 +387,7 @@ class QueryScorer:
             return scored
         found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
         found += [
-            self._all_parts(field, concept.parts)[0] for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0
+            self._all_parts(field, concept.parts)[0] for field, _ in self._fields
         ]
         for expansion in concept.expansions:
             for word in expansion.terms:
@@ -407,10 +418,7 @@ class QueryScorer:
         """The documents holding one word, whole and all its parts (or, not ``whole``, only all of
         ``text`` and ``parts`` together), in each field where there are some, and their boosted scores."""
         found = []
-        for field in SEARCH_FIELDS:
-            boost = self.boosts.get(field, 0.0)
-            if boost <= 0:
-                continue
+        for field, boost in self._fields:
             if whole or not parts:
                 ids, term = self.arrays.term_scores(field, text)
                 if ids.size:

@@ -448,9 +448,16 @@ class QueryScorer:
     def _clause(self, clause: Clause, strict: bool) -> tuple[Floats, Mask]:
         """A clause's scores (a phrase's only where it matches; a word's also where it holds only a
         part), and which documents it matches."""
-        scores = functools.reduce(np.add, [self.concept(c) for c in clause.concepts])
-        held = [self.holds(c) for c in clause.concepts]
-        matched = np.logical_and.reduce(held) if strict or clause.phrase else np.logical_or.reduce(held)
+        each = [self.concept(c) for c in clause.concepts]
+        scores = each[0] if len(each) == 1 else each[0] + each[1]
+        for more in each[2:]:  # added in place, in the same order
+            scores += more
+        if strict or clause.phrase:
+            matched = np.logical_and.reduce([self.holds(c) for c in clause.concepts])
+        else:  # held by any of them: marked at once, without a mask of each
+            matched = np.zeros(self.docnums.size, dtype=bool)
+            for concept in clause.concepts:
+                matched[self._held_at(concept)] = True
         if not clause.phrase:
             return scores, matched
         matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))[self.docnums]

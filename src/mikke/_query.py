@@ -76,6 +76,14 @@ class Concept:
     position: int
     expansions: tuple[Expansion, ...] = ()
 
+    def expanded(self, *more: Expansion) -> Concept:
+        """This word, also matching ``more`` (``dataclasses.replace``, without its cost).
+
+        >>> Concept("ai", (), 0).expanded(Expansion("synonym", "ai", ("人工知能",), 0.8)).expansions[0].terms
+        ('人工知能',)
+        """
+        return Concept(self.text, self.parts, self.position, (*self.expansions, *more))
+
 
 @dataclass(frozen=True)
 class Clause:

@@ -315,12 +315,12 @@ def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, nee
     while True:
         picked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        for i in best(scores, arrays.order, fetch, candidates).tolist():
-            docnum = int(candidates[i])
-            key = int(keys[docnum])
+        top = best(scores, arrays.order, fetch, candidates)
+        docnums = candidates[top]
+        for docnum, key, score in zip(docnums.tolist(), keys[docnums].tolist(), scores[top].tolist(), strict=True):
             if key not in taken:
                 taken.add(key)
-                picked.append((docnum, float(scores[i])))
+                picked.append((docnum, score))
                 if len(picked) == need:
                     return picked
         if fetch >= scores.size:

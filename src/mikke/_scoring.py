@@ -374,6 +374,13 @@ class QueryScorer:
             self._holds[concept] = mask
         return self._holds[concept]
 
+    def held_by(self, concept: Concept, docnum: int) -> bool:
+        """Whether the document ``docnum`` holds one word (:meth:`holds`): looked up in the documents
+        holding it, without a mask of them."""
+        ids = self._words[concept][2]
+        place = int(np.searchsorted(ids, docnum))
+        return place < ids.size and int(ids[place]) == docnum
+
     def _held_at(self, concept: Concept) -> Ints:
         """The places of the documents holding one word (:meth:`holds`) in the scorer's arrays, found
         once: most words score only where they are held (:meth:`concept` reads them too)."""
@@ -386,9 +393,7 @@ class QueryScorer:
         if not (PARTS_ALONE and concept.parts):
             return scored
         found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
-        found += [
-            self._all_parts(field, concept.parts)[0] for field, _ in self._fields
-        ]
+        found += [self._all_parts(field, concept.parts)[0] for field, _ in self._fields]
         for expansion in concept.expansions:
             for word in expansion.terms:
                 terms = word.split(" ")

@@ -288,9 +288,13 @@ def _matched(
     if len(parsed.concepts()) > LABEL_MAX_WORDS:
         return "all", words, ()  # a long query, a question mostly, ranks by how much of it a match covers
     if ranked:
-        top = scorer.at(np.array([ranked[0][0]], dtype=np.int64))
-        if all(whole(clause, top)[0] for clause in parsed.required) and all(
-            any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
+        top = ranked[0][0]
+
+        def at_top(clause: Clause) -> bool:
+            return all(scorer.held_by(concept, top) for concept in clause.concepts)
+
+        if all(at_top(clause) for clause in parsed.required) and all(
+            any(at_top(clause) for clause in slot) for slot in parsed.alternatives
         ):
             return "all", words, ()  # the best match holds every word
     matched: list[str] = []

@@ -108,7 +108,7 @@ def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | 
     if not held:
         return []
     # Each term's tokens come in order: one term's are sorted already.
-    spans = [*zip(held[0][::2], held[0][1::2])] if len(held) == 1 else sorted(_pairs(held))
+    spans = [*zip(held[0][::2], held[0][1::2], strict=True)] if len(held) == 1 else sorted(_pairs(held))
     merged = [spans[0]]
     for span in spans[1:]:
         if span[0] <= merged[-1][1]:
@@ -120,7 +120,7 @@ def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | 
 
 def _pairs(held: list[list[int]]) -> list[tuple[int, int]]:
     """The ``(start, end)`` pairs of the flat offsets of several terms."""
-    return [pair for flat in held for pair in zip(flat[::2], flat[1::2])]
+    return [pair for flat in held for pair in zip(flat[::2], flat[1::2], strict=True)]
 
 
 #: ``term_offsets``, cached: text without stored offsets (a caller's own) is analysed once for

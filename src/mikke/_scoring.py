@@ -392,13 +392,23 @@ class QueryScorer:
         """The documents holding one word (see :meth:`holds`), sorted, of those where it scores (``scored``)."""
         if not (PARTS_ALONE and concept.parts):
             return scored
-        found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
+        found = self._ids(concept.text, ())
         found += [self._all_parts(field, concept.parts)[0] for field, _ in self._fields]
         for expansion in concept.expansions:
             for word in expansion.terms:
                 terms = word.split(" ")
-                found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
+                found += self._ids(terms[0], tuple(terms[1:]))
         return _union(found, self.arrays.size)
+
+    def _ids(self, text: str, parts: tuple[str, ...]) -> list[Ints]:
+        """The documents of :meth:`_term_postings` not ``whole`` (holding ``text`` and all ``parts`` in one
+        field), without their scores."""
+        found = []
+        for field, _ in self._fields:
+            ids = self._all_parts(field, (text, *parts))[0] if parts else self.arrays.term_scores(field, text)[0]
+            if ids.size:
+                found.append(ids)
+        return found
 
     def _word(self, concept: Concept) -> Word:
         """The documents holding one word (whole, or all its parts in one field) or one of its

@@ -653,3 +653,30 @@ def test_a_compound_held_anywhere_is_held_in_some_field(searcher: Searcher) -> N
             expected |= np.isin(scorer.docnums, arrays.term_scores(field, term)[0])
         assert scorer._anywhere(term).tolist() == expected.tolist()
     assert any(scorer._anywhere(term).any() for term in terms)
+
+
+def test_a_terms_fields_are_those_whose_postings_hold_it(searcher: Searcher) -> None:
+    """``fields_of`` decides which fields ``term_scores`` reads: each bit must say what the postings do."""
+    arrays = searcher.current()
+    terms = [*arrays.vocabulary(), "存在しない語"]
+    held = 0
+    for term in terms:
+        mask = arrays.fields_of(term)
+        for field in SEARCH_FIELDS:
+            in_field = arrays._postings(field, term)[0].size > 0  # read, whatever the mask says
+            assert bool(mask & _scoring._FIELD_BITS[field]) == in_field, (term, field)
+            held += in_field
+    assert held > len(terms)  # some terms are in several fields
+    assert arrays.fields_of("存在しない語") == 0
+
+
+def test_a_document_held_by_a_word_is_where_its_mask_says(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    mixed = 0
+    for text in ("液体冷却", "データセンターの冷却技術", "GPU -冷却"):
+        scorer = QueryScorer(arrays, parse_query(text), searcher.config.boosts)
+        for concept in (*scorer.parsed.concepts(), *scorer.parsed.excluded):
+            mask = scorer.holds(concept)
+            assert [scorer.held_by(concept, d) for d in scorer.docnums.tolist()] == mask.tolist()
+            mixed += 0 < mask.sum() < mask.size
+    assert mixed > 2  # words held by some of the documents only

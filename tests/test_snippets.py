@@ -132,3 +132,23 @@ def test_text_with_a_nul_or_without_terms() -> None:
     assert make_snippet("冷却\x00技術", {"技術"}).highlights == ((3, 5),)
     empty = pack_offsets("。、")
     assert empty is not None and unpack_offsets(empty, {"冷却"}) == {}
+
+
+def test_highlights_are_every_token_of_the_terms_merged(sample_config: Config) -> None:
+    """Checked the slow way, one term and several: every token's offsets sorted, then touching ones joined."""
+    checked = 0
+    for fields in stored_passages(sample_config):
+        text, packed = fields["text"], fields["offsets"]
+        found = term_offsets(text)
+        for terms in [[term] for term in list(found)[:6]] + [list(found)[n : n + 3] for n in range(0, 9, 3)]:
+            pairs = sorted((found[t][i], found[t][i + 1]) for t in terms for i in range(0, len(found[t]), 2))
+            merged: list[tuple[int, int]] = []
+            for start, end in pairs:
+                if merged and start <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+                else:
+                    merged.append((start, end))
+            assert snippets.highlight_spans(text, terms, packed) == merged
+            assert snippets.highlight_spans(text, terms) == merged
+            checked += len(merged) < len(pairs)
+    assert checked > 0  # some tokens touch and are joined

@@ -112,8 +112,20 @@ _SUDACHI = _Sudachi()
 
 def _stopped(morpheme: Any) -> bool:
     """Whether a morpheme's part of speech is stopped (:data:`STOP_POS`, :data:`KEEP_POS`)."""
-    pos = morpheme.part_of_speech()
-    return pos[0] in STOP_POS and pos[:2] not in KEEP_POS
+    return _pos(morpheme)[1]
+
+
+#: Each part of speech's id in the dictionary -> its first level and whether it is stopped.
+_POS: dict[int, tuple[str, bool]] = {}
+
+
+def _pos(morpheme: Any) -> tuple[str, bool]:
+    """A morpheme's part of speech (first level) and whether it is stopped, kept by its id."""
+    found = _POS.get(morpheme.part_of_speech_id())
+    if found is None:
+        pos = morpheme.part_of_speech()
+        found = _POS[morpheme.part_of_speech_id()] = (pos[0], pos[0] in STOP_POS and pos[:2] not in KEEP_POS)
+    return found
 
 
 #: One index term of a chunk: (term, reading, part of speech, is a part, position, start, end).
@@ -134,8 +146,8 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
     position = -1
     for morpheme in _SUDACHI.get().tokenize(chunk):
         position += 1
-        pos_tag = morpheme.part_of_speech()[0]
-        if _stopped(morpheme):  # its parts too
+        pos_tag, stopped = _pos(morpheme)
+        if stopped:  # its parts too
             continue
         parts = morpheme.split(SplitMode.A)
         for n, unit in enumerate((morpheme, *parts) if len(parts) > 1 else (morpheme,)):

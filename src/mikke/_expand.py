@@ -191,7 +191,7 @@ def _add_inner_readings(clause: Clause, concepts: list[Concept], arrays: IndexAr
         expansion = Expansion("reading", text[start:end], found, READING_WEIGHT)
         if inside == [(start, end)]:
             held = placed[start, end]
-            placed[start, end] = dataclasses.replace(held, expansions=(*held.expansions, expansion))
+            placed[start, end] = held.expanded(expansion)
             continue
         later = [concept.position for span, concept in placed.items() if span[0] >= end]
         position = placed[inside[0]].position if inside else min(later, default=len(placed))
@@ -332,9 +332,9 @@ def _add_typos(
 
 def _share(concepts: list[Concept], start: int, end: int, expansion: Expansion) -> None:
     """Give ``concepts[start:end]`` each its share of ``expansion``'s weight."""
-    shared = dataclasses.replace(expansion, weight=expansion.weight / (end - start))
+    shared = Expansion(expansion.kind, expansion.word, expansion.terms, expansion.weight / (end - start))
     for n in range(start, end):
-        concepts[n] = dataclasses.replace(concepts[n], expansions=(*concepts[n].expansions, shared))
+        concepts[n] = concepts[n].expanded(shared)
 
 
 def _holds(arrays: IndexArrays, word: str) -> bool:

@@ -19,6 +19,7 @@ found in the index by ``_expand``, which adds each word's ``Expansion``s.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -76,6 +77,14 @@ class Concept:
     position: int
     expansions: tuple[Expansion, ...] = ()
 
+    def expanded(self, *more: Expansion) -> Concept:
+        """This word, also matching ``more`` (``dataclasses.replace``, without its cost).
+
+        >>> Concept("ai", (), 0).expanded(Expansion("synonym", "ai", ("人工知能",), 0.8)).expansions[0].terms
+        ('人工知能',)
+        """
+        return Concept(self.text, self.parts, self.position, (*self.expansions, *more))
+
 
 @dataclass(frozen=True)
 class Clause:
@@ -105,11 +114,21 @@ class ParsedQuery:
 
     def clauses(self) -> list[Clause]:
         """Every positive clause (required and alternative), in query order."""
-        return list(self.required) + [c for slot in self.alternatives for c in slot]
+        return list(self._clauses)
 
     def concepts(self) -> list[Concept]:
         """Every positive concept, in query order."""
-        return [c for clause in self.clauses() for c in clause.concepts]
+        return list(self._concepts)
+
+    @functools.cached_property
+    def _clauses(self) -> tuple[Clause, ...]:
+        """:meth:`clauses`, found once (a search asks for them a dozen times)."""
+        return (*self.required, *(c for slot in self.alternatives for c in slot))
+
+    @functools.cached_property
+    def _concepts(self) -> tuple[Concept, ...]:
+        """:meth:`concepts`, found once."""
+        return tuple(c for clause in self._clauses for c in clause.concepts)
 
     def words(self) -> list[str]:
         """The text of every positive item, as typed (folded), in query order, then that of each

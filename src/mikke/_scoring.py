@@ -99,6 +99,8 @@ Correction = tuple[str, tuple[str, ...]]
 _NO_IDS, _NO_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
 _NO_IDS.flags.writeable = _NO_SCORES.flags.writeable = False
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+#: Each search field's bit in ``IndexArrays.fields_of``'s masks.
+_FIELD_BITS = {field: 1 << n for n, field in enumerate(SEARCH_FIELDS)}
 
 
 class SizedCache(dict[Key, Value]):
@@ -164,6 +166,7 @@ class IndexArrays:
         self.word_weights = SizedCache[str, float](CACHE_WORD_WEIGHTS)  # word_weight's
         self.corrections = SizedCache[str, tuple[Correction | None]](CACHE_CORRECTIONS)  # _expand.correct's
         self._vocabulary: dict[str, int] | None = None
+        self._fields_of: dict[str, int] = {}
         self._sorted_terms: list[str] | None = None
         self._readings: tuple[list[str], list[int]] | None = None
         self._reading_lookups = 0
@@ -186,9 +189,16 @@ class IndexArrays:
                 for field, term, count in counts:
                     found[field, term] = found.get((field, term), 0) + count
             self._vocabulary = {}
-            for (_, term), count in found.items():
+            for (field, term), count in found.items():
                 self._vocabulary[term] = max(count, self._vocabulary.get(term, 0))
+                self._fields_of[term] = self._fields_of.get(term, 0) | _FIELD_BITS[field]
         return self._vocabulary
+
+    def fields_of(self, term: str) -> int:
+        """The search fields holding ``term``, as a mask of their bits (``_FIELD_BITS``): 0 for a term in none."""
+        if self._vocabulary is None:
+            self.vocabulary()
+        return self._fields_of.get(term, 0)
 
     def sorted_terms(self) -> list[str]:
         """The :meth:`vocabulary`'s terms in order (where the words a prefix begins are a run):
@@ -219,7 +229,7 @@ class IndexArrays:
         key = (field, term)
         found = self._scores.get(key)
         if found is None:
-            if field in SEARCH_FIELDS and term not in self.vocabulary():  # in no field: no segment is read
+            if field in SEARCH_FIELDS and not self.fields_of(term) & _FIELD_BITS[field]:  # no segment is read
                 ids, frequencies = _NO_IDS, _NO_SCORES
             else:
                 ids, frequencies = self._postings(field, term)
@@ -340,6 +350,7 @@ class QueryScorer:
         self.parsed = parsed
         self.boosts = boosts
         self._boosts_key = tuple(boosts.items())
+        self._fields = [(field, boosts[field]) for field in SEARCH_FIELDS if boosts.get(field, 0.0) > 0]
         self._words = {c: self._word(c) for c in (*parsed.concepts(), *parsed.excluded)}
         self.docnums: Ints = _union([holding for _, _, holding in self._words.values()], arrays.size)
         self._position = np.empty(arrays.size, dtype=np.int64)
@@ -383,6 +394,13 @@ class QueryScorer:
             self._holds[concept] = mask
         return self._holds[concept]
 
+    def held_by(self, concept: Concept, docnum: int) -> bool:
+        """Whether the document ``docnum`` holds one word (:meth:`holds`): looked up in the documents
+        holding it, without a mask of them."""
+        ids = self._words[concept][2]
+        place = int(np.searchsorted(ids, docnum))
+        return place < ids.size and int(ids[place]) == docnum
+
     def _held_at(self, concept: Concept) -> Ints:
         """The places of the documents holding one word (:meth:`holds`) in the scorer's arrays, found
         once: most words score only where they are held (:meth:`concept` reads them too)."""
@@ -394,15 +412,23 @@ class QueryScorer:
         """The documents holding one word (see :meth:`holds`), sorted, of those where it scores (``scored``)."""
         if not (PARTS_ALONE and concept.parts):
             return scored
-        found = [ids for ids, _ in self._term_postings(concept.text, (), whole=False)]
-        found += [
-            self._all_parts(field, concept.parts)[0] for field in SEARCH_FIELDS if self.boosts.get(field, 0.0) > 0
-        ]
+        found = self._ids(concept.text, ())
+        found += [self._all_parts(field, concept.parts)[0] for field, _ in self._fields]
         for expansion in concept.expansions:
             for word in expansion.terms:
                 terms = word.split(" ")
-                found += [ids for ids, _ in self._term_postings(terms[0], tuple(terms[1:]), whole=False)]
+                found += self._ids(terms[0], tuple(terms[1:]))
         return _union(found, self.arrays.size)
+
+    def _ids(self, text: str, parts: tuple[str, ...]) -> list[Ints]:
+        """The documents of :meth:`_term_postings` not ``whole`` (holding ``text`` and all ``parts`` in one
+        field), without their scores."""
+        found = []
+        for field, _ in self._fields:
+            ids = self._all_parts(field, (text, *parts))[0] if parts else self.arrays.term_scores(field, text)[0]
+            if ids.size:
+                found.append(ids)
+        return found
 
     def _word(self, concept: Concept) -> Word:
         """The documents holding one word (whole, or all its parts in one field) or one of its
@@ -427,10 +453,7 @@ class QueryScorer:
         """The documents holding one word, whole and all its parts (or, not ``whole``, only all of
         ``text`` and ``parts`` together), in each field where there are some, and their boosted scores."""
         found = []
-        for field in SEARCH_FIELDS:
-            boost = self.boosts.get(field, 0.0)
-            if boost <= 0:
-                continue
+        for field, boost in self._fields:
             if whole or not parts:
                 ids, term = self.arrays.term_scores(field, text)
                 if ids.size:
@@ -460,9 +483,16 @@ class QueryScorer:
     def _clause(self, clause: Clause, strict: bool) -> tuple[Floats, Mask]:
         """A clause's scores (a phrase's only where it matches; a word's also where it holds only a
         part), and which documents it matches."""
-        scores = functools.reduce(np.add, [self.concept(c) for c in clause.concepts])
-        held = [self.holds(c) for c in clause.concepts]
-        matched = np.logical_and.reduce(held) if strict or clause.phrase else np.logical_or.reduce(held)
+        each = [self.concept(c) for c in clause.concepts]
+        scores = each[0] if len(each) == 1 else each[0] + each[1]
+        for more in each[2:]:  # added in place, in the same order
+            scores += more
+        if strict or clause.phrase:
+            matched = np.logical_and.reduce([self.holds(c) for c in clause.concepts])
+        else:  # held by any of them: marked at once, without a mask of each
+            matched = np.zeros(self.docnums.size, dtype=bool)
+            for concept in clause.concepts:
+                matched[self._held_at(concept)] = True
         if not clause.phrase:
             return scores, matched
         matched &= self.arrays.docs_for(phrase_query(clause, self.boosts))[self.docnums]

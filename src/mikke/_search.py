@@ -288,9 +288,13 @@ def _matched(
     if len(parsed.concepts()) > LABEL_MAX_WORDS:
         return "all", words, ()  # a long query, a question mostly, ranks by how much of it a match covers
     if ranked:
-        top = scorer.at(np.array([ranked[0][0]], dtype=np.int64))
-        if all(whole(clause, top)[0] for clause in parsed.required) and all(
-            any(whole(clause, top)[0] for clause in slot) for slot in parsed.alternatives
+        top = ranked[0][0]
+
+        def at_top(clause: Clause) -> bool:
+            return all(scorer.held_by(concept, top) for concept in clause.concepts)
+
+        if all(at_top(clause) for clause in parsed.required) and all(
+            any(at_top(clause) for clause in slot) for slot in parsed.alternatives
         ):
             return "all", words, ()  # the best match holds every word
     matched: list[str] = []
@@ -315,12 +319,12 @@ def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, nee
     while True:
         picked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        for i in best(scores, arrays.order, fetch, candidates).tolist():
-            docnum = int(candidates[i])
-            key = int(keys[docnum])
+        top = best(scores, arrays.order, fetch, candidates)
+        docnums = candidates[top]
+        for docnum, key, score in zip(docnums.tolist(), keys[docnums].tolist(), scores[top].tolist(), strict=True):
             if key not in taken:
                 taken.add(key)
-                picked.append((docnum, float(scores[i])))
+                picked.append((docnum, score))
                 if len(picked) == need:
                     return picked
         if fetch >= scores.size:

@@ -105,14 +105,22 @@ def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | 
         held = [every[term] for term in frozenset(terms) if term in every]
     else:
         held = list(unpack_offsets(offsets, terms).values())  # of ``terms`` only
-    spans = sorted((flat[i], flat[i + 1]) for flat in held for i in range(0, len(flat), 2))
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+    if not held:
+        return []
+    # Each term's tokens come in order: one term's are sorted already.
+    spans = [*zip(held[0][::2], held[0][1::2], strict=True)] if len(held) == 1 else sorted(_pairs(held))
+    merged = [spans[0]]
+    for span in spans[1:]:
+        if span[0] <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(span[1], merged[-1][1]))
         else:
-            merged.append((start, end))
+            merged.append(span)
     return merged
+
+
+def _pairs(held: list[list[int]]) -> list[tuple[int, int]]:
+    """The ``(start, end)`` pairs of the flat offsets of several terms."""
+    return [pair for flat in held for pair in zip(flat[::2], flat[1::2], strict=True)]
 
 
 #: ``term_offsets``, cached: text without stored offsets (a caller's own) is analysed once for
@@ -160,26 +168,32 @@ def make_snippet(
 ) -> Snippet:
     """The window of about ``width`` characters that shows the most distinct matched terms;
     ``offsets`` is ``pack_offsets(text)`` when known (stored at index time), else it is computed."""
-    flat = text.replace("\n", " ")
     spans = highlight_spans(text, terms, offsets)
     if len(text) <= width:
-        return Snippet(flat, tuple(spans))
+        return Snippet(text.replace("\n", " "), tuple(spans))
     windows = _candidate_windows(text, spans, width)
+    start, end = windows[0]
+    shown: list[tuple[int, int]] = []
     if spans:
         # The spans are sorted and apart (merged), so those inside a window are a run of them: from
         # the first starting in it to the last ending in it.
         starts, ends = [a for a, _ in spans], [b for _, b in spans]
-        words = [flat[a:b].lower() for a, b in spans]
-        scores = []  # each window's: the distinct words it shows, the highlights, an earlier start
+        words: list[str] = []
+        best = (0, 0, 0)  # a window's score: the distinct words it shows, the highlights, an earlier start
         for window_start, window_end in windows:
             first, stop = bisect.bisect_left(starts, window_start), bisect.bisect_right(ends, window_end)
-            count = stop - first if stop > first else 0
-            scores.append((len(set(words[first:stop])) if count > 1 else count, count, -window_start))
-        start, end = windows[scores.index(max(scores))]  # the first of the best
+            count = stop - first
+            if count <= 0:
+                continue  # no highlight: scores no more than the first window (from 0), the fallback
+            if count > 1:
+                words = words or [text[a:b].replace("\n", " ").lower() for a, b in spans]
+                score = (len(set(words[first:stop])), count, -window_start)
+            else:
+                score = (1, 1, -window_start)
+            if score > best:  # the first of the best
+                best, start, end = score, window_start, window_end
         shown = spans[bisect.bisect_left(starts, start) : bisect.bisect_right(ends, end)]
-    else:  # every window scores nothing
-        (start, end), shown = windows[0], []
-    body = flat[start:end]
+    body = text[start:end].replace("\n", " ")
     lead = len(body) - len(body.lstrip())
     body = body.strip()
     prefix = ELLIPSIS if start > 0 else ""

@@ -19,7 +19,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -441,8 +441,8 @@ def written_in(text: str, concept: Concept) -> bool:
 
 def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
     """What the word-level stages read: each query word's weight, and each passage's text, term
-    offsets and which words its title or heading holds, a compound written out (:func:`written_in`;
-    read once a query: ``query.passages``)."""
+    offsets and which words its title or heading holds, a compound whole or written out
+    (:func:`written_in`; read once a query: ``query.passages``)."""
     arrays, parsed = query.arrays, query.parsed
     listed = docnums.tolist()
     new = [docnum for docnum in listed if docnum not in query.passages]
@@ -452,12 +452,16 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
         held = [held_in(arrays, "title", c, ids) | held_in(arrays, "heading", c, ids) for c in concepts]
         above = np.array(held, dtype=bool).reshape(len(concepts), len(new)).T.tolist()  # a passage's, each
         compounds = [i for i, concept in enumerate(concepts) if len(concept.parts) > 1]
-        for docnum, its_above in zip(new, above, strict=True):
-            if any(its_above[i] for i in compounds):  # held by their parts: also written together?
+        whole = {i: held_in(arrays, "title", replace(concepts[i], parts=()), ids) for i in compounds}
+        for i in compounds:
+            whole[i] |= held_in(arrays, "heading", replace(concepts[i], parts=()), ids)
+        for n, (docnum, its_above) in enumerate(zip(new, above, strict=True)):
+            apart = [i for i in compounds if its_above[i] and not whole[i][n]]  # held by their parts only
+            if apart:
                 shown = arrays.shown_text(docnum)
                 head = shown[: shown.index("\n", shown.index("\n") + 1)]  # its title and heading
-                for i in compounds:
-                    its_above[i] = its_above[i] and written_in(head, concepts[i])
+                for i in apart:
+                    its_above[i] = written_in(head, concepts[i])
             fields = arrays.stored_fields(docnum)  # kept: the hits read them again
             text, packed = fields["text"], fields.get("offsets")
             offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)

@@ -110,6 +110,29 @@ def test_keyword_query_finds_the_answer_that_lacks_its_attribute_word(make_corpu
     assert paths[2] == "_posts/2025-01-03-other.md"  # the common word only: last
 
 
+def test_a_compound_is_held_where_its_parts_stand_together(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    """コンゴ民主共和国の首都 holds コンゴ共和国's parts next to 首都, but it is another country's
+    capital: the paragraph saying コンゴ共和国の首都 itself ranks first."""
+    from mikke import Searcher, update_index
+
+    config = make_corpus(
+        {
+            "_posts/2025-01-01-regions.md": (
+                "---\ntitle: コンゴ共和国\n---\n\n"
+                "コンゴ共和国は、首都のブラザヴィルと10の地方に分かれている。括弧内の地名は当該地方の中心都市である。\n"
+            ),
+            "_posts/2025-01-02-river.md": (
+                "---\ntitle: コンゴ共和国\n---\n\n"
+                "ブラザビルはコンゴ川の航行可能部の末端に面し、内陸の交通の要所である。"
+                "マレボ湖の対岸にあるコンゴ民主共和国の首都キンシャサとはフェリー便の連絡がある。\n"
+            ),
+        }
+    )
+    update_index(config)
+    hits = Searcher(config).search("コンゴ共和国の首都は？", per_post=True).hits
+    assert [h.path for h in hits] == ["_posts/2025-01-01-regions.md", "_posts/2025-01-02-river.md"]
+
+
 def test_request_phrases_do_not_change_the_ranking(make_corpus) -> None:  # type: ignore[no-untyped-def]
     from mikke import Searcher, update_index
 

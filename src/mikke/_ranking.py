@@ -19,7 +19,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -309,15 +309,48 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
 
 
 def word_forms(concept: Concept) -> list[list[str]]:
-    """Besides the word whole, the terms a sentence holds ``concept`` by holding all of
-    (:func:`sentence_share`): its parts, or the words of one of its :data:`SENTENCE_KINDS` expansions.
+    """Besides the word whole and its parts standing together (:func:`together`), the terms a
+    sentence holds ``concept`` by holding all of (:func:`sentence_share`): the words of one of its
+    :data:`SENTENCE_KINDS` expansions.
+
+    >>> from mikke._query import Concept, Expansion
+    >>> word_forms(Concept("アニマル", (), 0, (Expansion("synonym", "アニマル", ("動物", "けだもの"), 0.8),)))
+    [['動物'], ['けだもの']]
+    """
+    return [word.split(" ") for e in concept.expansions if e.kind in SENTENCE_KINDS for word in e.terms]
+
+
+#: How many characters a compound's parts may take beyond the compound's own length and still
+#: stand together for it (:func:`together`): a separator, 日本・共産党.
+COMPOUND_SLACK = 1
+
+
+def together(offsets: TermOffsets, concept: Concept) -> tuple[list[int], list[int]]:
+    """Where ``concept``'s parts stand together in a text of term ``offsets``, spelling the
+    compound (in a longer one, or with a separator): each start of its first part and each end of
+    its last part at most the compound's length (and :data:`COMPOUND_SLACK`) after it. A part
+    elsewhere is another word: 国 in コンゴ民主共和国 is no コンゴ共和国, 党 in 民主党 no 日本共産党.
 
     >>> from mikke._query import parse_query
-    >>> word_forms(parse_query("データセンター").concepts()[0])
-    [['データ', 'センター']]
+    >>> from mikke._snippets import term_offsets
+    >>> concept = parse_query("日本共産党").concepts()[0]
+    >>> together(term_offsets("日本共産党中央委員会と民主党"), concept)
+    ([0], [5])
+    >>> together(term_offsets("日本の共産主義と民主党"), concept)
+    ([], [])
     """
-    others = [word.split(" ") for e in concept.expansions if e.kind in SENTENCE_KINDS for word in e.terms]
-    return [terms for terms in [list(concept.parts), *others] if terms]
+    if not concept.parts:
+        return [], []
+    firsts, lasts = offsets.get(concept.parts[0], [])[::2], offsets.get(concept.parts[-1], [])[1::2]
+    longest = len(concept.text) + COMPOUND_SLACK
+    starts, ends = [], []
+    for start in firsts:
+        for end in lasts[bisect.bisect_right(lasts, start) :]:
+            if end - start > longest:
+                break
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
 
 
 def sentence_share(
@@ -330,11 +363,12 @@ def sentence_share(
     forms: Sequence[list[list[str]]] | None = None,
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
-    whole, all its parts, or one of its :data:`SENTENCE_KINDS` expansions: its :func:`word_forms`,
-    ``forms`` when given), a word ``above`` it (in its title or heading) counting as held by every
-    sentence; ``offsets`` are ``text``'s term offsets. What the question asks for (``answer``: a
-    date, a number) counts as one more word, held by a sentence where ``answer`` matches, weighing
-    :data:`ANSWER_TYPE_WEIGHT` times the words' mean weight.
+    whole, its parts standing together: :func:`together`, or one of its :data:`SENTENCE_KINDS`
+    expansions: its :func:`word_forms`, ``forms`` when given), a word ``above`` it (in its title
+    or heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets. What
+    the question asks for (``answer``: a date, a number) counts as one more word, held by a
+    sentence where ``answer`` matches, weighing :data:`ANSWER_TYPE_WEIGHT` times the words' mean
+    weight.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
@@ -358,6 +392,7 @@ def sentence_share(
             everywhere += weight
             continue
         holding = sentences(concept.text) if concept.text in offsets else set()
+        holding |= {bisect.bisect_right(ends, start) for start in together(offsets, concept)[0]}
         for terms in ways:
             if all(term in offsets for term in terms):  # else no sentence holds them all
                 holding |= set.intersection(*(sentences(term) for term in terms))
@@ -392,9 +427,22 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
     return np.asarray(scores * (1 + weight * np.array(shares)))
 
 
+def written_in(text: str, concept: Concept) -> bool:
+    """Whether a compound is written out in ``text`` (folded), whole or its parts one after the
+    other, rather than held by parts apart: a title コンゴ民主共和国 holds コンゴ共和国's parts.
+
+    >>> from mikke._query import parse_query
+    >>> concept = parse_query("コンゴ共和国").concepts()[0]
+    >>> written_in("コンゴ共和国の歴史", concept), written_in("コンゴ民主共和国", concept)
+    (True, False)
+    """
+    return concept.text in text or "".join(concept.parts) in text
+
+
 def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
     """What the word-level stages read: each query word's weight, and each passage's text, term
-    offsets and which words its title or heading holds (read once a query: ``query.passages``)."""
+    offsets and which words its title or heading holds, a compound whole or written out
+    (:func:`written_in`; read once a query: ``query.passages``)."""
     arrays, parsed = query.arrays, query.parsed
     listed = docnums.tolist()
     new = [docnum for docnum in listed if docnum not in query.passages]
@@ -403,7 +451,17 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
         ids = np.array(new, dtype=np.int64)
         held = [held_in(arrays, "title", c, ids) | held_in(arrays, "heading", c, ids) for c in concepts]
         above = np.array(held, dtype=bool).reshape(len(concepts), len(new)).T.tolist()  # a passage's, each
-        for docnum, its_above in zip(new, above, strict=True):
+        compounds = [i for i, concept in enumerate(concepts) if len(concept.parts) > 1]
+        whole = {i: held_in(arrays, "title", replace(concepts[i], parts=()), ids) for i in compounds}
+        for i in compounds:
+            whole[i] |= held_in(arrays, "heading", replace(concepts[i], parts=()), ids)
+        for n, (docnum, its_above) in enumerate(zip(new, above, strict=True)):
+            apart = [i for i in compounds if its_above[i] and not whole[i][n]]  # held by their parts only
+            if apart:
+                shown = arrays.shown_text(docnum)
+                head = shown[: shown.index("\n", shown.index("\n") + 1)]  # its title and heading
+                for i in apart:
+                    its_above[i] = written_in(head, concepts[i])
             fields = arrays.stored_fields(docnum)  # kept: the hits read them again
             text, packed = fields["text"], fields.get("offsets")
             offsets = unpack_offsets(packed, terms) if packed else term_offsets(text)
@@ -473,12 +531,15 @@ def pair_shares(
 
 
 def _spans(offsets: TermOffsets, concept: Concept) -> tuple[list[int], list[int]]:
-    """Where a query word starts and ends in a text of term ``offsets``: whole, or from its first part to its last."""
+    """Where a query word starts and ends in a text of term ``offsets``: whole, or from its first
+    part to its last. A compound ends only where its parts stand together (:func:`together`): its
+    last part is its head, a word many others end in (国, 党, 者); it starts wherever its first part
+    does, the part that names it (コンゴ, 司馬 in 父・司馬談)."""
     whole = offsets.get(concept.text, [])
     starts, ends = whole[::2], whole[1::2]
     if concept.parts:
         starts = starts + offsets.get(concept.parts[0], [])[::2]
-        ends = ends + offsets.get(concept.parts[-1], [])[1::2]
+        ends = ends + together(offsets, concept)[1]
     return starts, ends
 
 

@@ -204,7 +204,7 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
         n = bisect.bisect_right(starts, place) - 1
         text, offset = texts[n], place - starts[n]
         if n not in heads:
-            heads[n] = text.index("\n", text.index("\n") + 1)
+            heads[n] = head_end(text)
         if offset < heads[n]:
             end = -1
         else:
@@ -439,6 +439,20 @@ def written_in(text: str, concept: Concept) -> bool:
     return concept.text in text or "".join(concept.parts) in text
 
 
+def head_end(shown: str) -> int:
+    """Where a passage's title and heading end in its shown text (the newline after the heading).
+
+    >>> head_end("題\\n見出し\\n本文。\\n続き")
+    5
+    """
+    return shown.index("\n", shown.index("\n") + 1)
+
+
+def _held_above(arrays: IndexArrays, concept: Concept, docnums: Ints) -> Mask:
+    """Which of ``docnums`` hold ``concept`` in their post's title or their heading."""
+    return held_in(arrays, "title", concept, docnums) | held_in(arrays, "heading", concept, docnums)
+
+
 def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
     """What the word-level stages read: each query word's weight, and each passage's text, term
     offsets and which words its title or heading holds, a compound whole or written out
@@ -449,17 +463,15 @@ def _evidence(query: Query, docnums: Ints) -> tuple[list[float], list[Passage]]:
     if new:
         concepts, terms = parsed.concepts(), parsed.terms()
         ids = np.array(new, dtype=np.int64)
-        held = [held_in(arrays, "title", c, ids) | held_in(arrays, "heading", c, ids) for c in concepts]
+        held = [_held_above(arrays, c, ids) for c in concepts]
         above = np.array(held, dtype=bool).reshape(len(concepts), len(new)).T.tolist()  # a passage's, each
         compounds = [i for i, concept in enumerate(concepts) if len(concept.parts) > 1]
-        whole = {i: held_in(arrays, "title", replace(concepts[i], parts=()), ids) for i in compounds}
-        for i in compounds:
-            whole[i] |= held_in(arrays, "heading", replace(concepts[i], parts=()), ids)
+        whole = {i: _held_above(arrays, replace(concepts[i], parts=()), ids) for i in compounds}
         for n, (docnum, its_above) in enumerate(zip(new, above, strict=True)):
             apart = [i for i in compounds if its_above[i] and not whole[i][n]]  # held by their parts only
             if apart:
-                shown = arrays.shown_text(docnum)
-                head = shown[: shown.index("\n", shown.index("\n") + 1)]  # its title and heading
+                shown = arrays.shown_texts([docnum])[0]  # (kept: the trigram stage read it)
+                head = shown[: head_end(shown)]
                 for i in apart:
                     its_above[i] = written_in(head, concepts[i])
             fields = arrays.stored_fields(docnum)  # kept: the hits read them again

@@ -118,3 +118,18 @@ def test_a_compounds_symbol_or_particle_is_not_one_of_its_parts() -> None:
         ("モナ", True),
         ("リザ", True),
     ]
+
+
+def test_a_word_in_katakana_in_brackets_is_a_term() -> None:
+    # Sudachi drops up to four kana in brackets after a kanji as its reading: 石油（せきゆ） is
+    # 石油, but the katakana of 汽缶（ボイラー） or 後天性免疫不全症候群(エイズ) is a word to find.
+    assert terms("船舶も重油を汽缶（ボイラー）の燃料にする") == ["船舶", "重油", "汽缶", "ボイラー", "燃料"]
+    assert terms("後天性免疫不全症候群(エイズ)") == ["後天性免疫不全症候群", "エイズ"]
+    assert terms("石油（せきゆ）とは") == ["石油"]
+    source = "重油を汽缶（ボイラー）の燃料に"
+    assert [source[t.startchar : t.endchar] for t in analyzer()(source, chars=True)] == [
+        "重油",
+        "汽缶",
+        "ボイラー",
+        "燃料",
+    ]

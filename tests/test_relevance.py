@@ -133,6 +133,31 @@ def test_a_compound_is_held_where_its_parts_stand_together(make_corpus) -> None:
     assert [h.path for h in hits] == ["_posts/2025-01-01-regions.md", "_posts/2025-01-02-river.md"]
 
 
+def test_a_word_in_katakana_in_brackets_is_found(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    """JSQuAD's 船舶のボイラーの燃料は？ (two paragraphs of 石油): the answer writes 汽缶（ボイラー）,
+    which Sudachi read as 汽缶 alone, dropping the katakana as its reading; it now holds every
+    word and ranks above the paragraph that holds 船舶 and ボイラー only."""
+    from mikke import Searcher, update_index
+
+    config = make_corpus(
+        {
+            "_posts/2025-01-01-refining.md": (
+                "---\ntitle: 石油\n---\n\n"
+                "沸点320℃以上の蒸留で、船舶のエンジンやボイラーに用いられる重油が精製される。"
+                "これらの石油製品は、常温で液体である。\n"
+            ),
+            "_posts/2025-01-02-engines.md": (
+                "---\ntitle: 石油\n---\n\n"
+                "19世紀末の自動車の商業実用化、20世紀初めの飛行機の発明は、ガソリンエンジンと切り離しては"
+                "考えられない。船舶も重油を汽缶（ボイラー）の燃料にするようになった。\n"
+            ),
+        }
+    )
+    update_index(config)
+    hits = Searcher(config).search("船舶のボイラーの燃料は？", per_post=True).hits
+    assert [h.path for h in hits] == ["_posts/2025-01-02-engines.md", "_posts/2025-01-01-refining.md"]
+
+
 def test_request_phrases_do_not_change_the_ranking(make_corpus) -> None:  # type: ignore[no-untyped-def]
     from mikke import Searcher, update_index
 

@@ -57,6 +57,22 @@ MAX_CHUNK_CHARS = 4000
 
 _CHUNK_BREAK = re.compile(r"[。！？!?\n]")
 
+#: A left bracket before a word in katakana and its right bracket (汽缶（ボイラー）, 党(ナチス)).
+_GLOSS = re.compile(r"[（(](?=[\u30a1-\u30faー]+[)）])")
+
+
+def _glosses_kept(text: str) -> str:
+    """``text`` with the left bracket of a word in katakana in brackets written ［: Sudachi reads up
+    to four kana in brackets after a kanji as its reading and drops them (石油（せきゆ）), a word in
+    katakana too, mostly a word of its own (汽缶（ボイラー）, 後天性免疫不全症候群(エイズ)); one
+    character for one, so every offset stays.
+
+    >>> _glosses_kept("汽缶（ボイラー）と石油（せきゆ）")
+    '汽缶［ボイラー）と石油（せきゆ）'
+    """
+    return _GLOSS.sub("［", text) if "（" in text or "(" in text else text
+
+
 
 def fold(text: str) -> str:
     """Width and case folding used for every indexed or queried term.
@@ -144,7 +160,7 @@ def chunk_terms(chunk: str) -> tuple[tuple[Unit, ...], int]:
     """
     units: list[Unit] = []
     position = -1
-    for morpheme in _SUDACHI.get().tokenize(chunk):
+    for morpheme in _SUDACHI.get().tokenize(_glosses_kept(chunk)):
         position += 1
         pos_tag, stopped = _pos(morpheme)
         if stopped:  # its parts too
@@ -186,7 +202,7 @@ def words(text: str) -> list[Word]:
             m.part_of_speech()[0] in STOP_POS or term in STOP_WORDS,
             m.part_of_speech()[0],
         )
-        for m in _SUDACHI.get().tokenize(text)
+        for m in _SUDACHI.get().tokenize(_glosses_kept(text))
     ]
 
 

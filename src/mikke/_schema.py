@@ -19,7 +19,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from ._analysis import analyzer
 
 #: Bump when the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 #: Fields a query searches, in boost order.
 SEARCH_FIELDS = ("title", "heading", "tags", "excerpt", "body")

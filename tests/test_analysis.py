@@ -125,6 +125,7 @@ def test_a_word_in_katakana_in_brackets_is_a_term() -> None:
     # 石油, but the katakana of 汽缶（ボイラー） or 後天性免疫不全症候群(エイズ) is a word to find.
     assert terms("船舶も重油を汽缶（ボイラー）の燃料にする") == ["船舶", "重油", "汽缶", "ボイラー", "燃料"]
     assert terms("後天性免疫不全症候群(エイズ)") == ["後天性免疫不全症候群", "エイズ"]
+    assert terms("汽缶(ﾎﾞｲﾗｰ)") == ["汽缶", "ボイラー"]
     assert terms("石油（せきゆ）とは") == ["石油"]
     source = "重油を汽缶（ボイラー）の燃料に"
     assert [source[t.startchar : t.endchar] for t in analyzer()(source, chars=True)] == [

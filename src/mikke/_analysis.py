@@ -57,8 +57,8 @@ MAX_CHUNK_CHARS = 4000
 
 _CHUNK_BREAK = re.compile(r"[。！？!?\n]")
 
-#: A left bracket before a word in katakana and its right bracket (汽缶（ボイラー）, 党(ナチス)).
-_GLOSS = re.compile(r"[（(](?=[\u30a1-\u30faー]+[)）])")
+#: A left bracket before a word in katakana (full or half width) and its right bracket (汽缶（ボイラー）, 党(ナチス)).
+_GLOSS = re.compile(r"[（(](?=[\u30a1-\u30faー\uff66-\uff9f]+[)）])")
 
 
 def _glosses_kept(text: str) -> str:

@@ -73,7 +73,6 @@ def _glosses_kept(text: str) -> str:
     return _GLOSS.sub("［", text) if "（" in text or "(" in text else text
 
 
-
 def fold(text: str) -> str:
     """Width and case folding used for every indexed or queried term.
 

@@ -8,7 +8,8 @@ Every text goes through one pipeline, :func:`chunk_terms` (per chunk, cached):
   compound and its parts and ranks higher. A term is Sudachi's normalized form
   (サーバ -> サーバー, 引越し -> 引っ越し), one written in hiragana only is written in katakana
   (ごみ -> ゴミ: :func:`kana_fold`); offsets come from Sudachi's
-  ``begin()/end()`` on the original text.
+  ``begin()/end()`` on the original text. Kana in brackets after a kanji are its reading,
+  dropped, unless they are katakana: 汽缶（ボイラー） keeps ボイラー (:func:`_glosses_kept`).
 * :func:`fold` applies NFKC and case folding to the term (never to offsets).
 * Stop: particles, auxiliaries, symbols (not letters such as Σ), whitespace and other function words
   (:data:`STOP_POS`, :data:`STOP_WORDS`) are dropped; they still take a position.

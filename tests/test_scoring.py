@@ -263,10 +263,13 @@ def test_a_run_of_three_words_counts_only_in_the_questions_order(monkeypatch) ->
     assert pair_shares(near, short, [1.0, 1.0], np.array([True])) == [1.0]
 
 
-def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher) -> None:
+@pytest.mark.parametrize("past_ffff", [False, True])  # read as UTF-16 code units, or as UTF-32
+def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher, past_ffff: bool) -> None:
     arrays = searcher.current()
     texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
     texts = [text for text in texts if text.count("\n") >= 2]  # passages: title, heading, text
+    if past_ffff:
+        texts[len(texts) // 2] += "。🙂ai"
     edges = {gram for text in texts for gram in (text[:3], text[-2:]) if re.fullmatch(r"\w+", gram)}  # starts, ends
     grams = trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "🙂"} | edges
     found = sentence_grams(texts, grams)

@@ -20,8 +20,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._analysis import fold
 from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
@@ -166,10 +168,11 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     ``texts``), a set for each of its sentences holding some, and one for its title and heading
     alone when they hold some. A text is a passage as :meth:`~mikke._scoring.IndexArrays.shown_text`
     gives it: its title and heading are its first sentence, then its body is cut at each
-    :data:`~mikke._snippets.SENTENCE_END`. The texts are joined (NUL between them); at each
-    character a gram may start with (told by the last 16 bits of its code point), the window of
-    each gram's length is made one number, 21 bits (a code point) a character, and looked up
-    among the grams'.
+    :data:`~mikke._snippets.SENTENCE_END`. The texts are joined (NUL between them) and read as
+    UTF-16 code units (UTF-32 when one is a surrogate); at each character a gram may start with
+    (told by the last 16 bits of its code point), the window of the longest grams' length is made
+    one number, 21 bits (a code point) a character, and its first characters, as many as each
+    gram length, looked up among the grams'.
 
     >>> texts = ["梅雨\\n時期\\n期間は。雨季", "ai\\n\\n梅", "晴れ\\n\\n"]
     >>> found = sentence_grams(texts, ["梅雨", "期間", "雨季", "ai"])
@@ -177,7 +180,13 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     {0: [['期間', '梅雨'], ['梅雨', '雨季'], ['梅雨']], 1: [['ai']]}
     """
     joined = "\x00".join(texts)
-    chars = np.frombuffer((joined + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)  # room for a window
+    wide = (joined + "\x00\x00").encode("utf-16-le")  # room for a window
+    chars: NDArray[Any]
+    if len(wide) == 2 * len(joined) + 4:  # no code point above 0xFFFF: one code unit a character
+        chars = low = np.frombuffer(wide, dtype=np.uint16)
+    else:
+        chars = np.frombuffer((joined + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)
+        low = chars.astype(np.uint16)
     codes = {}
     for gram in grams:
         code = 0
@@ -186,14 +195,17 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
         codes[code] = gram
     first = np.zeros(0x10000, dtype=bool)  # by a code point's last 16 bits: maybe
     first[[ord(gram[0]) & 0xFFFF for gram in grams]] = True
-    starting = first.take(chars[: len(joined)].astype(np.uint16)).nonzero()[0]  # not in the room after
+    starting = first.take(low[: len(joined)]).nonzero()[0]  # not in the room after
     known = np.array([*sorted(codes), _NO_WINDOW], dtype=np.int64)  # no window is the last
+    longest = max((len(gram) for gram in grams), default=1)
+    every = chars[starting].astype(np.int64)  # the window of the longest grams' length at each start
+    for i in range(1, longest):
+        every <<= 21
+        every |= chars[i:][starting]
     places: list[int] = []
     matched: list[int] = []
     for length in {len(gram) for gram in grams}:
-        windows = chars[starting].astype(np.int64)
-        for i in range(1, length):
-            windows = windows << 21 | chars[starting + i]
+        windows = every >> 21 * (longest - length)  # its first ``length`` characters
         hits = (known[known.searchsorted(windows)] == windows).nonzero()[0]
         places += starting[hits].tolist()
         matched += windows[hits].tolist()

@@ -683,3 +683,16 @@ def test_a_document_held_by_a_word_is_where_its_mask_says(searcher: Searcher) ->
             assert [scorer.held_by(concept, d) for d in scorer.docnums.tolist()] == mask.tolist()
             mixed += 0 < mask.sum() < mask.size
     assert mixed > 2  # words held by some of the documents only
+
+
+def test_a_word_held_whole_scores_above_0_exactly_where_it_is_held(searcher: Searcher) -> None:
+    arrays, checked = searcher.current(), 0
+    for text in ("液体冷却", "データセンターの冷却技術", "GPU OR 冷却 -資金", "れいきゃく", "nvidia", "冷"):
+        parsed, _ = searcher.understand(parse_query(text))
+        scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
+        scorer.score(strict=False)
+        for concept in parsed.concepts():
+            if not concept.parts:  # (the coverage reads its places as where it scores)
+                assert scorer._held_at(concept).tolist() == (scorer.concept(concept) > 0).nonzero()[0].tolist()
+                checked += scorer._held_at(concept).size
+    assert checked > 20

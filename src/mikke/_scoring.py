@@ -687,7 +687,7 @@ def best(scores: Floats, order: Ints, k: int, ids: Ints | None = None) -> Ints:
     """
     if k < scores.size:
         kth = np.partition(scores, scores.size - k)[scores.size - k]
-        chosen = (scores >= kth).nonzero()[0]
+        chosen: Ints = (scores >= kth).nonzero()[0]
     else:
         chosen = np.arange(scores.size)
     ties = order[chosen] if ids is None else order[ids[chosen]]

@@ -392,10 +392,7 @@ def sentence_share(
     1.0
     """
     ends = sentence_ends(text)
-
-    def sentences(term: str) -> set[int]:
-        return {bisect.bisect_right(ends, start) for start in offsets[term][::2]}
-
+    where = bisect.bisect_right
     everywhere = 0.0
     held: dict[int, float] = {}
     forms = forms or [word_forms(concept) for concept in concepts]
@@ -403,11 +400,13 @@ def sentence_share(
         if is_above:
             everywhere += weight
             continue
-        holding = sentences(concept.text) if concept.text in offsets else set()
-        holding |= {bisect.bisect_right(ends, start) for start in together(offsets, concept)[0]}
+        found = offsets.get(concept.text)
+        holding = {where(ends, start) for start in found[::2]} if found else set()
+        if concept.parts:
+            holding.update([where(ends, start) for start in together(offsets, concept)[0]])
         for terms in ways:
             if all(term in offsets for term in terms):  # else no sentence holds them all
-                holding |= set.intersection(*(sentences(term) for term in terms))
+                holding |= set.intersection(*({where(ends, start) for start in offsets[term][::2]} for term in terms))
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)
@@ -537,15 +536,25 @@ def pair_shares(
     if not total:
         return [0.0] * len(passages)
     words = sorted({word for i in pairs for word in (i, i + 1)})
+    # A word is in a text when its whole or its first part is (else it has no spans: :func:`_spans`).
+    keys = [(word, concepts[word].text, concepts[word].parts[:1]) for word in words]
     shares = []
     for offsets, above in passages:
-        found = {word: _spans(offsets, concepts[word]) for word in words}
+        found = {
+            word: _spans(offsets, concepts[word])
+            for word, text, first in keys
+            if text in offsets or (first and first[0] in offsets)
+        }
         held = 0.0
-        ahead = {}  # pair i -> whether the text holds word i + 1 right after word i
+        ahead = dict.fromkeys(pairs, False)  # pair i -> whether the text holds word i + 1 right after word i
         for i, weight in zip(pairs, pair_weights, strict=True):
-            (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
-            ahead[i] = _near(ends, next_starts)
-            if (above[i] and above[i + 1]) or ahead[i] or _near(next_ends, starts):
+            if i in found and i + 1 in found:
+                (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
+                ahead[i] = _near(ends, next_starts)
+                if ahead[i] or _near(next_ends, starts):
+                    held += weight
+                    continue
+            if above[i] and above[i + 1]:
                 held += weight
         for i, weight in runs:
             if ahead[i] and ahead[i + 1]:  # three words held in the question's order

@@ -543,12 +543,12 @@ class QueryScorer:
         return np.where(whole, held, parts)
 
     def _anywhere(self, term: str) -> Mask:
-        """Whether each of ``docnums`` holds ``term`` in some field."""
+        """Whether each of ``docnums`` holds ``term`` in some field (its fields' documents marked at once)."""
         held = np.zeros(self.docnums.size, dtype=bool)
-        for field in SEARCH_FIELDS:
-            if self.boosts.get(field, 0.0) > 0:
-                ids = self.arrays.term_scores(field, term)[0]
-                held[self._position[ids[self._inside[ids]]]] = True
+        found = [ids for field, _ in self._fields if (ids := self.arrays.term_scores(field, term)[0]).size]
+        if found:
+            ids = found[0] if len(found) == 1 else np.concatenate(found)
+            held[self._position[ids[self._inside[ids]]]] = True
         return held
 
     def coverage(self) -> tuple[Floats, Floats]:

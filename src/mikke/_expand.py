@@ -285,7 +285,8 @@ def _add_synonyms(clause: Clause, concepts: list[Concept], arrays: IndexArrays, 
         if held:
             _share(concepts, 0, len(concepts), Expansion("synonym", fold(clause.text), held, SYNONYM_WEIGHT))
     for n, concept in enumerate(concepts):
-        held = _held(arrays, [w for w in synonyms.get(concept.text) if w not in literal])
+        found = synonyms.get(concept.text)  # most words have none
+        held = _held(arrays, [w for w in found if w not in literal]) if found else ()
         if held:
             _share(concepts, n, n + 1, Expansion("synonym", concept.text, held, SYNONYM_WEIGHT))
 

@@ -17,7 +17,6 @@ import functools
 import itertools
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -244,7 +243,10 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     if not wanted:
         return scores
     found = sentence_grams(query.arrays.shown_texts(docnums.tolist()), wanted)
-    counts = Counter(gram for rows in found.values() for gram in set().union(*rows))
+    counts: dict[str, int] = {}  # how many of the texts hold each gram
+    for rows in found.values():
+        for gram in set().union(*rows):
+            counts[gram] = counts.get(gram, 0) + 1
     inner = word_trigrams(query.parsed.clauses()) if counts else set()
     weights = {
         gram: math.log((docnums.size + 1) / (count + 0.5)) * (1.0 if gram in inner else OUTER_TRIGRAM_WEIGHT)

@@ -312,7 +312,7 @@ def _add_typos(
         kinds = {e.kind for n in inside for e in concepts[n].expansions}
         if "prefix" in kinds:
             continue  # still being typed; a reading or synonym of a mistyped word's pieces is replaced
-        if kinds & WRITTEN_KINDS and [w.known for w in words(run.group())] == [True]:
+        if kinds & WRITTEN_KINDS and known_word(run.group()) and [w.known for w in words(run.group())] == [True]:
             continue  # one word Sudachi knows, whose synonyms or reading the index holds: written another way
         found = correct(arrays, run.group())
         if found:

@@ -159,11 +159,16 @@ def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(
     assert docnums.size > 8
     scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
     factors = np.full((len(stages), docnums.size), np.nan)
-    reranked = rerank(Query(arrays, parsed, scorer), docnums, scores, stages, factors)
+    query = Query(arrays, parsed, scorer)
+    reranked = rerank(query, docnums, scores, stages, factors)
     read = ~np.isnan(factors)
     assert read[0].all() and read[1:].sum(axis=1).tolist() == list(depths[1:])
     assert (factors[1:][read[1:]] >= 1).all()  # a stage with a depth never lowers a score
     assert reranked.tolist() == reranked_by_every_match(searcher, question, stages).tolist()
+    (above,) = query.above  # those the first stage with a depth read: above every other match
+    assert sorted(above.tolist()) == sorted(np.flatnonzero(read[1]).tolist())
+    ranking = best(reranked, arrays.order, docnums.size, docnums)
+    assert sorted(ranking[: above.size].tolist()) == sorted(above.tolist())
 
 
 def reranked_by_every_match(searcher: Searcher, question: str, stages: list[_ranking.Stage]) -> np.ndarray:
@@ -184,10 +189,12 @@ def test_rerank_looks_among_every_match_after_a_stage_that_reads_them_all(search
     stages = [dataclasses.replace(trigrams, depth=4), coverage, dataclasses.replace(sentences, depth=3), pairs]
     arrays, parsed = searcher.current(), parse_query(question)
     _, docnums, scores = searcher.matches(parsed, rank=False)
-    reranked = rerank(
-        Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts)), docnums, scores, stages
-    )
+    query = Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts))
+    reranked = rerank(query, docnums, scores, stages)
     assert reranked.tolist() == reranked_by_every_match(searcher, question, stages).tolist()
+    (above,) = query.above  # the pairs' 10, read of every match (more than the sentences' 3)
+    ranking = best(reranked, arrays.order, docnums.size, docnums)
+    assert above.size == min(10, docnums.size) and sorted(ranking[: above.size].tolist()) == sorted(above.tolist())
 
 
 def test_coverage_of_the_scorers_documents_is_their_coverage_picked_one_by_one(searcher: Searcher) -> None:

@@ -41,12 +41,14 @@ Passage = tuple[str, TermOffsets, list[bool]]
 @dataclass(frozen=True)
 class Query:
     """What every stage reads: the index generation, the parsed query and its first-stage scorer
-    (and the passages the word-level stages read, kept for the next: :func:`_evidence`)."""
+    (and the passages the word-level stages read, kept for the next: :func:`_evidence`; and where
+    :func:`rerank` left the matches it ranked above every other: ``above``)."""
 
     arrays: IndexArrays
     parsed: ParsedQuery
     scorer: QueryScorer
     passages: dict[int, Passage] = field(default_factory=dict, compare=False, repr=False)
+    above: list[Ints] = field(default_factory=list, compare=False, repr=False)
 
     @functools.cached_property
     def weights(self) -> list[float]:
@@ -75,28 +77,33 @@ def rerank(
 
     ``factors`` (stages x matches), when given, receives what each stage multiplied each score by;
     a match a stage does not read keeps its entry. A stage with a depth never lowers a score, so
-    the best of a later stage, of a depth no larger, are found among those the last one read.
+    the best of a later stage, of a depth no larger, are found among those the last one read; and
+    those a stage with a depth read of every match stay above the rest, in any later stage's order
+    too: their places in ``docnums`` are left in ``query.above`` (nothing when the last stage read
+    every match), where the best of every match are found (``_search._best``).
     """
     scores = scores.copy()
     order = query.arrays.order  # the tie order, looked up for the best only
     read: Ints | None = None  # the matches the last stage with a depth read
+    widest: Ints | None = None  # those the last stage with a depth read of every match read
     for row, stage in enumerate(STAGES if stages is None else stages):
         if not docnums.size:
             break
         top: slice | Ints = slice(None)  # every match
         if stage.depth is None:
-            read = None  # a stage reading every match may lower any score
+            read = widest = None  # a stage reading every match may lower any score
         elif read is not None and stage.depth == read.size:
             top = read  # the best are those read, best first or not
         elif read is not None and stage.depth < read.size:
             top = read = read[best(scores[read], order, stage.depth, docnums[read])]
         else:
-            top = read = best(scores, order, stage.depth, docnums)
+            top = read = widest = best(scores, order, stage.depth, docnums)
         before = scores[top]
         after = stage.fn(query, docnums[top], before, stage.weight)
         if factors is not None:
             factors[row, top] = np.divide(after, before, out=np.ones(before.size), where=before > 0)
         scores[top] = after
+    query.above[:] = [] if widest is None else [widest]
     return scores
 
 

@@ -228,7 +228,8 @@ class Searcher:
         counted = np.zeros(key_count, dtype=bool)
         counted[keys[candidates]] = True
         total = int(np.count_nonzero(counted))
-        ranked = _best(arrays, candidates, scores, keys, request.offset + request.limit)[request.offset :]
+        above = query.above[0] if query.above else None
+        ranked = _best(arrays, candidates, scores, keys, request.offset + request.limit, above)[request.offset :]
         terms = parsed.terms()
         shown = list(ranked)
         sections: dict[int, list[tuple[int, float]]] = {}
@@ -315,14 +316,20 @@ def _matched(
     return "some", tuple(dict.fromkeys(matched)), tuple(dict.fromkeys(missing))
 
 
-def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
+def _best(
+    arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int, above: Ints | None = None
+) -> list[tuple[int, float]]:
     """The ``need`` best ``(docnum, score)`` of ``candidates``, one per key, best first
-    (equal scores in ``arrays.order``: the same in any build)."""
+    (equal scores in ``arrays.order``: the same in any build); ``above``: the places of candidates
+    ranked above every other (``Query.above``), among which as many best as they hold are found."""
     fetch = need * 2 + 10
     while True:
         picked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        top = best(scores, arrays.order, fetch, candidates)
+        if above is not None and fetch <= above.size:
+            top = above[best(scores[above], arrays.order, fetch, candidates[above])]
+        else:
+            top = best(scores, arrays.order, fetch, candidates)
         docnums = candidates[top]
         for docnum, key, score in zip(docnums.tolist(), keys[docnums].tolist(), scores[top].tolist(), strict=True):
             if key not in taken:

@@ -225,7 +225,8 @@ class IndexArrays:
         return self._readings
 
     def term_scores(self, field: str, term: str) -> tuple[Ints, Floats]:
-        """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores."""
+        """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores (kept for the
+        generation: read only)."""
         key = (field, term)
         found = self._scores.get(key)
         if found is None:
@@ -236,6 +237,7 @@ class IndexArrays:
             if ids.size:
                 idf = math.log(self.size / (ids.size + 1)) + 1
                 found = ids, idf * frequencies * (K1 + 1) / (frequencies + self._norms(field)[ids])
+                found[0].flags.writeable = found[1].flags.writeable = False
             else:
                 found = ids, frequencies
             self._scores.put(key, found, ids.size)
@@ -456,8 +458,8 @@ class QueryScorer:
         for field, boost in self._fields:
             if whole or not parts:
                 ids, term = self.arrays.term_scores(field, text)
-                if ids.size:
-                    found.append((ids, boost * term))
+                if ids.size:  # (a boost of 1 leaves the scores as they are: read only, never changed)
+                    found.append((ids, term if boost == 1.0 else boost * term))
             if parts and whole and PARTS_ALONE:
                 for part in parts:
                     ids, term = self.arrays.term_scores(field, part)

@@ -396,3 +396,17 @@ def test_a_slip_cut_into_one_word_sudachi_knows_is_one_in_its_dictionary() -> No
                 others += 1
     assert one >= 5 and others >= 50  # both kinds met
     assert known_word("ボトルネック") and known_word("ボトルネーーック") == known_word("ボトルネーック")
+
+
+def test_a_run_of_real_text_cut_into_one_word_sudachi_knows_is_one_in_its_dictionary(searcher: Searcher) -> None:
+    """The typo check asks Sudachi's words of a run only when its dictionary holds the run (``known_word``)."""
+    arrays = searcher.current()
+    texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
+    runs = {run.group() for text in texts for run in expand_module._RUN.finditer(text)}
+    one = 0
+    for run in runs:
+        cut = words(run)
+        if len(cut) == 1 and cut[0].known:
+            one += 1
+            assert known_word(run), run
+    assert one > 50

@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,12 +31,14 @@ from mikke._ranking import (
     rerank,
     sentence_grams,
     sentence_share,
+    together,
     trigrams,
+    word_forms,
     word_trigrams,
 )
 from mikke._schema import SEARCH_FIELDS
 from mikke._scoring import COVERAGE_IDF_POWER, PARTS_WEIGHT, QueryScorer, best, held_in, word_weight
-from mikke._snippets import SENTENCE_END, term_offsets
+from mikke._snippets import SENTENCE_END, sentence_ends, term_offsets
 
 TERMS = [("body", "冷却"), ("body", "gpu"), ("title", "nscale"), ("heading", "ai"), ("body", "データ"), ("tags", "ai")]
 
@@ -156,11 +159,16 @@ def test_rerank_finds_a_later_stages_best_among_those_the_last_one_read(
     assert docnums.size > 8
     scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
     factors = np.full((len(stages), docnums.size), np.nan)
-    reranked = rerank(Query(arrays, parsed, scorer), docnums, scores, stages, factors)
+    query = Query(arrays, parsed, scorer)
+    reranked = rerank(query, docnums, scores, stages, factors)
     read = ~np.isnan(factors)
     assert read[0].all() and read[1:].sum(axis=1).tolist() == list(depths[1:])
     assert (factors[1:][read[1:]] >= 1).all()  # a stage with a depth never lowers a score
     assert reranked.tolist() == reranked_by_every_match(searcher, question, stages).tolist()
+    (above,) = query.above  # those the first stage with a depth read: above every other match
+    assert sorted(above.tolist()) == sorted(np.flatnonzero(read[1]).tolist())
+    ranking = best(reranked, arrays.order, docnums.size, docnums)
+    assert sorted(ranking[: above.size].tolist()) == sorted(above.tolist())
 
 
 def reranked_by_every_match(searcher: Searcher, question: str, stages: list[_ranking.Stage]) -> np.ndarray:
@@ -181,10 +189,12 @@ def test_rerank_looks_among_every_match_after_a_stage_that_reads_them_all(search
     stages = [dataclasses.replace(trigrams, depth=4), coverage, dataclasses.replace(sentences, depth=3), pairs]
     arrays, parsed = searcher.current(), parse_query(question)
     _, docnums, scores = searcher.matches(parsed, rank=False)
-    reranked = rerank(
-        Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts)), docnums, scores, stages
-    )
+    query = Query(arrays, parsed, QueryScorer(arrays, parsed, searcher.config.boosts))
+    reranked = rerank(query, docnums, scores, stages)
     assert reranked.tolist() == reranked_by_every_match(searcher, question, stages).tolist()
+    (above,) = query.above  # the pairs' 10, read of every match (more than the sentences' 3)
+    ranking = best(reranked, arrays.order, docnums.size, docnums)
+    assert above.size == min(10, docnums.size) and sorted(ranking[: above.size].tolist()) == sorted(above.tolist())
 
 
 def test_coverage_of_the_scorers_documents_is_their_coverage_picked_one_by_one(searcher: Searcher) -> None:
@@ -263,10 +273,13 @@ def test_a_run_of_three_words_counts_only_in_the_questions_order(monkeypatch) ->
     assert pair_shares(near, short, [1.0, 1.0], np.array([True])) == [1.0]
 
 
-def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher) -> None:
+@pytest.mark.parametrize("past_ffff", [False, True])  # read as UTF-16 code units, or as UTF-32
+def test_sentence_grams_is_gram_in_sentence_on_every_passage(searcher: Searcher, past_ffff: bool) -> None:
     arrays = searcher.current()
     texts = [arrays.shown_text(docnum) for docnum in range(arrays.size)]
     texts = [text for text in texts if text.count("\n") >= 2]  # passages: title, heading, text
+    if past_ffff:
+        texts[len(texts) // 2] += "。🙂ai"
     edges = {gram for text in texts for gram in (text[:3], text[-2:]) if re.fullmatch(r"\w+", gram)}  # starts, ends
     grams = trigrams(["英国のAIインフラ企業", "液体冷却のデータセンター", "gpu"]) | {"ai", "冷", "🙂"} | edges
     found = sentence_grams(texts, grams)
@@ -680,3 +693,92 @@ def test_a_document_held_by_a_word_is_where_its_mask_says(searcher: Searcher) ->
             assert [scorer.held_by(concept, d) for d in scorer.docnums.tolist()] == mask.tolist()
             mixed += 0 < mask.sum() < mask.size
     assert mixed > 2  # words held by some of the documents only
+
+
+def test_a_word_held_whole_scores_above_0_exactly_where_it_is_held(searcher: Searcher) -> None:
+    arrays, checked = searcher.current(), 0
+    for text in ("液体冷却", "データセンターの冷却技術", "GPU OR 冷却 -資金", "れいきゃく", "nvidia", "冷"):
+        parsed, _ = searcher.understand(parse_query(text))
+        scorer = QueryScorer(arrays, parsed, searcher.config.boosts)
+        scorer.score(strict=False)
+        for concept in parsed.concepts():
+            if not concept.parts:  # (the coverage reads its places as where it scores)
+                assert scorer._held_at(concept).tolist() == (scorer.concept(concept) > 0).nonzero()[0].tolist()
+                checked += scorer._held_at(concept).size
+    assert checked > 20
+
+
+def _reference_pair_shares(
+    passages: list[tuple[dict[str, list[int]], list[bool]]],
+    concepts: list[Concept],
+    weights: list[float],
+    joined: Any,
+) -> list[float]:
+    """``pair_shares`` straightforwardly: every word's spans in every text, every pair looked at."""
+    pairs = joined.nonzero()[0].tolist()
+    runs = [i for i in pairs if i + 1 in pairs] if len(concepts) >= _ranking.RUN_MIN else []
+    pair_weights = [min(weights[i], weights[i + 1]) for i in pairs]
+    run_weights = [_ranking.RUN_WEIGHT * min(weights[i : i + 3]) for i in runs]
+    total = sum(pair_weights + run_weights)
+    shares = []
+    for offsets, above in passages:
+        spans = [_ranking._spans(offsets, concept) for concept in concepts]
+        ahead = {i: _ranking._near(spans[i][1], spans[i + 1][0]) for i in pairs}
+        held = 0.0
+        for i, weight in zip(pairs, pair_weights, strict=True):
+            if (above[i] and above[i + 1]) or ahead[i] or _ranking._near(spans[i + 1][1], spans[i][0]):
+                held += weight
+        for i, weight in zip(runs, run_weights, strict=True):
+            if ahead[i] and ahead[i + 1]:
+                held += weight
+        shares.append(held / total if total else 0.0)
+    return shares
+
+
+def _reference_sentence_share(
+    text: str, offsets: dict[str, list[int]], concepts: list[Concept], weights: list[float], above: list[bool]
+) -> float:
+    """``sentence_share`` straightforwardly (no answer pattern): each sentence's words summed."""
+    ends = sentence_ends(text)
+
+    def sentence(start: int) -> int:
+        return sum(1 for end in ends if end <= start)
+
+    held: dict[int, float] = {}
+    for concept, weight, is_above in zip(concepts, weights, above, strict=True):
+        if is_above:
+            continue
+        holding = {sentence(start) for start in offsets.get(concept.text, [])[::2]}
+        holding |= {sentence(start) for start in together(offsets, concept)[0]}
+        for terms in word_forms(concept):
+            if all(term in offsets for term in terms):
+                holding |= set.intersection(*({sentence(start) for start in offsets[term][::2]} for term in terms))
+        for place in holding:
+            held[place] = held.get(place, 0.0) + weight
+    everywhere = sum(weight for weight, is_above in zip(weights, above, strict=True) if is_above)
+    return (everywhere + max(held.values(), default=0.0)) / sum(weights)
+
+
+def test_pair_and_sentence_shares_equal_a_straightforward_reading_on_real_passages(searcher: Searcher) -> None:
+    arrays = searcher.current()
+    texts = [arrays.stored_fields(docnum).get("text", "") for docnum in range(arrays.size)]
+    texts = [text for text in texts if len(text) > 40]
+    passages = [(term_offsets(text), [False] * 12) for text in texts]
+    rich = 0
+    for n, text in enumerate(texts[:12]):  # questions made of the passages' own words, and words typed apart
+        for query in (text[:14], text[10:30], text[:8] + " " + text[20:28]):
+            parsed, _ = searcher.understand(parse_query(query))
+            concepts = parsed.concepts()
+            if not concepts or len(concepts) > 12:
+                continue
+            weights = [word_weight(arrays, concept) for concept in concepts]
+            clause_of = np.array([c for c, clause in enumerate(parsed.clauses()) for _ in clause.concepts])
+            pairs = clause_of[1:] == clause_of[:-1]
+            shares = pair_shares(passages, concepts, weights, pairs)
+            assert shares == _reference_pair_shares(passages, concepts, weights, pairs), query
+            rich += sum(0 < share < 1 for share in shares)
+            above = [i % 3 == n % 3 for i in range(len(concepts))]  # some words in the title or heading
+            for text_, (offsets, _) in zip(texts, passages, strict=True):
+                found = sentence_share(text_, offsets, concepts, weights, above)
+                assert found == _reference_sentence_share(text_, offsets, concepts, weights, above), query
+    assert rich > 20  # passages holding some of the pairs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 from urllib.parse import unquote
@@ -17,9 +18,12 @@ from mikke import (
     QueryTooLongError,
     Searcher,
     SearchRequest,
+    _ranking,
+    _search,
     update_index,
 )
 from mikke import _snippets as snippets
+from mikke._query import parse_query
 
 
 def highlighted(hit) -> list[str]:  # type: ignore[no-untyped-def]
@@ -385,3 +389,21 @@ def test_the_explanation_says_which_hits_a_stage_read_even_where_it_changed_noth
 
 def test_no_explanation_unless_asked(searcher: Searcher) -> None:
     assert all(h.explanation is None for h in searcher.search("液体冷却").hits)
+
+
+@pytest.mark.parametrize("question", ["データセンターの液体冷却", "AIインフラ企業の資金調達", "gpu"])
+def test_the_best_among_those_ranked_above_the_rest_are_the_best_of_every_match(
+    searcher: Searcher, question: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stages = [
+        dataclasses.replace(stage, depth=depth) for stage, depth in zip(_ranking.STAGES, (None, 16, 3, 3), strict=True)
+    ]
+    monkeypatch.setattr(_ranking, "STAGES", tuple(stages))
+    arrays = searcher.current()
+    query, candidates, scores = searcher._matches(arrays, parse_query(question), None)
+    (above,) = query.above
+    assert above.size == 16 < candidates.size
+    for keys in (arrays.passage_of, arrays.post_of):
+        for need in (1, 3, 4, 10):  # 12 to 30 fetched: among those above, or past them (every match)
+            expected = _search._best(arrays, candidates, scores, keys, need)
+            assert _search._best(arrays, candidates, scores, keys, need, above) == expected

@@ -59,6 +59,9 @@ def test_snippets_from_stored_offsets_equal_snippets_from_analysis(sample_config
             terms = parse_query(query).terms()
             stored = make_snippet(fields["text"], terms, offsets=fields["offsets"])
             assert stored == make_snippet(fields["text"], terms)
+            unpacked = unpack_offsets(fields["offsets"], terms)  # as the sentence re-ranking read them
+            assert stored == make_snippet(fields["text"], terms, offsets=unpacked)
+            assert stored == make_snippet(fields["text"], terms, offsets=term_offsets(fields["text"]))
             compared += bool(stored.highlights)
     assert compared > 30
 
@@ -152,3 +155,15 @@ def test_highlights_are_every_token_of_the_terms_merged(sample_config: Config) -
             assert snippets.highlight_spans(text, terms) == merged
             checked += len(merged) < len(pairs)
     assert checked > 0  # some tokens touch and are joined
+
+
+def test_unpacked_offsets_are_a_terms_own_not_a_longer_or_shorter_terms(sample_config: Config) -> None:
+    checked = 0
+    for fields in stored_passages(sample_config):
+        expected = grouped(fields["text"])
+        for term in list(expected)[:20]:  # the term, and strings that are parts of terms or hold one
+            near = {term, term[:1], term[-1:], term[1:], term[:-1], term + "x", "x" + term, "\x00" + term}
+            found = unpack_offsets(fields["offsets"], near)
+            assert found == {t: expected[t] for t in near if t in expected}
+            checked += len(found)
+    assert checked > 100

@@ -285,7 +285,8 @@ def _add_synonyms(clause: Clause, concepts: list[Concept], arrays: IndexArrays, 
         if held:
             _share(concepts, 0, len(concepts), Expansion("synonym", fold(clause.text), held, SYNONYM_WEIGHT))
     for n, concept in enumerate(concepts):
-        held = _held(arrays, [w for w in synonyms.get(concept.text) if w not in literal])
+        found = synonyms.get(concept.text)  # most words have none
+        held = _held(arrays, [w for w in found if w not in literal]) if found else ()
         if held:
             _share(concepts, n, n + 1, Expansion("synonym", concept.text, held, SYNONYM_WEIGHT))
 
@@ -311,7 +312,7 @@ def _add_typos(
         kinds = {e.kind for n in inside for e in concepts[n].expansions}
         if "prefix" in kinds:
             continue  # still being typed; a reading or synonym of a mistyped word's pieces is replaced
-        if kinds & WRITTEN_KINDS and [w.known for w in words(run.group())] == [True]:
+        if kinds & WRITTEN_KINDS and known_word(run.group()) and [w.known for w in words(run.group())] == [True]:
             continue  # one word Sudachi knows, whose synonyms or reading the index holds: written another way
         found = correct(arrays, run.group())
         if found:

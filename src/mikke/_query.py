@@ -141,8 +141,7 @@ class ParsedQuery:
         return [fold(clause.text) for clause in clauses] + [fold(c.corrected) for c in clauses if c.corrected]
 
     def terms(self) -> frozenset[str]:
-        """Every positive term, expansions' included, for highlighting (frozen: the offsets of a
-        passage's terms are cached by them, ``_snippets.unpack_offsets``)."""
+        """Every positive term, expansions' included, for highlighting."""
         concepts = self.concepts()
         found = {t for c in concepts for t in (c.text, *c.parts)}
         found |= {t for c in concepts for e in c.expansions for word in e.terms for t in word.split(" ")}

@@ -17,11 +17,12 @@ import functools
 import itertools
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._analysis import fold
 from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
@@ -40,12 +41,14 @@ Passage = tuple[str, TermOffsets, list[bool]]
 @dataclass(frozen=True)
 class Query:
     """What every stage reads: the index generation, the parsed query and its first-stage scorer
-    (and the passages the word-level stages read, kept for the next: :func:`_evidence`)."""
+    (and the passages the word-level stages read, kept for the next: :func:`_evidence`; and where
+    :func:`rerank` left the matches it ranked above every other: ``above``)."""
 
     arrays: IndexArrays
     parsed: ParsedQuery
     scorer: QueryScorer
     passages: dict[int, Passage] = field(default_factory=dict, compare=False, repr=False)
+    above: list[Ints] = field(default_factory=list, compare=False, repr=False)
 
     @functools.cached_property
     def weights(self) -> list[float]:
@@ -74,28 +77,33 @@ def rerank(
 
     ``factors`` (stages x matches), when given, receives what each stage multiplied each score by;
     a match a stage does not read keeps its entry. A stage with a depth never lowers a score, so
-    the best of a later stage, of a depth no larger, are found among those the last one read.
+    the best of a later stage, of a depth no larger, are found among those the last one read; and
+    those a stage with a depth read of every match stay above the rest, in any later stage's order
+    too: their places in ``docnums`` are left in ``query.above`` (nothing when the last stage read
+    every match), where the best of every match are found (``_search._best``).
     """
     scores = scores.copy()
     order = query.arrays.order  # the tie order, looked up for the best only
     read: Ints | None = None  # the matches the last stage with a depth read
+    widest: Ints | None = None  # those the last stage with a depth read of every match read
     for row, stage in enumerate(STAGES if stages is None else stages):
         if not docnums.size:
             break
         top: slice | Ints = slice(None)  # every match
         if stage.depth is None:
-            read = None  # a stage reading every match may lower any score
+            read = widest = None  # a stage reading every match may lower any score
         elif read is not None and stage.depth == read.size:
             top = read  # the best are those read, best first or not
         elif read is not None and stage.depth < read.size:
             top = read = read[best(scores[read], order, stage.depth, docnums[read])]
         else:
-            top = read = best(scores, order, stage.depth, docnums)
+            top = read = widest = best(scores, order, stage.depth, docnums)
         before = scores[top]
         after = stage.fn(query, docnums[top], before, stage.weight)
         if factors is not None:
             factors[row, top] = np.divide(after, before, out=np.ones(before.size), where=before > 0)
         scores[top] = after
+    query.above[:] = [] if widest is None else [widest]
     return scores
 
 
@@ -166,10 +174,11 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     ``texts``), a set for each of its sentences holding some, and one for its title and heading
     alone when they hold some. A text is a passage as :meth:`~mikke._scoring.IndexArrays.shown_text`
     gives it: its title and heading are its first sentence, then its body is cut at each
-    :data:`~mikke._snippets.SENTENCE_END`. The texts are joined (NUL between them); at each
-    character a gram may start with (told by the last 16 bits of its code point), the window of
-    each gram's length is made one number, 21 bits (a code point) a character, and looked up
-    among the grams'.
+    :data:`~mikke._snippets.SENTENCE_END`. The texts are joined (NUL between them) and read as
+    UTF-16 code units (UTF-32 when one is a surrogate); at each character a gram may start with
+    (told by the last 16 bits of its code point), the window of the longest grams' length is made
+    one number, 21 bits (a code point) a character, and its first characters, as many as each
+    gram length, looked up among the grams'.
 
     >>> texts = ["梅雨\\n時期\\n期間は。雨季", "ai\\n\\n梅", "晴れ\\n\\n"]
     >>> found = sentence_grams(texts, ["梅雨", "期間", "雨季", "ai"])
@@ -177,7 +186,13 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
     {0: [['期間', '梅雨'], ['梅雨', '雨季'], ['梅雨']], 1: [['ai']]}
     """
     joined = "\x00".join(texts)
-    chars = np.frombuffer((joined + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)  # room for a window
+    wide = (joined + "\x00\x00").encode("utf-16-le")  # room for a window
+    chars: NDArray[Any]
+    if len(wide) == 2 * len(joined) + 4:  # no code point above 0xFFFF: one code unit a character
+        chars = low = np.frombuffer(wide, dtype=np.uint16)
+    else:
+        chars = np.frombuffer((joined + "\x00\x00").encode("utf-32-le"), dtype=np.uint32)
+        low = chars.astype(np.uint16)
     codes = {}
     for gram in grams:
         code = 0
@@ -186,14 +201,17 @@ def sentence_grams(texts: Sequence[str], grams: Collection[str]) -> dict[int, li
         codes[code] = gram
     first = np.zeros(0x10000, dtype=bool)  # by a code point's last 16 bits: maybe
     first[[ord(gram[0]) & 0xFFFF for gram in grams]] = True
-    starting = first.take(chars[: len(joined)].astype(np.uint16)).nonzero()[0]  # not in the room after
+    starting = first.take(low[: len(joined)]).nonzero()[0]  # not in the room after
     known = np.array([*sorted(codes), _NO_WINDOW], dtype=np.int64)  # no window is the last
+    longest = max((len(gram) for gram in grams), default=1)
+    every = chars[starting].astype(np.int64)  # the window of the longest grams' length at each start
+    for i in range(1, longest):
+        every <<= 21
+        every |= chars[i:][starting]
     places: list[int] = []
     matched: list[int] = []
     for length in {len(gram) for gram in grams}:
-        windows = chars[starting].astype(np.int64)
-        for i in range(1, length):
-            windows = windows << 21 | chars[starting + i]
+        windows = every >> 21 * (longest - length)  # its first ``length`` characters
         hits = (known[known.searchsorted(windows)] == windows).nonzero()[0]
         places += starting[hits].tolist()
         matched += windows[hits].tolist()
@@ -232,7 +250,10 @@ def by_trigrams(query: Query, docnums: Ints, scores: Floats, weight: float) -> F
     if not wanted:
         return scores
     found = sentence_grams(query.arrays.shown_texts(docnums.tolist()), wanted)
-    counts = Counter(gram for rows in found.values() for gram in set().union(*rows))
+    counts: dict[str, int] = {}  # how many of the texts hold each gram
+    for rows in found.values():
+        for gram in set().union(*rows):
+            counts[gram] = counts.get(gram, 0) + 1
     inner = word_trigrams(query.parsed.clauses()) if counts else set()
     weights = {
         gram: math.log((docnums.size + 1) / (count + 0.5)) * (1.0 if gram in inner else OUTER_TRIGRAM_WEIGHT)
@@ -380,10 +401,7 @@ def sentence_share(
     1.0
     """
     ends = sentence_ends(text)
-
-    def sentences(term: str) -> set[int]:
-        return {bisect.bisect_right(ends, start) for start in offsets[term][::2]}
-
+    where = bisect.bisect_right
     everywhere = 0.0
     held: dict[int, float] = {}
     forms = forms or [word_forms(concept) for concept in concepts]
@@ -391,11 +409,13 @@ def sentence_share(
         if is_above:
             everywhere += weight
             continue
-        holding = sentences(concept.text) if concept.text in offsets else set()
-        holding |= {bisect.bisect_right(ends, start) for start in together(offsets, concept)[0]}
+        found = offsets.get(concept.text)
+        holding = {where(ends, start) for start in found[::2]} if found else set()
+        if concept.parts:
+            holding.update([where(ends, start) for start in together(offsets, concept)[0]])
         for terms in ways:
             if all(term in offsets for term in terms):  # else no sentence holds them all
-                holding |= set.intersection(*(sentences(term) for term in terms))
+                holding |= set.intersection(*({where(ends, start) for start in offsets[term][::2]} for term in terms))
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)
@@ -525,15 +545,25 @@ def pair_shares(
     if not total:
         return [0.0] * len(passages)
     words = sorted({word for i in pairs for word in (i, i + 1)})
+    # A word is in a text when its whole or its first part is (else it has no spans: :func:`_spans`).
+    keys = [(word, concepts[word].text, concepts[word].parts[:1]) for word in words]
     shares = []
     for offsets, above in passages:
-        found = {word: _spans(offsets, concepts[word]) for word in words}
+        found = {
+            word: _spans(offsets, concepts[word])
+            for word, text, first in keys
+            if text in offsets or (first and first[0] in offsets)
+        }
         held = 0.0
-        ahead = {}  # pair i -> whether the text holds word i + 1 right after word i
+        ahead = dict.fromkeys(pairs, False)  # pair i -> whether the text holds word i + 1 right after word i
         for i, weight in zip(pairs, pair_weights, strict=True):
-            (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
-            ahead[i] = _near(ends, next_starts)
-            if (above[i] and above[i + 1]) or ahead[i] or _near(next_ends, starts):
+            if i in found and i + 1 in found:
+                (starts, ends), (next_starts, next_ends) = found[i], found[i + 1]
+                ahead[i] = _near(ends, next_starts)
+                if ahead[i] or _near(next_ends, starts):
+                    held += weight
+                    continue
+            if above[i] and above[i + 1]:
                 held += weight
         for i, weight in runs:
             if ahead[i] and ahead[i + 1]:  # three words held in the question's order

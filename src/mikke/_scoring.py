@@ -225,7 +225,8 @@ class IndexArrays:
         return self._readings
 
     def term_scores(self, field: str, term: str) -> tuple[Ints, Floats]:
-        """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores."""
+        """Sorted document numbers holding ``term`` in ``field`` and their BM25 scores (kept for the
+        generation: read only)."""
         key = (field, term)
         found = self._scores.get(key)
         if found is None:
@@ -236,6 +237,7 @@ class IndexArrays:
             if ids.size:
                 idf = math.log(self.size / (ids.size + 1)) + 1
                 found = ids, idf * frequencies * (K1 + 1) / (frequencies + self._norms(field)[ids])
+                found[0].flags.writeable = found[1].flags.writeable = False
             else:
                 found = ids, frequencies
             self._scores.put(key, found, ids.size)
@@ -398,7 +400,7 @@ class QueryScorer:
         """Whether the document ``docnum`` holds one word (:meth:`holds`): looked up in the documents
         holding it, without a mask of them."""
         ids = self._words[concept][2]
-        place = int(np.searchsorted(ids, docnum))
+        place = int(ids.searchsorted(docnum))
         return place < ids.size and int(ids[place]) == docnum
 
     def _held_at(self, concept: Concept) -> Ints:
@@ -456,8 +458,8 @@ class QueryScorer:
         for field, boost in self._fields:
             if whole or not parts:
                 ids, term = self.arrays.term_scores(field, text)
-                if ids.size:
-                    found.append((ids, boost * term))
+                if ids.size:  # (a boost of 1 leaves the scores as they are: read only, never changed)
+                    found.append((ids, term if boost == 1.0 else boost * term))
             if parts and whole and PARTS_ALONE:
                 for part in parts:
                     ids, term = self.arrays.term_scores(field, part)
@@ -503,7 +505,7 @@ class QueryScorer:
         deleted never matches."""
         size = self.docnums.size
         scores = np.zeros(size)
-        matched = np.full(size, strict)
+        matched = np.ones(size, dtype=bool) if strict else np.zeros(size, dtype=bool)
         required = self.arrays.live[self.docnums]
         for clause in self.parsed.required:
             clause_scores, clause_matched = self._clause(clause, strict)
@@ -543,12 +545,12 @@ class QueryScorer:
         return np.where(whole, held, parts)
 
     def _anywhere(self, term: str) -> Mask:
-        """Whether each of ``docnums`` holds ``term`` in some field."""
+        """Whether each of ``docnums`` holds ``term`` in some field (its fields' documents marked at once)."""
         held = np.zeros(self.docnums.size, dtype=bool)
-        for field in SEARCH_FIELDS:
-            if self.boosts.get(field, 0.0) > 0:
-                ids = self.arrays.term_scores(field, term)[0]
-                held[self._position[ids[self._inside[ids]]]] = True
+        found = [ids for field, _ in self._fields if (ids := self.arrays.term_scores(field, term)[0]).size]
+        if found:
+            ids = found[0] if len(found) == 1 else np.concatenate(found)
+            held[self._position[ids[self._inside[ids]]]] = True
         return held
 
     def coverage(self) -> tuple[Floats, Floats]:
@@ -567,7 +569,7 @@ class QueryScorer:
             total += weight
             # Once a post, however many of its passages hold the word: the most one of them holds.
             if not (concept.parts and PARTS_ALONE):  # held whole where it scores (held), else not
-                places = (self.concept(concept) > 0).nonzero()[0]  # of the documents holding it
+                places = self._held_at(concept)  # where it scores: every score is above 0
                 passage[places] += weight
                 post[post_of[places]] += weight  # a post listed more than once: added once
                 continue
@@ -601,7 +603,7 @@ def _summed(postings: list[tuple[Ints, Floats]], size: int) -> tuple[Ints, Float
         ids = _unique(every)
         summed = np.zeros(ids.size)
         # Added one by one in the postings' order: the sums of the scores in that order.
-        np.add.at(summed, np.searchsorted(ids, every), np.concatenate([scores for _, scores in postings]))
+        np.add.at(summed, ids.searchsorted(every), np.concatenate([scores for _, scores in postings]))
         return ids, summed
     added = np.zeros(size)  # many: summed over the index, where they are read off
     for found, scores in postings:
@@ -638,10 +640,10 @@ def _common(ids: Ints, other: Ints) -> tuple[Ints, Ints]:
     """
     if not other.size:
         return other, other
-    found = np.searchsorted(other, ids)
+    found = other.searchsorted(ids)
     np.minimum(found, other.size - 1, out=found)
     both = other[found] == ids
-    return np.flatnonzero(both), found[both]
+    return both.nonzero()[0], found[both]
 
 
 def _unique(ids: Ints) -> Ints:
@@ -670,8 +672,8 @@ def _best_of(ids: Ints, scores: Floats, other_ids: Ints, other_scores: Floats) -
         return ids, scores
     merged = _unique(np.concatenate((ids, other_ids)))
     best_scores = np.zeros(merged.size)
-    best_scores[np.searchsorted(merged, ids)] = scores
-    where = np.searchsorted(merged, other_ids)
+    best_scores[merged.searchsorted(ids)] = scores
+    where = merged.searchsorted(other_ids)
     best_scores[where] = np.maximum(best_scores[where], other_scores)
     return merged, best_scores
 
@@ -687,7 +689,7 @@ def best(scores: Floats, order: Ints, k: int, ids: Ints | None = None) -> Ints:
     """
     if k < scores.size:
         kth = np.partition(scores, scores.size - k)[scores.size - k]
-        chosen = np.flatnonzero(scores >= kth)
+        chosen: Ints = (scores >= kth).nonzero()[0]
     else:
         chosen = np.arange(scores.size)
     ties = order[chosen] if ids is None else order[ids[chosen]]
@@ -745,6 +747,6 @@ def _holding(ids: Ints, docnums: Ints) -> Mask:
         mask = np.zeros(max(int(ids[-1]), int(docnums.max())) + 1, dtype=bool)
         mask[ids] = True
         return mask[docnums]
-    found = np.searchsorted(ids, docnums)
+    found = ids.searchsorted(docnums)
     np.minimum(found, ids.size - 1, out=found)
     return np.asarray(ids[found] == docnums)

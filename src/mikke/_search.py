@@ -47,7 +47,7 @@ from ._expand import expand
 from ._explain import explain_scores
 from ._models import Explanation, Hit, SearchResult
 from ._query import Clause, Concept, ParsedQuery
-from ._ranking import Query, rerank
+from ._ranking import Passage, Query, rerank
 from ._request import SearchRequest
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best
 from ._snippets import highlight_spans, make_snippet
@@ -189,21 +189,23 @@ class Searcher:
     ) -> tuple[IndexArrays, Ints, Floats]:
         """The matching documents (sorted) and their first-stage scores; with ``rank``, re-ranked
         by ``_ranking.STAGES``. Facets need the matches only."""
-        scorer, docnums, scores = self._matches(self.current(), parsed, filter_query, rank)
-        return scorer.arrays, docnums, scores
+        query, docnums, scores = self._matches(self.current(), parsed, filter_query, rank)
+        return query.arrays, docnums, scores
 
     def _matches(
         self, arrays: IndexArrays, parsed: ParsedQuery, filter_query: wq.Query | None, rank: bool = True
-    ) -> tuple[QueryScorer, Ints, Floats]:
-        """:meth:`matches` in one index generation, with the first stage's scorer."""
+    ) -> tuple[Query, Ints, Floats]:
+        """:meth:`matches` in one index generation, with what the stages read (the first stage's
+        scorer, and the passages the word-level stages read: the hits read them again)."""
         scorer = QueryScorer(arrays, parsed, self.config.boosts)
         scores, matched = scorer.score(strict=False)  # live documents only
         if filter_query is not None:
             matched &= arrays.docs_for(filter_query)[scorer.docnums]
         docnums, scores = scorer.docnums[matched], scores[matched]
+        query = Query(arrays, parsed, scorer)
         if rank:
-            scores = rerank(Query(arrays, parsed, scorer), docnums, scores)
-        return scorer, docnums, scores
+            scores = rerank(query, docnums, scores)
+        return query, docnums, scores
 
     @_reading
     def search(self, request: SearchRequest | str, **options: Any) -> SearchResult:
@@ -218,14 +220,16 @@ class Searcher:
         arrays = self.current()  # one generation for the whole search (each look checks the index's files)
         parsed, suggestion = expand(parsed, arrays, self.synonyms())
         filter_query = _filter(request.tags, request.categories, request.since, request.until)
-        scorer, candidates, scores = self._matches(arrays, parsed, filter_query)
+        query, candidates, scores = self._matches(arrays, parsed, filter_query)
+        scorer, read = query.scorer, query.passages
         grouped = request.group == "post"
         by_post = grouped or request.per_post
         keys, key_count = (arrays.post_of, arrays.posts) if by_post else (arrays.passage_of, arrays.passages)
         counted = np.zeros(key_count, dtype=bool)
         counted[keys[candidates]] = True
         total = int(np.count_nonzero(counted))
-        ranked = _best(arrays, candidates, scores, keys, request.offset + request.limit)[request.offset :]
+        above = query.above[0] if query.above else None
+        ranked = _best(arrays, candidates, scores, keys, request.offset + request.limit, above)[request.offset :]
         terms = parsed.terms()
         shown = list(ranked)
         sections: dict[int, list[tuple[int, float]]] = {}
@@ -243,10 +247,10 @@ class Searcher:
         hits = []
         for rank, (docnum, score) in enumerate(ranked, request.offset + 1):
             if grouped:  # the post's best passage, its first section, with the others under it
-                below = tuple(_hit(arrays, d, s, terms, trees.get(d)) for d, s in sections[docnum])
+                below = tuple(_hit(arrays, d, s, terms, trees.get(d), found=read.get(d)) for d, s in sections[docnum])
                 hits.append(replace(below[0], rank=rank, sections=below))
             else:
-                hits.append(_hit(arrays, docnum, score, terms, trees.get(docnum), rank))
+                hits.append(_hit(arrays, docnum, score, terms, trees.get(docnum), rank, read.get(docnum)))
         took = (time.perf_counter() - started) * 1000
         expansions = tuple({"word": e.word, "kind": e.kind, "terms": e.terms} for e in parsed.expansions())
         explain = {"query": parsed.describe(), "expansions": [dict(e, terms=list(e["terms"])) for e in expansions]}
@@ -312,14 +316,20 @@ def _matched(
     return "some", tuple(dict.fromkeys(matched)), tuple(dict.fromkeys(missing))
 
 
-def _best(arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int) -> list[tuple[int, float]]:
+def _best(
+    arrays: IndexArrays, candidates: Ints, scores: Floats, keys: Ints, need: int, above: Ints | None = None
+) -> list[tuple[int, float]]:
     """The ``need`` best ``(docnum, score)`` of ``candidates``, one per key, best first
-    (equal scores in ``arrays.order``: the same in any build)."""
+    (equal scores in ``arrays.order``: the same in any build); ``above``: the places of candidates
+    ranked above every other (``Query.above``), among which as many best as they hold are found."""
     fetch = need * 2 + 10
     while True:
         picked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        top = best(scores, arrays.order, fetch, candidates)
+        if above is not None and fetch <= above.size:
+            top = above[best(scores[above], arrays.order, fetch, candidates[above])]
+        else:
+            top = best(scores, arrays.order, fetch, candidates)
         docnums = candidates[top]
         for docnum, key, score in zip(docnums.tolist(), keys[docnums].tolist(), scores[top].tolist(), strict=True):
             if key not in taken:
@@ -366,9 +376,16 @@ def _sections(
 
 
 def _hit(
-    arrays: IndexArrays, docnum: int, score: float, terms: frozenset[str], tree: Explanation | None, rank: int = 0
+    arrays: IndexArrays,
+    docnum: int,
+    score: float,
+    terms: frozenset[str],
+    tree: Explanation | None,
+    rank: int = 0,
+    found: Passage | None = None,
 ) -> Hit:
-    """A passage as a hit (a section of a grouped hit: no rank), with its snippet and heading highlights."""
+    """A passage as a hit (a section of a grouped hit: no rank), with its snippet and heading
+    highlights; ``found``: the passage as the word-level stages read it (its terms' offsets are ``terms``')."""
     fields = arrays.stored_fields(docnum)
     post, section = fields["post"], fields["section"]
     return Hit(
@@ -382,7 +399,7 @@ def _hit(
         categories=tuple(post["categories"]),
         heading=section["heading"],
         anchor=section["anchor"],
-        snippet=make_snippet(fields["text"], terms, offsets=fields.get("offsets")),
+        snippet=make_snippet(fields["text"], terms, offsets=found[1] if found else fields.get("offsets")),
         kind=fields.get("kind") or "text",
         heading_highlights=tuple(highlight_spans(section["heading"], terms, section.get("offsets")))
         if section["heading"]

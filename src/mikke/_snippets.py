@@ -78,31 +78,40 @@ def pack_offsets(text: str) -> PackedOffsets | None:
 
 
 def unpack_offsets(packed: PackedOffsets, terms: Collection[str]) -> TermOffsets:
-    """The offsets of those of ``terms`` that ``packed`` holds (cached: a search reads a passage's
-    for its re-ranking and again for its snippet; do not modify)."""
-    return _unpack_offsets(*packed, frozenset(terms))
-
-
-@functools.lru_cache(maxsize=256)
-def _unpack_offsets(words: str, codes: str, terms: frozenset[str]) -> TermOffsets:
-    listed = words.split("\x00")
+    """The offsets of those of ``terms`` that ``packed`` holds: each term found among the NUL-joined
+    terms (whole: between NULs), its number the NULs before it (a passage holds few of a query's
+    terms; its others are neither split nor hashed)."""
+    words, codes = packed
     found = {}
-    for term in terms.intersection(listed):  # a passage holds few of a query's terms
-        i = listed.index(term)
-        found[term] = list(map(ord, codes[ord(codes[i]) : ord(codes[i + 1])]))
+    for term in terms:
+        at = words.find(term)
+        while at >= 0:
+            end = at + len(term)
+            if (not at or words[at - 1] == "\x00") and (end == len(words) or words[end] == "\x00"):
+                n = words.count("\x00", 0, at)
+                found[term] = list(map(ord, codes[ord(codes[n]) : ord(codes[n + 1])]))
+                break
+            at = words.find(term, at + 1)
     return found
 
 
-def highlight_spans(text: str, terms: Collection[str], offsets: PackedOffsets | None = None) -> list[tuple[int, int]]:
+def highlight_spans(
+    text: str, terms: Collection[str], offsets: PackedOffsets | TermOffsets | None = None
+) -> list[tuple[int, int]]:
     """Offsets of the tokens of ``text`` whose index term is in ``terms``, merged;
-    ``offsets`` is ``pack_offsets(text)`` when known.
+    ``offsets`` is ``pack_offsets(text)`` when known, or its terms' offsets already unpacked
+    (``term_offsets(text)``, or ``unpack_offsets`` of it for some terms, ``terms`` among them).
 
     >>> highlight_spans("閉ループ直接液体冷却", {"液体", "冷却"})
     [(6, 10)]
+    >>> highlight_spans("閉ループ直接液体冷却", {"液体"}, term_offsets("閉ループ直接液体冷却"))
+    [(6, 8)]
     """
     if offsets is None:
         every = _term_offsets(text)
         held = [every[term] for term in frozenset(terms) if term in every]
+    elif isinstance(offsets, dict):
+        held = [found for term, found in offsets.items() if term in terms]
     else:
         held = list(unpack_offsets(offsets, terms).values())  # of ``terms`` only
     if not held:
@@ -164,10 +173,14 @@ def _candidate_windows(text: str, spans: list[tuple[int, int]], width: int) -> l
 
 
 def make_snippet(
-    text: str, terms: Collection[str], width: int = SNIPPET_CHARS, offsets: PackedOffsets | None = None
+    text: str,
+    terms: Collection[str],
+    width: int = SNIPPET_CHARS,
+    offsets: PackedOffsets | TermOffsets | None = None,
 ) -> Snippet:
     """The window of about ``width`` characters that shows the most distinct matched terms;
-    ``offsets`` is ``pack_offsets(text)`` when known (stored at index time), else it is computed."""
+    ``offsets`` is ``pack_offsets(text)`` when known (stored at index time), or its terms' offsets
+    already unpacked (:func:`highlight_spans`), else it is computed."""
     spans = highlight_spans(text, terms, offsets)
     if len(text) <= width:
         return Snippet(text.replace("\n", " "), tuple(spans))

@@ -34,6 +34,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -268,9 +269,7 @@ def stamp(path: Path, files: list[str] | None = None) -> Stamp:
     writes (whoosh numbers each generation one more than the newest it found), and raise nothing.
     """
     if files is not None:
-        folder = os.fspath(path)  # joined as strings
-        following = toc_name(int(files[0].removeprefix(f"_{INDEX_NAME}_").removesuffix(".toc")) + 1)
-        return files[0], tuple(_stat(f"{folder}/{name}") for name in (META_FILE, *files, following))
+        return files[0], tuple(map(_stat, _watched(os.fspath(path), tuple(files))))
     try:
         names = os.listdir(path)
     except OSError:
@@ -283,6 +282,18 @@ def stamp(path: Path, files: list[str] | None = None) -> Stamp:
         raise IndexMissingError(f"no index at {path}: run `mikke index` first")
     files = sorted(name for name in names if _TOC.match(name) or _SEGMENT_FILE.match(name))
     return toc_name(generation), tuple(_stat(path / name) for name in (META_FILE, *files))
+
+
+@functools.lru_cache(maxsize=16)
+def _watched(folder: str, files: tuple[str, ...]) -> tuple[str, ...]:
+    """The paths :func:`stamp` looks at for a generation's ``files`` (its table of contents first):
+    ``mikke.json``, the files, and the next generation's table of contents (made once a generation).
+
+    >>> _watched("idx", ("_MAIN_3.toc", "MAIN_a.seg"))
+    ('idx/mikke.json', 'idx/_MAIN_3.toc', 'idx/MAIN_a.seg', 'idx/_MAIN_4.toc')
+    """
+    following = toc_name(int(files[0].removeprefix(f"_{INDEX_NAME}_").removesuffix(".toc")) + 1)
+    return tuple(f"{folder}/{name}" for name in (META_FILE, *files, following))
 
 
 def open_generation(path: Path, *, verify: bool = True) -> Generation:

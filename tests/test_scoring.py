@@ -21,6 +21,7 @@ from mikke._analysis import analyze, fold
 from mikke._query import Clause, Concept, Expansion, parse_query
 from mikke._ranking import (
     Query,
+    answer_finder,
     answer_pattern,
     by_coverage,
     by_pairs,
@@ -207,7 +208,7 @@ def test_word_trigrams_read_the_words_from_the_parsed_query() -> None:
 
 def test_a_sentence_holding_the_answer_asked_for_counts_it_as_a_word() -> None:
     question = "東京タワーはいつ完成した?"
-    concepts, answer = parse_query(question).concepts(), answer_pattern(question)
+    concepts, answer = parse_query(question).concepts(), answer_finder(question)
     weights, above = [1.0] * len(concepts), [False] * len(concepts)
     texts = ("東京タワーは1958年に完成した。", "東京タワーは昭和三十三年に完成した。", "東京タワーは芝公園に完成した。")
     shares = [sentence_share(text, term_offsets(text), concepts, weights, above, answer) for text in texts]

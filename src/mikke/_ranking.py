@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._analysis import fold
+from ._analysis import fold, names
 from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
 from ._snippets import SENTENCE_MARKS, TermOffsets, sentence_ends, term_offsets, unpack_offsets
@@ -308,6 +308,34 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
     return None
 
 
+#: Question words asking for a name, each with the kind of name (:func:`~mikke._analysis.names`)
+#: a sentence answering them holds: a person's for 誰, a place's for どこ.
+ASKS_NAME = ((re.compile(r"誰|だれ|何者"), "人名"), (re.compile(r"どこ|何処"), "地名"))
+
+#: Where a text holds what a question asks for: the starts of what may answer it.
+Answer = Callable[[str], list[int]]
+
+
+def answer_finder(question: str) -> Answer | None:
+    """Where a text holds what ``question`` asks for: the matches of :func:`answer_pattern`
+    (18歳 for 何歳), or the names of the kind it asks for (:data:`ASKS_NAME`) that the question
+    does not hold; None when it asks for neither.
+
+    >>> answer_finder("寛保という元号を拒絶した人物は誰か?")("寛保は新井白石から拒絶された")
+    [3, 5]
+    >>> answer_finder("ラオスはどこの植民地だった?")("ラオスはフランスの植民地")
+    [4]
+    >>> answer_finder("琵琶湖の面積は") is None
+    True
+    """
+    if (pattern := answer_pattern(question)) is not None:
+        return lambda text: [match.start() for match in pattern.finditer(text)]
+    for asks, kind in ASKS_NAME:
+        if asks.search(question):
+            return lambda text: [start for start, name, its in names(text) if its == kind and name not in question]
+    return None
+
+
 def word_forms(concept: Concept) -> list[list[str]]:
     """Besides the word whole and its parts standing together (:func:`together`), the terms a
     sentence holds ``concept`` by holding all of (:func:`sentence_share`): the words of one of its
@@ -359,15 +387,15 @@ def sentence_share(
     concepts: Sequence[Concept],
     weights: Sequence[float],
     above: Sequence[bool],
-    answer: re.Pattern[str] | None = None,
+    answer: Answer | None = None,
     forms: Sequence[list[list[str]]] | None = None,
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
     whole, its parts standing together: :func:`together`, or one of its :data:`SENTENCE_KINDS`
     expansions: its :func:`word_forms`, ``forms`` when given), a word ``above`` it (in its title
     or heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets. What
-    the question asks for (``answer``: a date, a number) counts as one more word, held by a
-    sentence where ``answer`` matches, weighing :data:`ANSWER_TYPE_WEIGHT` times the words' mean
+    the question asks for (``answer``: a date, a number, a name) counts as one more word, held by
+    a sentence where ``answer`` finds it (:func:`answer_finder`), weighing :data:`ANSWER_TYPE_WEIGHT` times the words' mean
     weight.
 
     >>> from mikke._query import parse_query
@@ -401,7 +429,7 @@ def sentence_share(
     total = sum(weights)
     if answer is not None and total:
         weight = ANSWER_TYPE_WEIGHT * total / len(weights)
-        for sentence in {bisect.bisect_right(ends, match.start()) for match in answer.finditer(text)}:
+        for sentence in {bisect.bisect_right(ends, start) for start in answer(text)}:
             held[sentence] = held.get(sentence, 0.0) + weight
         total += weight
     return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
@@ -415,13 +443,13 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
     (:func:`sentence_share`; never lowered). A passage that answers a question usually says it
     in one sentence, while one that only mentions its words scatters them; this tells apart the
     passages of one long text, which share its title and most of its words. A sentence that
-    also holds what the question asks for (:func:`answer_pattern`: 1958年 for いつ) holds more.
+    also holds what the question asks for (:func:`answer_finder`: 1958年 for いつ, a name for 誰) holds more.
     """
     concepts = query.parsed.concepts()
     if not concepts:
         return scores
     weights, passages = _evidence(query, docnums)
-    answer = answer_pattern(query.parsed.text) if ANSWER_TYPE_WEIGHT else None
+    answer = answer_finder(query.parsed.text) if ANSWER_TYPE_WEIGHT else None
     forms = [word_forms(concept) for concept in concepts]  # once, for every passage
     shares = [sentence_share(text, off, concepts, weights, above, answer, forms) for text, off, above in passages]
     return np.asarray(scores * (1 + weight * np.array(shares)))

@@ -395,8 +395,8 @@ def sentence_share(
     expansions: its :func:`word_forms`, ``forms`` when given), a word ``above`` it (in its title
     or heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets. What
     the question asks for (``answer``: a date, a number, a name) counts as one more word, held by
-    a sentence where ``answer`` finds it (:func:`answer_finder`), weighing :data:`ANSWER_TYPE_WEIGHT` times the words' mean
-    weight.
+    a sentence where ``answer`` finds it (:func:`answer_finder`), weighing
+    :data:`ANSWER_TYPE_WEIGHT` times the words' mean weight.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets

@@ -217,6 +217,18 @@ def test_a_sentence_holding_the_answer_asked_for_counts_it_as_a_word() -> None:
     assert sentence_share(text, term_offsets(text), concepts, weights, above, answer) == 0.75
 
 
+def test_a_sentence_naming_a_person_answers_who() -> None:
+    question = "寛保という元号を拒絶した人物は誰か？"  # JSQuAD's, on the paragraphs of 寛保
+    concepts, answer = parse_query(question).concepts(), answer_finder(question)
+    weights, above = [1.0] * len(concepts), [False] * len(concepts)
+    named = "寛保という元号を拒絶した人物は新井白石であった。"
+    unnamed = "寛保という元号を拒絶した人物は幕府の役人であった。"
+    shares = [sentence_share(text, term_offsets(text), concepts, weights, above, answer) for text in (named, unnamed)]
+    assert shares == [1.0, 0.8]  # the name weighs as one more word
+    assert answer is not None and answer("新井白石から拒絶された") == [0, 2]  # 新井, 白石: Sudachi's 人名
+    assert answer("寛保の時代") == []  # no name; 寛保 is the question's own word
+
+
 def test_a_question_asking_a_number_of_a_counter_wants_that_counter() -> None:
     asks = {"党員になれるのは何歳以上?": ("18歳以上", "十八歳", "満18 歳"), "牛には何個胃がある?": ("4つの胃", "四個")}
     for question, answers in asks.items():

@@ -205,21 +205,21 @@ def known_word(text: str) -> bool:
 NAME_KINDS = frozenset({"人名", "地名"})
 
 
-@functools.lru_cache(maxsize=1024)
-def names(text: str) -> tuple[tuple[int, str, str], ...]:
-    """The names of people and places in ``text``, by Sudachi's parts of speech
-    (:data:`NAME_KINDS`): each one's start, surface and kind. Cached: a question asking who or
-    where reads the passages of its best matches, which later questions often read again.
+@functools.lru_cache(maxsize=4096)
+def names(text: str) -> tuple[tuple[str, str], ...]:
+    """The names of people and places in ``text`` (a sentence), by Sudachi's parts of speech
+    (:data:`NAME_KINDS`): each one's surface and kind. Cached: a question asking who or where
+    reads the sentences of its best matches, which later questions often read again.
 
     >>> names("新井白石はハノイに行った")
-    ((0, '新井', '人名'), (2, '白石', '人名'), (5, 'ハノイ', '地名'))
+    (('新井', '人名'), ('白石', '人名'), ('ハノイ', '地名'))
     """
     found = []
-    for offset, chunk in _chunks(text):
+    for _, chunk in _chunks(text):
         for morpheme in _SUDACHI.get().tokenize(chunk):
             pos = morpheme.part_of_speech()
             if pos[1] == "固有名詞" and pos[2] in NAME_KINDS:
-                found.append((offset + morpheme.begin(), morpheme.surface(), pos[2]))
+                found.append((morpheme.surface(), pos[2]))
     return tuple(found)
 
 

@@ -312,27 +312,28 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
 #: a sentence answering them holds: a person's for 誰, a place's for どこ.
 ASKS_NAME = ((re.compile(r"誰|だれ|何者"), "人名"), (re.compile(r"どこ|何処"), "地名"))
 
-#: Where a text holds what a question asks for: the starts of what may answer it.
-Answer = Callable[[str], list[int]]
+#: Whether a sentence holds what a question asks for.
+Answer = Callable[[str], bool]
 
 
 def answer_finder(question: str) -> Answer | None:
-    """Where a text holds what ``question`` asks for: the matches of :func:`answer_pattern`
-    (18歳 for 何歳), or the names of the kind it asks for (:data:`ASKS_NAME`) that the question
-    does not hold; None when it asks for neither.
+    """Whether a sentence holds what ``question`` asks for: a match of :func:`answer_pattern`
+    (18歳 for 何歳), or a name of the kind it asks for (:data:`ASKS_NAME`) that the question does
+    not hold; None when it asks for neither.
 
     >>> answer_finder("寛保という元号を拒絶した人物は誰か?")("寛保は新井白石から拒絶された")
-    [3, 5]
-    >>> answer_finder("ラオスはどこの植民地だった?")("ラオスはフランスの植民地")
-    [4]
+    True
+    >>> asks_where = answer_finder("ラオスはどこの植民地だった?")
+    >>> asks_where("ラオスはフランスの植民地だった"), asks_where("ラオスは長く植民地だった")
+    (True, False)
     >>> answer_finder("琵琶湖の面積は") is None
     True
     """
     if (pattern := answer_pattern(question)) is not None:
-        return lambda text: [match.start() for match in pattern.finditer(text)]
+        return lambda sentence: pattern.search(sentence) is not None
     for asks, kind in ASKS_NAME:
         if asks.search(question):
-            return lambda text: [start for start, name, its in names(text) if its == kind and name not in question]
+            return lambda sentence: any(its == kind and name not in question for name, its in names(sentence))
     return None
 
 
@@ -395,8 +396,9 @@ def sentence_share(
     expansions: its :func:`word_forms`, ``forms`` when given), a word ``above`` it (in its title
     or heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets. What
     the question asks for (``answer``: a date, a number, a name) counts as one more word, held by
-    a sentence where ``answer`` finds it (:func:`answer_finder`), weighing
-    :data:`ANSWER_TYPE_WEIGHT` times the words' mean weight.
+    a sentence ``answer`` says holds it (:func:`answer_finder`; asked of the sentences holding the
+    most words first, until no other can be the best), weighing :data:`ANSWER_TYPE_WEIGHT` times
+    the words' mean weight.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
@@ -427,12 +429,17 @@ def sentence_share(
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)
+    best = max(held.values(), default=0.0)
     if answer is not None and total:
         weight = ANSWER_TYPE_WEIGHT * total / len(weights)
-        for sentence in {bisect.bisect_right(ends, start) for start in answer(text)}:
-            held[sentence] = held.get(sentence, 0.0) + weight
+        starts = (0, *ends)
+        for sentence in sorted(range(len(ends) + 1), key=lambda n: -held.get(n, 0.0)):
+            if held.get(sentence, 0.0) + weight <= best:
+                break  # nor can any after it be the best
+            if answer(text[starts[sentence] : ends[sentence] if sentence < len(ends) else len(text)]):
+                best = held.get(sentence, 0.0) + weight
         total += weight
-    return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
+    return (everywhere + best) / total if total else 0.0
 
 
 def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:

@@ -126,7 +126,7 @@ def trigrams(words: Sequence[str]) -> set[str]:
 
 #: Weight of a query trigram with one end outside the query's words (a particle, an ending: の語種,
 #: 貿易の), against one whose two ends are in words (琵琶湖, 湖の面): :func:`by_trigrams`.
-OUTER_TRIGRAM_WEIGHT = 0.5
+OUTER_TRIGRAM_WEIGHT = 0.4
 
 
 def word_trigrams(clauses: Sequence[Clause]) -> set[str]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mikke import _ranking
+
 REPO = Path(__file__).resolve().parents[1]
 JSQUAD = Path(os.environ.get("MIKKE_RELEVANCE_DATA", REPO / ".." / "shared" / "data" / "relevance")) / "jsquad"
 QUESTIONS = 200
@@ -156,6 +158,55 @@ def test_a_word_in_katakana_in_brackets_is_found(make_corpus) -> None:  # type: 
     update_index(config)
     hits = Searcher(config).search("船舶のボイラーの燃料は？", per_post=True).hits
     assert [h.path for h in hits] == ["_posts/2025-01-02-engines.md", "_posts/2025-01-01-refining.md"]
+
+
+def test_a_question_asking_where_ranks_the_passage_naming_a_place_first(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    """Two NIILC passages about 携帯電話 hold the question's words alike; the one naming a place
+    (大阪府, 日本: Sudachi's 地名) answers どこ and ranks first."""
+    from mikke import Searcher, update_index
+
+    config = make_corpus(
+        {
+            "_posts/2025-01-01-risk.md": (
+                "---\ntitle: 携帯電話\n---\n\n"
+                "WHO（世界保健機関）の一部であるIARC（国際がん研究機関）は2011年5月31日、発がん性リスクをランク分けする表"
+                "（IARC発がん性リスク一覧）の中で、「携帯電話の使用」を、5段階中、上から3番目のGroup2Bのカテゴリーに"
+                "入れたと発表した。（Group2Bはコーヒーと同程度の発がん性で、ヒトに対する発癌性が疑われるグループである）\n"
+            ),
+            "_posts/2025-01-02-first.md": (
+                "---\ntitle: 携帯電話\n---\n\n"
+                "1970年に大阪府で開催された日本万国博覧会にワイヤレスホンとして出展され（後年で言うところのコードレスフォン）、"
+                "1979年には日本において世界で初めて実用化された。\n"
+            ),
+        }
+    )
+    update_index(config)
+    hits = Searcher(config).search("携帯電話はどこで最初に作られましたか", per_post=True).hits
+    assert [h.path for h in hits] == ["_posts/2025-01-02-first.md", "_posts/2025-01-01-risk.md"]
+
+
+@pytest.mark.skipif(not (JSQUAD / "corpus.jsonl").exists(), reason=f"relevance data not found at {JSQUAD}")
+def test_a_trigram_ending_in_a_particle_weighs_less_than_the_words(make_corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """民主党は声明書で何を宣言したか？ over the paragraphs of three JSQuAD articles (労働基本権,
+    ベトナムの歴史, 日本共産党): the question's paragraph (なお民主党はマニフェストで…を宣言していた)
+    ranks first when a trigram with an end outside the question's words (を宣言, 言した) weighs
+    0.4 of one inside them; at 0.5 a paragraph about Vietnam's independence (…の誕生を宣言した) led."""
+    from mikke import Searcher, update_index
+
+    lines = (JSQUAD / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    docs = [doc for doc in map(json.loads, lines) if doc["id"].split("p")[0] in {"a17703", "a31397", "a14985"}]
+    config = make_corpus(
+        {f"_posts/2025-01-01-{d['id']}.md": f"---\ntitle: {d['title']}\n---\n\n{d['text']}\n" for d in docs}
+    )
+    update_index(config)
+    searcher = Searcher(config)
+
+    def first() -> str:
+        return Path(searcher.search("民主党は声明書で何を宣言したか？", per_post=True).hits[0].path).stem
+
+    assert first() == "2025-01-01-a17703p21"
+    monkeypatch.setattr(_ranking, "OUTER_TRIGRAM_WEIGHT", 0.5)
+    assert first() == "2025-01-01-a31397p10"
 
 
 def test_request_phrases_do_not_change_the_ranking(make_corpus) -> None:  # type: ignore[no-untyped-def]

@@ -15,8 +15,8 @@ import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Callable
-from itertools import pairwise, repeat
+from collections.abc import Callable, Sequence
+from itertools import pairwise
 from operator import sub
 from typing import Any, NamedTuple, TypeAlias
 
@@ -37,9 +37,9 @@ from whoosh.searching import Searcher
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-#: One term's postings in a segment being built: document numbers, weights, and the
-#: encoded values, concatenated, with the end offset of each (compact: a few bytes a posting).
-Postings: TypeAlias = "tuple[array[int], array[float], bytearray, array[int]]"
+#: One term's postings in a segment being built: document numbers, weights and encoded values
+#: (compact: most values are one of a few shared objects, a position's or a frequency's).
+Postings: TypeAlias = "tuple[array[int], array[float], list[bytes]]"
 #: A postings block's count, last document, highest weight, shortest length (None: none) and longest length.
 BlockStats: TypeAlias = tuple[int, int, float, int | None, int]
 
@@ -68,6 +68,33 @@ def store_uncompressed(perdoc: Any) -> None:
     decompresses as it does any other. whoosh compresses each document's pickle on its own, and a
     ``zlib.compress`` call costs tens of µs whatever its size."""
     perdoc._colwriters["_stored"]._child._compress = zlib_stored
+
+
+def column_writer(perdoc: Any, name: str, column: Any) -> Any:
+    """A segment's per-document writer's (``W3PerDocWriter``) writer of column ``name``, created as its
+    ``add_column_value`` creates it (the first time a document has a value there)."""
+    writers = perdoc._colwriters
+    if name not in writers:
+        perdoc._create_column(name, column)
+    return writers[name]
+
+
+def lengths_writer(perdoc: Any, field: str) -> Any:
+    """:func:`column_writer` of ``field``'s length column."""
+    return column_writer(perdoc, _lenfield(field), LENGTHS_COLUMN)
+
+
+def end_documents(perdoc: Any, count: int, lengths: dict[str, bytearray], totals: dict[str, int]) -> None:
+    """Complete a per-document writer that was given the stored fields and column values of ``count``
+    documents directly, not a document at a time: each field's length byte of every document, in
+    ``lengths`` (0 for none, the last one not 0: what ``NumericColumn.Writer`` writes), its total length
+    in ``totals``, and the number of documents."""
+    for field, data in lengths.items():
+        writer = lengths_writer(perdoc, field)
+        writer._dbfile.write(bytes(data))
+        writer._count = len(data)
+    perdoc._fieldlengths.update(totals)
+    perdoc._doccount = count
 
 
 def zlib_stored(data: bytes, level: int = 0) -> bytes:
@@ -320,7 +347,7 @@ def encode_frequency(positions: list[int]) -> bytes:
     return pack_uint(len(positions))
 
 
-def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int, int]) -> None:
+def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: Sequence[int]) -> None:
     """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
     ``start_term``, ``add`` of each posting and ``finish_term``, the same postings a block at a
     time (the same bytes, but for the blocks' bodies: pickled with :data:`BLOCK_PROTOCOL`, and left
@@ -330,23 +357,22 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
     pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
     whose ``inlinelimit`` of 1 never inlines postings in the terms table.
     """
-    docnums, weights, data, ends = postings
+    docnums, weights, values = postings
     postwriter = writer._postwriter
     limit, level = postwriter._blocklimit, postwriter._compression
     fixed_size = writer._format.fixed_value_size()
     count = len(docnums)
-    raw = bytes(data)
     if count == 1:  # most terms: what the loop below gives for one posting, without its slices
-        docnum, weight = docnums[0], weights[0]
-        length = lengths.get(docnum, 0)
+        docnum, weight, value = docnums[0], weights[0], values[0]
+        length = lengths[docnum]
         block_weight = _float32(weight)
         max_weight = max(0, weight)
         info = W3TermInfo(block_weight, 1, length or None, length, max_weight, docnum, docnum)
         if fixed_size is None or fixed_size < 0:
-            values: Any = (raw,) if raw else ()
+            one: Any = (value,) if value else ()
         else:
-            values = raw if fixed_size else None
-        body = ((docnum,), None if block_weight == 1.0 else block_weight, values)
+            one = value if fixed_size else None
+        body = ((docnum,), None if block_weight == 1.0 else block_weight, one)
         header, block = _block(body, (1, docnum, max_weight, length or None, length), level)
         written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(header) - len(block)), header, block))
         _write_postings(writer, tbytes, info, written)
@@ -357,7 +383,7 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
         stop = min(start + limit, count)
         ids = docnums[start:stop]
         block_weights = array("f", weights[start:stop])  # whoosh keeps a block's weights as floats
-        block_lengths = [*filter(None, map(lengths.get, ids, repeat(0)))]  # a length of 0 is no length
+        block_lengths = [*filter(None, map(lengths.__getitem__, ids))]  # a length of 0 is no length
         min_length = min(block_lengths, default=None)
         max_length = max(block_lengths, default=0)
         max_weight = max(0, *weights[start:stop])
@@ -369,8 +395,7 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
         if info._minid is None:
             info._minid = ids[0]
         info._maxid = ids[-1]
-        cuts = [ends[start - 1] if start else 0, *ends[start:stop]]
-        values = [*filter(None, map(raw.__getitem__, map(slice, cuts, cuts[1:])))]  # nor empty values
+        block_values = [*filter(None, values[start:stop])]  # nor empty values
         if block_weights.count(1.0) == len(ids):  # W3PostingsWriter._mini_weights, _mini_values
             mini_weights: Any = None
         elif block_weights.count(block_weights[0]) == len(ids):
@@ -378,9 +403,9 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
         else:
             mini_weights = tuple(block_weights)
         if fixed_size is None or fixed_size < 0:
-            mini_values: Any = tuple(values)
+            mini_values: Any = tuple(block_values)
         else:
-            mini_values = b"".join(values) if fixed_size else None
+            mini_values = b"".join(block_values) if fixed_size else None
         gaps = (ids[0], *map(sub, ids[1:], ids[:-1]))  # whoosh's delta_encode
         stats = (stop - start, ids[-1], max_weight, min_length, max_length)
         header, block = _block((gaps, mini_weights, mini_values), stats, level)

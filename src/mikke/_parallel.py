@@ -54,7 +54,7 @@ from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.index import Index
 from whoosh.multiproc import MpWriter, SubWriterTask
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from ._analysis import analyzer, index_terms
@@ -107,10 +107,6 @@ class _Run:
     length: int
     start: int
     count: int = 1
-
-
-#: Each length byte of whoosh's length columns -> the length it stands for.
-BYTE_LENGTHS = [byte_to_length(byte) for byte in range(256)]
 
 
 class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
@@ -234,13 +230,12 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
         end_documents(self.perdocwriter, self.docnum, self._lengths, self._totals)
         self.perdocwriter.close()
         writer = self.fieldwriter
-        none = [0] * self.docnum
         for name, terms in sorted(self._terms.items()):
             if not terms:  # only empty values: whoosh starts no field
                 continue
             writer.start_field(name, self.schema[name])
-            found = self._lengths.get(name)
-            lengths = [*map(BYTE_LENGTHS.__getitem__, found), *none[len(found) :]] if found else none
+            found = self._lengths.get(name, b"")
+            lengths = bytes(found) + bytes(self.docnum - len(found))  # a byte for each document
             for tbytes, postings in sorted(terms.items()):
                 write_term(writer, tbytes, postings, lengths)
                 self._copy.add(name, tbytes, postings[0], postings[1])

@@ -15,7 +15,7 @@ import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from itertools import pairwise
 from operator import sub
 from typing import Any, NamedTuple, TypeAlias
@@ -27,7 +27,6 @@ from whoosh.codec.whoosh3 import (
     STORED_COLUMN,
     WHOOSH3_HEADER_MAGIC,
     W3LeafMatcher,
-    W3TermInfo,
     _lenfield,
 )
 from whoosh.columns import VarBytesColumn
@@ -35,16 +34,22 @@ from whoosh.filedb.compound import SubFile
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 from whoosh.system import pack_int, pack_ushort
-from whoosh.util.numeric import length_to_byte
 
 #: One term's postings in a segment being built: document numbers, weights and encoded values
 #: (compact: most values are one of a few shared objects, a position's or a frequency's).
 Postings: TypeAlias = "tuple[array[int], array[float], list[bytes]]"
-#: A postings block's count, last document, highest weight, shortest length (None: none) and longest length.
-BlockStats: TypeAlias = tuple[int, int, float, int | None, int]
+#: A postings block's count, last document, highest weight, shortest and longest length (``length_to_byte``).
+BlockStats: TypeAlias = tuple[int, int, float, int, int]
+#: A term's total weight, postings, shortest and longest length (``length_to_byte``), highest weight,
+#: first and last document: its row in the terms table, but for where its postings are.
+TermStats: TypeAlias = tuple[float, int, int, int, float, int, int]
 
 pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
 _pack_float32, _unpack_float32 = struct.Struct("f").pack, struct.Struct("f").unpack
+#: ``W3TermInfo.to_bytes`` of a term whose postings are not inlined: its struct, then the postings' offset and size.
+_TERM_ROW = struct.Struct("!BfIBBfIIqi")
+#: A hash file's record: the key's and the value's size (``whoosh.filedb.filetables._lengths``).
+_ROW_LENGTHS = struct.Struct("!ii")
 
 #: A postings block whose pickle is shorter than this is written uncompressed (its header says
 #: so, and whoosh reads it so): a ``zlib.compress`` call costs 40-80 µs whatever the size, and
@@ -347,11 +352,12 @@ def encode_frequency(positions: list[int]) -> bytes:
     return pack_uint(len(positions))
 
 
-def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: Sequence[int]) -> None:
+def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: bytes) -> None:
     """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
     ``start_term``, ``add`` of each posting and ``finish_term``, the same postings a block at a
     time (the same bytes, but for the blocks' bodies: pickled with :data:`BLOCK_PROTOCOL`, and left
-    uncompressed under :data:`MIN_COMPRESSED_BLOCK`).
+    uncompressed under :data:`MIN_COMPRESSED_BLOCK`); ``lengths`` holds each document's length in
+    the field as its length column does (a byte: ``length_to_byte``, 0 for none).
 
     (Its postings writer spends more time in per-posting and per-call bookkeeping than in
     pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
@@ -367,34 +373,29 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: Sequence
         length = lengths[docnum]
         block_weight = _float32(weight)
         max_weight = max(0, weight)
-        info = W3TermInfo(block_weight, 1, length or None, length, max_weight, docnum, docnum)
         if fixed_size is None or fixed_size < 0:
             one: Any = (value,) if value else ()
         else:
             one = value if fixed_size else None
         body = ((docnum,), None if block_weight == 1.0 else block_weight, one)
-        header, block = _block(body, (1, docnum, max_weight, length or None, length), level)
+        header, block = _block(body, (1, docnum, max_weight, length, length), level)
         written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(header) - len(block)), header, block))
-        _write_postings(writer, tbytes, info, written)
+        _write_postings(writer, tbytes, (block_weight, 1, length, length, max_weight, docnum, docnum), written)
         return
-    info = W3TermInfo()
+    total, shortest, longest, highest = 0.0, 0, 0, 0.0  # the term's W3TermInfo
     pieces = [WHOOSH3_HEADER_MAGIC]
     for start in range(0, count, limit):
         stop = min(start + limit, count)
         ids = docnums[start:stop]
         block_weights = array("f", weights[start:stop])  # whoosh keeps a block's weights as floats
         block_lengths = [*filter(None, map(lengths.__getitem__, ids))]  # a length of 0 is no length
-        min_length = min(block_lengths, default=None)
+        min_length = min(block_lengths, default=0)
         max_length = max(block_lengths, default=0)
         max_weight = max(0, *weights[start:stop])
-        info._weight += sum(block_weights)  # W3TermInfo.add_block
-        info._df += stop - start
-        info._minlength = min_length if info._minlength is None else min(info._minlength, min_length)
-        info._maxlength = max(info._maxlength, max_length)
-        info._maxweight = max(info._maxweight, max_weight)
-        if info._minid is None:
-            info._minid = ids[0]
-        info._maxid = ids[-1]
+        total += sum(block_weights)  # W3TermInfo.add_block
+        shortest = min(shortest, min_length) if shortest else min_length
+        longest = max(longest, max_length)
+        highest = max(highest, max_weight)
         block_values = [*filter(None, values[start:stop])]  # nor empty values
         if block_weights.count(1.0) == len(ids):  # W3PostingsWriter._mini_weights, _mini_values
             mini_weights: Any = None
@@ -411,6 +412,7 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: Sequence
         header, block = _block((gaps, mini_weights, mini_values), stats, level)
         size = len(header) + len(block)
         pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
+    info = (total, count, shortest, longest, highest, docnums[0], docnums[-1])
     _write_postings(writer, tbytes, info, b"".join(pieces))
 
 
@@ -423,17 +425,24 @@ def _block(body: tuple[Any, Any, Any], stats: BlockStats, level: int) -> tuple[b
     if compression:
         block = zlib.compress(block, compression)
     count, last, max_weight, min_length, max_length = stats
-    header = (count, last, max_weight, compression, length_to_byte(min_length), length_to_byte(max_length))
-    return pickle.dumps(header, 2), block
+    return pickle.dumps((count, last, max_weight, compression, min_length, max_length), 2), block
 
 
-def _write_postings(writer: Any, tbytes: bytes, info: Any, written: bytes) -> None:
-    """Append a term's ``written`` postings to the postings file and its row to the terms table."""
+def _write_postings(writer: Any, tbytes: bytes, info: TermStats, written: bytes) -> None:
+    """Append a term's ``written`` postings to the postings file and its row to the terms table
+    (``W3TermInfo.to_bytes``, and ``OrderedHashWriter.add`` without its check of the terms' order)."""
     postfile = writer._postwriter._postfile
     offset = postfile.tell()
     postfile.write(written)
-    info.set_extent(offset, len(written))
-    writer._tindex.add(pack_ushort(writer._fieldid) + tbytes, info.to_bytes())
+    key, row = pack_ushort(writer._fieldid) + tbytes, _TERM_ROW.pack(0, *info, offset, len(written))
+    table = writer._tindex
+    file = table.dbfile
+    position = file.tell()
+    table.index.append(position)
+    file.write(b"".join((_ROW_LENGTHS.pack(len(key), len(row)), key, row)))
+    hashed = table.hashfn(key)
+    table.buckets[hashed & 255].append((hashed, position))
+    table.lastkey = key
 
 
 def _float32(value: float) -> float:

@@ -11,6 +11,7 @@ import pickle
 import signal
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,18 +19,20 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.compound import CompoundStorage
+from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
 from conftest import SAMPLE_POSTS
 from mikke import Config, MikkeError, Searcher, _indexing, update_index
-from mikke._analysis import reading_pairs
+from mikke._analysis import index_terms, reading_pairs
 from mikke._corpus import iter_post_paths, load_post
 from mikke._indexing import post_documents, post_documents_of
 from mikke._parallel import ParallelWriter, SegmentBuilder, analyzed_items, index_items
 from mikke._postings import postings_path, write_missing
 from mikke._schema import build_schema
 from mikke._snippets import pack_offsets
-from mikke._whoosh_codec import MIN_COMPRESSED_BLOCK
+from mikke._whoosh_codec import MIN_COMPRESSED_BLOCK, hash_tables_at_once
 
 TOPICS = {
     "fuji": "富士山は静岡県と山梨県にまたがる日本最高峰の山である。標高は3776メートル。",
@@ -210,6 +213,23 @@ def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Pat
     assert len(expected["terms"]) > 1000
     assert len(expected["stored"]) == len(documents)
     assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte, but blocks
+
+
+def test_a_terms_table_is_the_file_whoosh_writes(tmp_path: Path) -> None:
+    # the builder's terms table writes each of its hash tables in one go (hash_tables_at_once)
+    documents = _site_documents("ms-dynamics365-ja", every=100)
+    keys = sorted({term.encode() for document in documents for term in index_terms(document.get("body", ""))})
+    written = []
+    for name in ("whoosh", "builder"):
+        with open(tmp_path / name, "wb") as file:
+            table = OrderedHashWriter(StructFile(file))
+            if name == "builder":
+                hash_tables_at_once(SimpleNamespace(_tindex=table))
+            for n, key in enumerate(keys):
+                table.add(key, str(n).encode())
+            table.close()
+        written.append((tmp_path / name).read_bytes())
+    assert len(keys) > 1000 and written[0] == written[1]
 
 
 def test_small_postings_blocks_are_written_uncompressed(tmp_path: Path) -> None:

@@ -66,6 +66,7 @@ from ._whoosh_codec import (
     encode_frequency,
     encode_positions,
     end_documents,
+    hash_tables_at_once,
     lengths_writer,
     store_uncompressed,
     write_term,
@@ -126,6 +127,7 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
     def __init__(self, ix: Index, **kwargs: Any) -> None:
         super().__init__(ix, _lk=False, **kwargs)
         store_uncompressed(self.perdocwriter)
+        hash_tables_at_once(self.fieldwriter)
         self.postings = 0
         self._terms: dict[str, dict[bytes, Postings]] = {}
         self._lengths: dict[str, bytearray] = {}  # each scorable field's length byte of each document (0: none)

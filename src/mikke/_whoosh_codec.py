@@ -10,13 +10,14 @@ tests that pin whoosh's format (``tests/test_codec.py``, ``tests/test_postings.p
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import pickle
 import struct
 import zlib
 from array import array
 from collections.abc import Callable
-from itertools import pairwise
+from itertools import pairwise, starmap
 from operator import sub
 from typing import Any, NamedTuple, TypeAlias
 
@@ -50,6 +51,8 @@ _pack_float32, _unpack_float32 = struct.Struct("f").pack, struct.Struct("f").unp
 _TERM_ROW = struct.Struct("!BfIBBfIIqi")
 #: A hash file's record: the key's and the value's size (``whoosh.filedb.filetables._lengths``).
 _ROW_LENGTHS = struct.Struct("!ii")
+#: A hash table's slot: a key's hash and where its record is (``whoosh.filedb.filetables._pointer``).
+_HASH_SLOT = struct.Struct("!Iq")
 
 #: A postings block whose pickle is shorter than this is written uncompressed (its header says
 #: so, and whoosh reads it so): a ``zlib.compress`` call costs 40-80 µs whatever the size, and
@@ -73,6 +76,28 @@ def store_uncompressed(perdoc: Any) -> None:
     decompresses as it does any other. whoosh compresses each document's pickle on its own, and a
     ``zlib.compress`` call costs tens of µs whatever its size."""
     perdoc._colwriters["_stored"]._child._compress = zlib_stored
+
+
+def hash_tables_at_once(fieldwriter: Any) -> None:
+    """Have a segment's terms table (``OrderedHashWriter``) write each of its 256 hash tables in one
+    write, not a write a slot (:func:`_write_hashes`): the same bytes."""
+    table = fieldwriter._tindex
+    table._write_hashes = functools.partial(_write_hashes, table)
+
+
+def _write_hashes(table: Any) -> None:
+    """``HashWriter._write_hashes``: each bucket's entries placed in a table of twice as many slots
+    by their hash (the next free slot on a collision), empty slots ``(0, 0)``."""
+    file = table.dbfile
+    for entries in table.buckets:
+        slots = [(0, 0)] * (2 * len(entries))
+        table.directory.append((file.tell(), len(slots)))
+        for hashed, position in entries:
+            slot = (hashed >> 8) % len(slots)
+            while slots[slot] != (0, 0):
+                slot = (slot + 1) % len(slots)
+            slots[slot] = (hashed, position)
+        file.write(b"".join(starmap(_HASH_SLOT.pack, slots)))
 
 
 def column_writer(perdoc: Any, name: str, column: Any) -> Any:

@@ -69,7 +69,7 @@ from ._whoosh_codec import (
     hash_tables_at_once,
     lengths_writer,
     store_uncompressed,
-    write_term,
+    write_terms,
 )
 
 #: Worker processes for a large build.
@@ -238,8 +238,9 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
             writer.start_field(name, self.schema[name])
             found = self._lengths.get(name, b"")
             lengths = bytes(found) + bytes(self.docnum - len(found))  # a byte for each document
-            for tbytes, postings in sorted(terms.items()):
-                write_term(writer, tbytes, postings, lengths)
+            ordered = sorted(terms.items())
+            write_terms(writer, ordered, lengths)
+            for tbytes, postings in ordered:
                 self._copy.add(name, tbytes, postings[0], postings[1])
             writer.finish_field()
         writer.close()

@@ -16,7 +16,7 @@ import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import pairwise, starmap
 from operator import sub
 from typing import Any, NamedTuple, TypeAlias
@@ -377,21 +377,45 @@ def encode_frequency(positions: list[int]) -> bytes:
     return pack_uint(len(positions))
 
 
-def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: bytes) -> None:
-    """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
-    ``start_term``, ``add`` of each posting and ``finish_term``, the same postings a block at a
-    time (the same bytes, but for the blocks' bodies: pickled with :data:`BLOCK_PROTOCOL`, and left
-    uncompressed under :data:`MIN_COMPRESSED_BLOCK`); ``lengths`` holds each document's length in
-    the field as its length column does (a byte: ``length_to_byte``, 0 for none).
+def write_terms(writer: Any, terms: Iterable[tuple[bytes, Postings]], lengths: bytes) -> None:
+    """Write the postings and terms-table rows of the current field's ``terms`` (in order) as whoosh's
+    ``W3FieldWriter`` does after ``start_term``, ``add`` of each posting and ``finish_term`` for each,
+    the same postings a block at a time (the same bytes, but for the blocks' bodies: pickled with
+    :data:`BLOCK_PROTOCOL`, and left uncompressed under :data:`MIN_COMPRESSED_BLOCK`); ``lengths``
+    holds each document's length in the field as its length column does (a byte: ``length_to_byte``,
+    0 for none). The rows are added as ``W3TermInfo.to_bytes`` and ``OrderedHashWriter.add`` would
+    (without its check of the terms' order), and written to the file at once.
 
     (Its postings writer spends more time in per-posting and per-call bookkeeping than in
     pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
     whose ``inlinelimit`` of 1 never inlines postings in the terms table.
     """
-    docnums, weights, values = postings
-    postwriter = writer._postwriter
+    postwriter, table = writer._postwriter, writer._tindex
     limit, level = postwriter._blocklimit, postwriter._compression
     fixed_size = writer._format.fixed_value_size()
+    postfile, prefix = postwriter._postfile, pack_ushort(writer._fieldid)
+    offset, position = postfile.tell(), table.dbfile.tell()
+    rows: list[bytes] = []
+    for tbytes, postings in terms:
+        written, info = _term_postings(postings, lengths, limit, level, fixed_size)
+        postfile.write(written)
+        key = prefix + tbytes
+        row = _TERM_ROW.pack(0, *info, offset, len(written))
+        rows += (_ROW_LENGTHS.pack(len(key), len(row)), key, row)
+        table.index.append(position)
+        hashed = table.hashfn(key)
+        table.buckets[hashed & 255].append((hashed, position))
+        table.lastkey = key
+        offset += len(written)
+        position += _ROW_LENGTHS.size + len(key) + len(row)
+    table.dbfile.write(b"".join(rows))
+
+
+def _term_postings(
+    postings: Postings, lengths: bytes, limit: int, level: int, fixed_size: int | None
+) -> tuple[bytes, TermStats]:
+    """A term's postings as :func:`write_terms` writes them, and its statistics."""
+    docnums, weights, values = postings
     count = len(docnums)
     if count == 1:  # most terms: what the loop below gives for one posting, without its slices
         docnum, weight, value = docnums[0], weights[0], values[0]
@@ -405,8 +429,7 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: bytes) -
         body = ((docnum,), None if block_weight == 1.0 else block_weight, one)
         header, block = _block(body, (1, docnum, max_weight, length, length), level)
         written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(header) - len(block)), header, block))
-        _write_postings(writer, tbytes, (block_weight, 1, length, length, max_weight, docnum, docnum), written)
-        return
+        return written, (block_weight, 1, length, length, max_weight, docnum, docnum)
     total, shortest, longest, highest = 0.0, 0, 0, 0.0  # the term's W3TermInfo
     pieces = [WHOOSH3_HEADER_MAGIC]
     for start in range(0, count, limit):
@@ -437,8 +460,7 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: bytes) -
         header, block = _block((gaps, mini_weights, mini_values), stats, level)
         size = len(header) + len(block)
         pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
-    info = (total, count, shortest, longest, highest, docnums[0], docnums[-1])
-    _write_postings(writer, tbytes, info, b"".join(pieces))
+    return b"".join(pieces), (total, count, shortest, longest, highest, docnums[0], docnums[-1])
 
 
 def _block(body: tuple[Any, Any, Any], stats: BlockStats, level: int) -> tuple[bytes, bytes]:
@@ -451,23 +473,6 @@ def _block(body: tuple[Any, Any, Any], stats: BlockStats, level: int) -> tuple[b
         block = zlib.compress(block, compression)
     count, last, max_weight, min_length, max_length = stats
     return pickle.dumps((count, last, max_weight, compression, min_length, max_length), 2), block
-
-
-def _write_postings(writer: Any, tbytes: bytes, info: TermStats, written: bytes) -> None:
-    """Append a term's ``written`` postings to the postings file and its row to the terms table
-    (``W3TermInfo.to_bytes``, and ``OrderedHashWriter.add`` without its check of the terms' order)."""
-    postfile = writer._postwriter._postfile
-    offset = postfile.tell()
-    postfile.write(written)
-    key, row = pack_ushort(writer._fieldid) + tbytes, _TERM_ROW.pack(0, *info, offset, len(written))
-    table = writer._tindex
-    file = table.dbfile
-    position = file.tell()
-    table.index.append(position)
-    file.write(b"".join((_ROW_LENGTHS.pack(len(key), len(row)), key, row)))
-    hashed = table.hashfn(key)
-    table.buckets[hashed & 255].append((hashed, position))
-    table.lastkey = key
 
 
 def _float32(value: float) -> float:

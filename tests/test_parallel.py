@@ -97,9 +97,10 @@ def test_a_worker_that_fails_fails_the_commit(tmp_path: Path) -> None:
 def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The files inside the compound segment file that ``writer_class`` writes for ``documents``
     (lengths, columns), by name without the segment's id, the segment's postings copy, under
-    "terms" every term's postings and statistics and under "stored" every document's stored fields,
-    as whoosh reads them (the postings, terms and stored fields files differ in bytes: the builder
-    pickles blocks otherwise and leaves short ones and stored fields uncompressed)."""
+    "terms" every term's postings and statistics, under "totals" each field's total length and under
+    "stored" every document's stored fields, as whoosh reads them (the postings, terms and stored
+    fields files differ in bytes: the builder pickles blocks otherwise and leaves short ones and
+    stored fields uncompressed)."""
     ix = whoosh_index.create_in(str(path), build_schema())
     writer = writer_class(ix) if writer_class is SegmentBuilder else writer_class(ix, _lk=False)
     for document in documents:
@@ -111,6 +112,7 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
         write_missing(path, [leaf for leaf, _ in reader.leaf_readers()])
         terms = {(field, term): _term(reader, field, term) for field, term in reader.all_terms()}
         stored = list(reader.all_stored_fields())
+        totals = {field: reader.field_length(field) for field in ix.schema.scorable_names()}
     files = CompoundStorage(ix.storage.open_file(segment.make_filename(".seg")), use_mmap=False)
     try:
         found = {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
@@ -118,7 +120,7 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
         files.close()
     del found["pst"], found["trm"], found["_stored.col"]
     postings = postings_path(path, segment.segment_id()).read_bytes()
-    return found | {"postings": postings, "terms": terms, "stored": stored}
+    return found | {"postings": postings, "terms": terms, "stored": stored, "totals": totals}
 
 
 def _term(reader: Any, field: str, term: bytes) -> tuple[Any, ...]:

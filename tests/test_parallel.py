@@ -11,6 +11,7 @@ import pickle
 import signal
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,18 +19,20 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.columns import VarBytesColumn
 from whoosh.filedb.compound import CompoundStorage
+from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
 from conftest import SAMPLE_POSTS
 from mikke import Config, MikkeError, Searcher, _indexing, update_index
-from mikke._analysis import reading_pairs
+from mikke._analysis import index_terms, reading_pairs
 from mikke._corpus import iter_post_paths, load_post
 from mikke._indexing import post_documents, post_documents_of
 from mikke._parallel import ParallelWriter, SegmentBuilder, analyzed_items, index_items
 from mikke._postings import postings_path, write_missing
 from mikke._schema import build_schema
 from mikke._snippets import pack_offsets
-from mikke._whoosh_codec import MIN_COMPRESSED_BLOCK
+from mikke._whoosh_codec import MIN_COMPRESSED_BLOCK, hash_tables_at_once
 
 TOPICS = {
     "fuji": "富士山は静岡県と山梨県にまたがる日本最高峰の山である。標高は3776メートル。",
@@ -94,9 +97,10 @@ def test_a_worker_that_fails_fails_the_commit(tmp_path: Path) -> None:
 def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The files inside the compound segment file that ``writer_class`` writes for ``documents``
     (lengths, columns), by name without the segment's id, the segment's postings copy, under
-    "terms" every term's postings and statistics and under "stored" every document's stored fields,
-    as whoosh reads them (the postings, terms and stored fields files differ in bytes: the builder
-    pickles blocks otherwise and leaves short ones and stored fields uncompressed)."""
+    "terms" every term's postings and statistics, under "totals" each field's total length and under
+    "stored" every document's stored fields, as whoosh reads them (the postings, terms and stored
+    fields files differ in bytes: the builder pickles blocks otherwise and leaves short ones and
+    stored fields uncompressed)."""
     ix = whoosh_index.create_in(str(path), build_schema())
     writer = writer_class(ix) if writer_class is SegmentBuilder else writer_class(ix, _lk=False)
     for document in documents:
@@ -108,6 +112,7 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
         write_missing(path, [leaf for leaf, _ in reader.leaf_readers()])
         terms = {(field, term): _term(reader, field, term) for field, term in reader.all_terms()}
         stored = list(reader.all_stored_fields())
+        totals = {field: reader.field_length(field) for field in ix.schema.scorable_names()}
     files = CompoundStorage(ix.storage.open_file(segment.make_filename(".seg")), use_mmap=False)
     try:
         found = {name.split(".", 1)[1]: files.open_file(name).read() for name in files.list()}
@@ -115,7 +120,7 @@ def _one_segment(path: Path, writer_class: type[SegmentWriter], documents: list[
         files.close()
     del found["pst"], found["trm"], found["_stored.col"]
     postings = postings_path(path, segment.segment_id()).read_bytes()
-    return found | {"postings": postings, "terms": terms, "stored": stored}
+    return found | {"postings": postings, "terms": terms, "stored": stored, "totals": totals}
 
 
 def _term(reader: Any, field: str, term: bytes) -> tuple[Any, ...]:
@@ -210,6 +215,23 @@ def test_segment_builder_writes_what_whooshs_segment_writer_writes(tmp_path: Pat
     assert len(expected["terms"]) > 1000
     assert len(expected["stored"]) == len(documents)
     assert _one_segment(tmp_path / "builder", SegmentBuilder, documents) == expected  # byte for byte, but blocks
+
+
+def test_a_terms_table_is_the_file_whoosh_writes(tmp_path: Path) -> None:
+    # the builder's terms table writes each of its hash tables in one go (hash_tables_at_once)
+    documents = _site_documents("ms-dynamics365-ja", every=100)
+    keys = sorted({term.encode() for document in documents for term in index_terms(document.get("body", ""))})
+    written = []
+    for name in ("whoosh", "builder"):
+        with open(tmp_path / name, "wb") as file:
+            table = OrderedHashWriter(StructFile(file))
+            if name == "builder":
+                hash_tables_at_once(SimpleNamespace(_tindex=table))
+            for n, key in enumerate(keys):
+                table.add(key, str(n).encode())
+            table.close()
+        written.append((tmp_path / name).read_bytes())
+    assert len(keys) > 1000 and written[0] == written[1]
 
 
 def test_small_postings_blocks_are_written_uncompressed(tmp_path: Path) -> None:

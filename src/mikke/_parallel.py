@@ -50,16 +50,27 @@ from itertools import repeat
 from typing import Any
 
 from whoosh.analysis import IDTokenizer
+from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.index import Index
 from whoosh.multiproc import MpWriter, SubWriterTask
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from ._analysis import analyzer, index_terms
 from ._errors import MikkeError, PostError
 from ._postings import PostingsWriter, postings_path
-from ._whoosh_codec import Postings, encode_frequency, encode_positions, store_uncompressed, write_term
+from ._whoosh_codec import (
+    Postings,
+    column_writer,
+    encode_frequency,
+    encode_positions,
+    end_documents,
+    hash_tables_at_once,
+    lengths_writer,
+    store_uncompressed,
+    write_terms,
+)
 
 #: Worker processes for a large build.
 PROCS = min(2, os.cpu_count() or 1)
@@ -89,10 +100,11 @@ def _documents(item: Any) -> Iterable[dict[str, Any]]:
 @dataclass(slots=True)
 class _Run:
     """A field's value in documents ``start`` to ``start + count - 1``: its (term, frequency,
-    weight, encoded value) items and its length."""
+    weight, encoded value) items, their number and its length."""
 
     value: Any
     items: list[tuple[bytes, int, float, bytes]]
+    size: int
     length: int
     start: int
     count: int = 1
@@ -103,22 +115,28 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
 
     Postings are kept in memory grouped by term (``postings`` counts them) and
     written in term order when the segment is finished; an indexed field whose
-    value equals the previous document's reuses that analysis (and the postings of a value
-    repeated over consecutive documents are added in one go), and the text fields
+    value equals the previous document's reuses that analysis (and the postings and
+    lengths of a value repeated over consecutive documents are added in one go), and the text fields
     analysed by mikke's analyzer take their terms from :func:`~mikke._analysis.index_terms`
     (the analysis that gave a passage's stored offsets) instead of whoosh's token chain,
-    the same postings. Term vectors and spelling fields are not supported (mikke's schema
-    has neither).
+    the same postings. A document's stored fields and column values go to whoosh's column
+    writers directly, its lengths when the segment is finished. Term vectors and spelling
+    fields are not supported (mikke's schema has neither).
     """
 
     def __init__(self, ix: Index, **kwargs: Any) -> None:
         super().__init__(ix, _lk=False, **kwargs)
         store_uncompressed(self.perdocwriter)
+        hash_tables_at_once(self.fieldwriter)
         self.postings = 0
         self._terms: dict[str, dict[bytes, Postings]] = {}
-        self._lengths: dict[str, dict[int, int]] = {}
+        self._lengths: dict[str, bytearray] = {}  # each scorable field's length byte of each document (0: none)
+        self._totals: dict[str, int] = {}  # and its total length
         self._runs: dict[str, _Run] = {}  # each field's latest value, not yet in ``_terms``
         self._fields = dict(self.schema.items())  # the schema's fields by name, without its per-call checks
+        self._orders: dict[tuple[str, ...], list[str]] = {}  # a document's field names -> those written, in order
+        self._columns: dict[str, Any] = {}  # column writers by field name
+        self._stored = column_writer(self.perdocwriter, "_stored", STORED_COLUMN)
         self._copy = PostingsWriter()
         mikke = analyzer()
         self._direct = {  # text fields analysed by mikke's analyzer: name -> with positions
@@ -128,90 +146,101 @@ class SegmentBuilder(SegmentWriter):  # type: ignore[misc]
         }
 
     def add_document(self, **fields: Any) -> None:
-        perdoc, schema, docnum = self.perdocwriter, self.schema, self.docnum
-        names = sorted(name for name in fields if not name.startswith("_"))  # no "_boost" and the like
-        known = self._fields
-        self._check_fields(schema, [name for name in names if name not in known])  # dynamic or unknown
-        perdoc.start_doc(docnum)
-        try:
-            for name in names:
-                value = fields[name]
-                if value is None:
-                    continue
-                field = known.get(name) or schema[name]
-                length = 0
-                if field.indexed:
-                    length = self._add_postings(name, field, value, docnum)
-                perdoc.add_field(name, field, value if field.stored else None, length)
-                if field.column_type:
-                    perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
-        except Exception:
-            perdoc.cancel_doc()
-            raise
-        perdoc.finish_doc()
+        docnum, known, runs = self.docnum, self._fields, self._runs
+        names = self._orders.get(keys := tuple(fields))
+        if names is None:  # the first document with these fields
+            names = sorted(name for name in keys if not name.startswith("_"))  # no "_boost" and the like
+            self._check_fields(self.schema, [name for name in names if name not in known])  # dynamic or unknown
+            self._orders[keys] = names
+        stored = {}
+        for name in names:
+            value = fields[name]
+            if value is None:
+                continue
+            field = known.get(name) or self.schema[name]
+            if field.indexed:
+                run = runs.get(name)
+                if run is not None and run.start + run.count == docnum and run.value == value:
+                    run.count += 1  # a post's title, excerpt, path... on each of its passages
+                    self.postings += run.size
+                else:
+                    self._start_run(name, field, value, docnum)
+            if field.stored:
+                stored[name] = value
+            if field.column_type:
+                writer = self._columns.get(name) or self._column(name, field.column_type)
+                writer.add(docnum, field.to_column_value(value))
+        if stored:
+            self._stored.add(docnum, stored)
         self._added = True
         self.docnum += 1
 
-    def _add_postings(self, name: str, field: Any, value: Any, docnum: int) -> int:
-        """Index one field value of document ``docnum``; returns its length (0 when not scorable)."""
+    def _column(self, name: str, column: Any) -> Any:
+        writer = self._columns[name] = column_writer(self.perdocwriter, name, column)
+        return writer
+
+    def _start_run(self, name: str, field: Any, value: Any, docnum: int) -> None:
+        """Index one field value of document ``docnum``, the first of a new run."""
         run = self._runs.get(name)
-        if run is not None and run.value == value and run.start + run.count == docnum:
-            run.count += 1
+        if run is not None:
+            self._add_run(name, run)
+        if run is not None and run.value == value:
+            items, length = run.items, run.length
         else:
-            if run is not None:
-                self._add_run(name, run)
-            if run is not None and run.value == value:
-                items, length = run.items, run.length
+            positions = self._direct.get(name)
+            if positions is None or not isinstance(value, str):
+                items = index_items(field, value)
             else:
-                positions = self._direct.get(name)
-                if positions is None or not isinstance(value, str):
-                    items = index_items(field, value)
-                else:
-                    items = analyzed_items(value, positions, field.format.field_boost)
-                length = sum(freq for _, freq, _, _ in items) if field.scorable else 0
-            run = self._runs[name] = _Run(value, items, length, docnum)
-        self.postings += len(run.items)
-        if run.length:  # as the segment's length column gives it back: quantized to one byte
-            self._lengths.setdefault(name, {})[docnum] = byte_to_length(length_to_byte(run.length))
-        return run.length
+                items = analyzed_items(value, positions, field.format.field_boost)
+            length = sum(freq for _, freq, _, _ in items) if field.scorable else 0
+        if length and name not in self._lengths:  # whoosh's length column: created at the field's first length
+            self._lengths[name], self._totals[name] = bytearray(), 0
+            lengths_writer(self.perdocwriter, name)
+        self._runs[name] = _Run(value, items, len(items), length, docnum)
+        self.postings += len(items)
 
     def _add_run(self, name: str, run: _Run) -> None:
-        """Append the postings of ``run`` to its field's terms (a long run with a few C-level extends)."""
+        """Append the postings and lengths of ``run`` to its field's (a long run with a few C-level extends)."""
         terms = self._terms.setdefault(name, {})
         count = run.count
         documents = array("I", range(run.start, run.start + count))
         for tbytes, _, weight, vbytes in run.items:
             postings = terms.get(tbytes)
             if postings is None:
-                postings = terms[tbytes] = (array("I"), array("d"), bytearray(), array("I"))
-            docnums, weights, data, ends = postings
+                postings = terms[tbytes] = (array("I"), array("d"), [])
+            docnums, weights, values = postings
             if count == 1:  # most runs: one document's value (a passage's text)
                 docnums.append(run.start)
                 weights.append(weight)
-                data += vbytes
-                ends.append(len(data))
+                values.append(vbytes)
             else:
                 docnums.extend(documents)
                 weights.extend(array("d", (weight,)) * count)
-                end, size = len(data), len(vbytes)
-                data += vbytes * count
-                ends.extend(range(end + size, end + size * count + 1, size) if size else repeat(end, count))
+                values += repeat(vbytes, count)
+        if run.length:
+            lengths = self._lengths[name]
+            lengths += bytes(run.start - len(lengths))  # the documents between without this field
+            lengths += bytes((length_to_byte(run.length),)) * count
+            self._totals[name] += run.length * count
 
     def _flush_segment(self) -> None:
-        """Write the postings in (field, term) order, as whoosh's ``add_postings`` does, and
-        their copy that searches read (``_postings``)."""
-        self.perdocwriter.close()
+        """Write the lengths, then the postings in (field, term) order, as whoosh's ``add_postings``
+        does, and their copy that searches read (``_postings``)."""
         for name, run in self._runs.items():
             self._add_run(name, run)
         self._runs.clear()
+        end_documents(self.perdocwriter, self.docnum, self._lengths, self._totals)
+        self.perdocwriter.close()
         writer = self.fieldwriter
         for name, terms in sorted(self._terms.items()):
             if not terms:  # only empty values: whoosh starts no field
                 continue
             writer.start_field(name, self.schema[name])
-            lengths = self._lengths.get(name, {})
-            for tbytes, postings in sorted(terms.items()):
-                write_term(writer, tbytes, postings, lengths)
+            found = self._lengths.get(name, b"")
+            lengths = bytes(found) + bytes(self.docnum - len(found))  # a byte for each document
+            ordered = sorted(terms.items())
+            write_terms(writer, ordered, lengths)
+            for tbytes, postings in ordered:
                 self._copy.add(name, tbytes, postings[0], postings[1])
             writer.finish_field()
         writer.close()

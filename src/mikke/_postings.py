@@ -70,15 +70,15 @@ class PostingsWriter:
         self._key_ends = array("q")
         self._starts = array("q", [0])
         self._docnums = array("I")
-        self._weights = array("f")
+        self._weights = array("d")  # written as 32-bit floats
 
     def add(self, field: str, term: bytes, docnums: ArrayLike, weights: ArrayLike) -> None:
         """One term's postings (fields other than the search fields are left out)."""
         if field in SEARCH_FIELDS:
             self._keys += _key(field, term)
             self._key_ends.append(len(self._keys))
-            self._docnums.frombytes(np.asarray(docnums, dtype=np.uint32).tobytes())
-            self._weights.frombytes(np.asarray(weights, dtype=np.float32).tobytes())
+            self._docnums += _typed(docnums, "I")
+            self._weights += _typed(weights, "d")
             self._starts.append(len(self._docnums))
 
     def write(self, path: Path) -> None:
@@ -89,8 +89,9 @@ class PostingsWriter:
         temporary = path.with_name(path.stem + TEMPORARY_SUFFIX)
         with open(temporary, "wb") as file:
             file.write(MAGIC + len(header).to_bytes(8, sys.byteorder) + header)
-            for part in (self._key_ends, self._starts, self._docnums, self._weights):
+            for part in (self._key_ends, self._starts, self._docnums):
                 file.write(part.tobytes())
+            file.write(np.asarray(self._weights, dtype=np.float32).tobytes())
             file.write(self._keys)
         os.replace(temporary, path)
 
@@ -164,6 +165,18 @@ def whoosh_postings(leaf: Any) -> Iterator[tuple[str, bytes, NDArray[np.int64], 
             continue
         for term in leaf.lexicon(field):
             yield (field, term, *read_matcher(term_matcher(leaf, field, term)))
+
+
+def _typed(values: ArrayLike, typecode: str) -> array[Any]:
+    """``values`` as an array of ``typecode`` ("I" or "d"): themselves when they are one already
+    (the builder's postings), else converted at C speed (numpy's, from whoosh).
+
+    >>> _typed(np.array([1, 2]), "I"), _typed(array("d", [0.5]), "d")
+    (array('I', [1, 2]), array('d', [0.5]))
+    """
+    if isinstance(values, array) and values.typecode == typecode:
+        return values
+    return array(typecode, np.asarray(values, dtype=np.uint32 if typecode == "I" else np.float64).tobytes())
 
 
 def _key(field: str, term: bytes) -> bytes:

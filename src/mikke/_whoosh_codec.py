@@ -10,13 +10,14 @@ tests that pin whoosh's format (``tests/test_codec.py``, ``tests/test_postings.p
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Callable
-from itertools import pairwise, repeat
+from collections.abc import Callable, Iterable
+from itertools import pairwise, starmap
 from operator import sub
 from typing import Any, NamedTuple, TypeAlias
 
@@ -27,7 +28,6 @@ from whoosh.codec.whoosh3 import (
     STORED_COLUMN,
     WHOOSH3_HEADER_MAGIC,
     W3LeafMatcher,
-    W3TermInfo,
     _lenfield,
 )
 from whoosh.columns import VarBytesColumn
@@ -35,16 +35,24 @@ from whoosh.filedb.compound import SubFile
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 from whoosh.system import pack_int, pack_ushort
-from whoosh.util.numeric import length_to_byte
 
-#: One term's postings in a segment being built: document numbers, weights, and the
-#: encoded values, concatenated, with the end offset of each (compact: a few bytes a posting).
-Postings: TypeAlias = "tuple[array[int], array[float], bytearray, array[int]]"
-#: A postings block's count, last document, highest weight, shortest length (None: none) and longest length.
-BlockStats: TypeAlias = tuple[int, int, float, int | None, int]
+#: One term's postings in a segment being built: document numbers, weights and encoded values
+#: (compact: most values are one of a few shared objects, a position's or a frequency's).
+Postings: TypeAlias = "tuple[array[int], array[float], list[bytes]]"
+#: A postings block's count, last document, highest weight, shortest and longest length (``length_to_byte``).
+BlockStats: TypeAlias = tuple[int, int, float, int, int]
+#: A term's total weight, postings, shortest and longest length (``length_to_byte``), highest weight,
+#: first and last document: its row in the terms table, but for where its postings are.
+TermStats: TypeAlias = tuple[float, int, int, int, float, int, int]
 
 pack_uint = struct.Struct("!I").pack  # whoosh.system.pack_uint
 _pack_float32, _unpack_float32 = struct.Struct("f").pack, struct.Struct("f").unpack
+#: ``W3TermInfo.to_bytes`` of a term whose postings are not inlined: its struct, then the postings' offset and size.
+_TERM_ROW = struct.Struct("!BfIBBfIIqi")
+#: A hash file's record: the key's and the value's size (``whoosh.filedb.filetables._lengths``).
+_ROW_LENGTHS = struct.Struct("!ii")
+#: A hash table's slot: a key's hash and where its record is (``whoosh.filedb.filetables._pointer``).
+_HASH_SLOT = struct.Struct("!Iq")
 
 #: A postings block whose pickle is shorter than this is written uncompressed (its header says
 #: so, and whoosh reads it so): a ``zlib.compress`` call costs 40-80 µs whatever the size, and
@@ -68,6 +76,55 @@ def store_uncompressed(perdoc: Any) -> None:
     decompresses as it does any other. whoosh compresses each document's pickle on its own, and a
     ``zlib.compress`` call costs tens of µs whatever its size."""
     perdoc._colwriters["_stored"]._child._compress = zlib_stored
+
+
+def hash_tables_at_once(fieldwriter: Any) -> None:
+    """Have a segment's terms table (``OrderedHashWriter``) write each of its 256 hash tables in one
+    write, not a write a slot (:func:`_write_hashes`): the same bytes."""
+    table = fieldwriter._tindex
+    table._write_hashes = functools.partial(_write_hashes, table)
+
+
+def _write_hashes(table: Any) -> None:
+    """``HashWriter._write_hashes``: each bucket's entries placed in a table of twice as many slots
+    by their hash (the next free slot on a collision), empty slots ``(0, 0)``."""
+    file = table.dbfile
+    for entries in table.buckets:
+        slots = [(0, 0)] * (2 * len(entries))
+        table.directory.append((file.tell(), len(slots)))
+        for hashed, position in entries:
+            slot = (hashed >> 8) % len(slots)
+            while slots[slot] != (0, 0):
+                slot = (slot + 1) % len(slots)
+            slots[slot] = (hashed, position)
+        file.write(b"".join(starmap(_HASH_SLOT.pack, slots)))
+
+
+def column_writer(perdoc: Any, name: str, column: Any) -> Any:
+    """A segment's per-document writer's (``W3PerDocWriter``) writer of column ``name``, created as its
+    ``add_column_value`` creates it (the first time a document has a value there)."""
+    writers = perdoc._colwriters
+    if name not in writers:
+        perdoc._create_column(name, column)
+    return writers[name]
+
+
+def lengths_writer(perdoc: Any, field: str) -> Any:
+    """:func:`column_writer` of ``field``'s length column."""
+    return column_writer(perdoc, _lenfield(field), LENGTHS_COLUMN)
+
+
+def end_documents(perdoc: Any, count: int, lengths: dict[str, bytearray], totals: dict[str, int]) -> None:
+    """Complete a per-document writer that was given the stored fields and column values of ``count``
+    documents directly, not a document at a time: each field's length byte of every document, in
+    ``lengths`` (0 for none, the last one not 0: what ``NumericColumn.Writer`` writes), its total length
+    in ``totals``, and the number of documents."""
+    for field, data in lengths.items():
+        writer = lengths_writer(perdoc, field)
+        writer._dbfile.write(bytes(data))
+        writer._count = len(data)
+    perdoc._fieldlengths.update(totals)
+    perdoc._doccount = count
 
 
 def zlib_stored(data: bytes, level: int = 0) -> bytes:
@@ -320,57 +377,74 @@ def encode_frequency(positions: list[int]) -> bytes:
     return pack_uint(len(positions))
 
 
-def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int, int]) -> None:
-    """Write one term's postings and terms-table row as whoosh's ``W3FieldWriter`` does after
-    ``start_term``, ``add`` of each posting and ``finish_term``, the same postings a block at a
-    time (the same bytes, but for the blocks' bodies: pickled with :data:`BLOCK_PROTOCOL`, and left
-    uncompressed under :data:`MIN_COMPRESSED_BLOCK`).
+def write_terms(writer: Any, terms: Iterable[tuple[bytes, Postings]], lengths: bytes) -> None:
+    """Write the postings and terms-table rows of the current field's ``terms`` (in order) as whoosh's
+    ``W3FieldWriter`` does after ``start_term``, ``add`` of each posting and ``finish_term`` for each,
+    the same postings a block at a time (the same bytes, but for the blocks' bodies: pickled with
+    :data:`BLOCK_PROTOCOL`, and left uncompressed under :data:`MIN_COMPRESSED_BLOCK`); ``lengths``
+    holds each document's length in the field as its length column does (a byte: ``length_to_byte``,
+    0 for none). The rows are added as ``W3TermInfo.to_bytes`` and ``OrderedHashWriter.add`` would
+    (without its check of the terms' order), and written to the file at once.
 
     (Its postings writer spends more time in per-posting and per-call bookkeeping than in
     pickling and compressing, and most terms have a posting or two.) For whoosh's default codec,
     whose ``inlinelimit`` of 1 never inlines postings in the terms table.
     """
-    docnums, weights, data, ends = postings
-    postwriter = writer._postwriter
+    postwriter, table = writer._postwriter, writer._tindex
     limit, level = postwriter._blocklimit, postwriter._compression
     fixed_size = writer._format.fixed_value_size()
+    postfile, prefix = postwriter._postfile, pack_ushort(writer._fieldid)
+    offset, position = postfile.tell(), table.dbfile.tell()
+    rows: list[bytes] = []
+    for tbytes, postings in terms:
+        written, info = _term_postings(postings, lengths, limit, level, fixed_size)
+        postfile.write(written)
+        key = prefix + tbytes
+        row = _TERM_ROW.pack(0, *info, offset, len(written))
+        rows += (_ROW_LENGTHS.pack(len(key), len(row)), key, row)
+        table.index.append(position)
+        hashed = table.hashfn(key)
+        table.buckets[hashed & 255].append((hashed, position))
+        table.lastkey = key
+        offset += len(written)
+        position += _ROW_LENGTHS.size + len(key) + len(row)
+    table.dbfile.write(b"".join(rows))
+
+
+def _term_postings(
+    postings: Postings, lengths: bytes, limit: int, level: int, fixed_size: int | None
+) -> tuple[bytes, TermStats]:
+    """A term's postings as :func:`write_terms` writes them, and its statistics."""
+    docnums, weights, values = postings
     count = len(docnums)
-    raw = bytes(data)
     if count == 1:  # most terms: what the loop below gives for one posting, without its slices
-        docnum, weight = docnums[0], weights[0]
-        length = lengths.get(docnum, 0)
+        docnum, weight, value = docnums[0], weights[0], values[0]
+        length = lengths[docnum]
         block_weight = _float32(weight)
         max_weight = max(0, weight)
-        info = W3TermInfo(block_weight, 1, length or None, length, max_weight, docnum, docnum)
         if fixed_size is None or fixed_size < 0:
-            values: Any = (raw,) if raw else ()
+            one: Any = (value,) if value else ()
         else:
-            values = raw if fixed_size else None
-        body = ((docnum,), None if block_weight == 1.0 else block_weight, values)
-        header, block = _block(body, (1, docnum, max_weight, length or None, length), level)
+            one = value if fixed_size else None
+        body = ((docnum,), None if block_weight == 1.0 else block_weight, one)
+        header, block = _block(body, (1, docnum, max_weight, length, length), level)
         written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(header) - len(block)), header, block))
-        _write_postings(writer, tbytes, info, written)
-        return
-    info = W3TermInfo()
+        return written, (block_weight, 1, length, length, max_weight, docnum, docnum)
+    total, shortest, longest, highest = 0.0, 0, 0, 0.0  # the term's W3TermInfo
     pieces = [WHOOSH3_HEADER_MAGIC]
     for start in range(0, count, limit):
         stop = min(start + limit, count)
         ids = docnums[start:stop]
         block_weights = array("f", weights[start:stop])  # whoosh keeps a block's weights as floats
-        block_lengths = [*filter(None, map(lengths.get, ids, repeat(0)))]  # a length of 0 is no length
-        min_length = min(block_lengths, default=None)
+        block_lengths = [*filter(None, map(lengths.__getitem__, ids))]  # a length of 0 is no length
+        min_length = min(block_lengths, default=0)
         max_length = max(block_lengths, default=0)
         max_weight = max(0, *weights[start:stop])
-        info._weight += sum(block_weights)  # W3TermInfo.add_block
-        info._df += stop - start
-        info._minlength = min_length if info._minlength is None else min(info._minlength, min_length)
-        info._maxlength = max(info._maxlength, max_length)
-        info._maxweight = max(info._maxweight, max_weight)
-        if info._minid is None:
-            info._minid = ids[0]
-        info._maxid = ids[-1]
-        cuts = [ends[start - 1] if start else 0, *ends[start:stop]]
-        values = [*filter(None, map(raw.__getitem__, map(slice, cuts, cuts[1:])))]  # nor empty values
+        total += sum(block_weights)  # W3TermInfo.add_block
+        shortest = min(shortest, min_length) if shortest else min_length
+        longest = max(longest, max_length)
+        highest = max(highest, max_weight)
+        block_values = [*filter(None, values[start:stop])]  # nor empty values
         if block_weights.count(1.0) == len(ids):  # W3PostingsWriter._mini_weights, _mini_values
             mini_weights: Any = None
         elif block_weights.count(block_weights[0]) == len(ids):
@@ -378,15 +452,15 @@ def write_term(writer: Any, tbytes: bytes, postings: Postings, lengths: dict[int
         else:
             mini_weights = tuple(block_weights)
         if fixed_size is None or fixed_size < 0:
-            mini_values: Any = tuple(values)
+            mini_values: Any = tuple(block_values)
         else:
-            mini_values = b"".join(values) if fixed_size else None
+            mini_values = b"".join(block_values) if fixed_size else None
         gaps = (ids[0], *map(sub, ids[1:], ids[:-1]))  # whoosh's delta_encode
         stats = (stop - start, ids[-1], max_weight, min_length, max_length)
         header, block = _block((gaps, mini_weights, mini_values), stats, level)
         size = len(header) + len(block)
         pieces += (pack_int(-size if stop == count else size), header, block)  # the last block: negative
-    _write_postings(writer, tbytes, info, b"".join(pieces))
+    return b"".join(pieces), (total, count, shortest, longest, highest, docnums[0], docnums[-1])
 
 
 def _block(body: tuple[Any, Any, Any], stats: BlockStats, level: int) -> tuple[bytes, bytes]:
@@ -398,17 +472,7 @@ def _block(body: tuple[Any, Any, Any], stats: BlockStats, level: int) -> tuple[b
     if compression:
         block = zlib.compress(block, compression)
     count, last, max_weight, min_length, max_length = stats
-    header = (count, last, max_weight, compression, length_to_byte(min_length), length_to_byte(max_length))
-    return pickle.dumps(header, 2), block
-
-
-def _write_postings(writer: Any, tbytes: bytes, info: Any, written: bytes) -> None:
-    """Append a term's ``written`` postings to the postings file and its row to the terms table."""
-    postfile = writer._postwriter._postfile
-    offset = postfile.tell()
-    postfile.write(written)
-    info.set_extent(offset, len(written))
-    writer._tindex.add(pack_ushort(writer._fieldid) + tbytes, info.to_bytes())
+    return pickle.dumps((count, last, max_weight, compression, min_length, max_length), 2), block
 
 
 def _float32(value: float) -> float:

@@ -160,31 +160,6 @@ def test_a_word_in_katakana_in_brackets_is_found(make_corpus) -> None:  # type: 
     assert [h.path for h in hits] == ["_posts/2025-01-02-engines.md", "_posts/2025-01-01-refining.md"]
 
 
-def test_a_question_asking_where_ranks_the_passage_naming_a_place_first(make_corpus) -> None:  # type: ignore[no-untyped-def]
-    """Two NIILC passages about 携帯電話 hold the question's words alike; the one naming a place
-    (大阪府, 日本: Sudachi's 地名) answers どこ and ranks first."""
-    from mikke import Searcher, update_index
-
-    config = make_corpus(
-        {
-            "_posts/2025-01-01-risk.md": (
-                "---\ntitle: 携帯電話\n---\n\n"
-                "WHO（世界保健機関）の一部であるIARC（国際がん研究機関）は2011年5月31日、発がん性リスクをランク分けする表"
-                "（IARC発がん性リスク一覧）の中で、「携帯電話の使用」を、5段階中、上から3番目のGroup2Bのカテゴリーに"
-                "入れたと発表した。（Group2Bはコーヒーと同程度の発がん性で、ヒトに対する発癌性が疑われるグループである）\n"
-            ),
-            "_posts/2025-01-02-first.md": (
-                "---\ntitle: 携帯電話\n---\n\n"
-                "1970年に大阪府で開催された日本万国博覧会にワイヤレスホンとして出展され（後年で言うところのコードレスフォン）、"
-                "1979年には日本において世界で初めて実用化された。\n"
-            ),
-        }
-    )
-    update_index(config)
-    hits = Searcher(config).search("携帯電話はどこで最初に作られましたか", per_post=True).hits
-    assert [h.path for h in hits] == ["_posts/2025-01-02-first.md", "_posts/2025-01-01-risk.md"]
-
-
 @pytest.mark.skipif(not (JSQUAD / "corpus.jsonl").exists(), reason=f"relevance data not found at {JSQUAD}")
 def test_a_trigram_ending_in_a_particle_weighs_less_than_the_words(make_corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """民主党は声明書で何を宣言したか？ over the paragraphs of three JSQuAD articles (労働基本権,

@@ -217,28 +217,6 @@ def known_word(text: str) -> bool:
     return len(_dictionary().lookup(text)) > 0
 
 
-#: Sudachi's kinds of proper noun (the third level of its part of speech) that :func:`names` finds.
-NAME_KINDS = frozenset({"人名", "地名"})
-
-
-@functools.lru_cache(maxsize=4096)
-def names(text: str) -> tuple[tuple[str, str], ...]:
-    """The names of people and places in ``text`` (a sentence), by Sudachi's parts of speech
-    (:data:`NAME_KINDS`): each one's surface and kind. Cached: a question asking who or where
-    reads the sentences of its best matches, which later questions often read again.
-
-    >>> names("新井白石はハノイに行った")
-    (('新井', '人名'), ('白石', '人名'), ('ハノイ', '地名'))
-    """
-    found = []
-    for _, chunk in _chunks(text):
-        for morpheme in _SUDACHI.get().tokenize(chunk):
-            pos = morpheme.part_of_speech()
-            if pos[1] == "固有名詞" and pos[2] in NAME_KINDS:
-                found.append((morpheme.surface(), pos[2]))
-    return tuple(found)
-
-
 def text_terms(text: str) -> Iterator[tuple[Unit, int, int]]:
     """Each index term of ``text`` (of any length) with its position and start in the whole text.
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._analysis import fold, names
+from ._analysis import fold
 from ._query import WRITTEN_KINDS, Clause, Concept, ParsedQuery
 from ._scoring import Floats, IndexArrays, Ints, Mask, QueryScorer, best, held_in, word_weight
 from ._snippets import SENTENCE_MARKS, TermOffsets, sentence_ends, term_offsets, unpack_offsets
@@ -329,35 +329,6 @@ def answer_pattern(question: str) -> re.Pattern[str] | None:
     return None
 
 
-#: Question words asking for a name, each with the kind of name (:func:`~mikke._analysis.names`)
-#: a sentence answering them holds: a person's for 誰, a place's for どこ.
-ASKS_NAME = ((re.compile(r"誰|だれ|何者"), "人名"), (re.compile(r"どこ|何処"), "地名"))
-
-#: Whether a sentence holds what a question asks for.
-Answer = Callable[[str], bool]
-
-
-def answer_finder(question: str) -> Answer | None:
-    """Whether a sentence holds what ``question`` asks for: a match of :func:`answer_pattern`
-    (18歳 for 何歳), or a name of the kind it asks for (:data:`ASKS_NAME`) that the question does
-    not hold; None when it asks for neither.
-
-    >>> answer_finder("寛保という元号を拒絶した人物は誰か?")("寛保は新井白石から拒絶された")
-    True
-    >>> asks_where = answer_finder("ラオスはどこの植民地だった?")
-    >>> asks_where("ラオスはフランスの植民地だった"), asks_where("ラオスは長く植民地だった")
-    (True, False)
-    >>> answer_finder("琵琶湖の面積は") is None
-    True
-    """
-    if (pattern := answer_pattern(question)) is not None:
-        return lambda sentence: pattern.search(sentence) is not None
-    for asks, kind in ASKS_NAME:
-        if asks.search(question):
-            return lambda sentence: any(its == kind and name not in question for name, its in names(sentence))
-    return None
-
-
 def word_forms(concept: Concept) -> list[list[str]]:
     """Besides the word whole and its parts standing together (:func:`together`), the terms a
     sentence holds ``concept`` by holding all of (:func:`sentence_share`): the words of one of its
@@ -409,17 +380,16 @@ def sentence_share(
     concepts: Sequence[Concept],
     weights: Sequence[float],
     above: Sequence[bool],
-    answer: Answer | None = None,
+    answer: re.Pattern[str] | None = None,
     forms: Sequence[list[list[str]]] | None = None,
 ) -> float:
     """The largest weighted share of ``concepts`` that one sentence of ``text`` holds (a word
     whole, its parts standing together: :func:`together`, or one of its :data:`SENTENCE_KINDS`
     expansions: its :func:`word_forms`, ``forms`` when given), a word ``above`` it (in its title
     or heading) counting as held by every sentence; ``offsets`` are ``text``'s term offsets. What
-    the question asks for (``answer``: a date, a number, a name) counts as one more word, held by
-    a sentence ``answer`` says holds it (:func:`answer_finder`; asked of the sentences holding the
-    most words first, until no other can be the best), weighing :data:`ANSWER_TYPE_WEIGHT` times
-    the words' mean weight.
+    the question asks for (``answer``: a date, a number) counts as one more word, held by a
+    sentence where ``answer`` matches, weighing :data:`ANSWER_TYPE_WEIGHT` times the words' mean
+    weight.
 
     >>> from mikke._query import parse_query
     >>> from mikke._snippets import term_offsets
@@ -449,17 +419,12 @@ def sentence_share(
         for sentence in holding:
             held[sentence] = held.get(sentence, 0.0) + weight
     total = sum(weights)
-    best = max(held.values(), default=0.0)
     if answer is not None and total:
         weight = ANSWER_TYPE_WEIGHT * total / len(weights)
-        starts = (0, *ends)
-        for sentence in sorted(range(len(ends) + 1), key=lambda n: -held.get(n, 0.0)):
-            if held.get(sentence, 0.0) + weight <= best:
-                break  # nor can any after it be the best
-            if answer(text[starts[sentence] : ends[sentence] if sentence < len(ends) else len(text)]):
-                best = held.get(sentence, 0.0) + weight
+        for sentence in {bisect.bisect_right(ends, match.start()) for match in answer.finditer(text)}:
+            held[sentence] = held.get(sentence, 0.0) + weight
         total += weight
-    return (everywhere + best) / total if total else 0.0
+    return (everywhere + max(held.values(), default=0.0)) / total if total else 0.0
 
 
 def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> Floats:
@@ -470,13 +435,13 @@ def by_sentences(query: Query, docnums: Ints, scores: Floats, weight: float) -> 
     (:func:`sentence_share`; never lowered). A passage that answers a question usually says it
     in one sentence, while one that only mentions its words scatters them; this tells apart the
     passages of one long text, which share its title and most of its words. A sentence that
-    also holds what the question asks for (:func:`answer_finder`: 1958年 for いつ, a name for 誰) holds more.
+    also holds what the question asks for (:func:`answer_pattern`: 1958年 for いつ) holds more.
     """
     concepts = query.parsed.concepts()
     if not concepts:
         return scores
     weights, passages = _evidence(query, docnums)
-    answer = answer_finder(query.parsed.text) if ANSWER_TYPE_WEIGHT else None
+    answer = answer_pattern(query.parsed.text) if ANSWER_TYPE_WEIGHT else None
     forms = [word_forms(concept) for concept in concepts]  # once, for every passage
     shares = [sentence_share(text, off, concepts, weights, above, answer, forms) for text, off, above in passages]
     return np.asarray(scores * (1 + weight * np.array(shares)))

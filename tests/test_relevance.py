@@ -112,52 +112,49 @@ def test_keyword_query_finds_the_answer_that_lacks_its_attribute_word(make_corpu
     assert paths[2] == "_posts/2025-01-03-other.md"  # the common word only: last
 
 
-def test_a_compound_is_held_where_its_parts_stand_together(make_corpus) -> None:  # type: ignore[no-untyped-def]
-    """コンゴ民主共和国の首都 holds コンゴ共和国's parts next to 首都, but it is another country's
-    capital: the paragraph saying コンゴ共和国の首都 itself ranks first."""
+def ranked(make_corpus, title: str, texts: dict[str, str], question: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The names of ``texts`` (each one post under ``title``) in the order ``question`` ranks them."""
     from mikke import Searcher, update_index
 
     config = make_corpus(
-        {
-            "_posts/2025-01-01-regions.md": (
-                "---\ntitle: コンゴ共和国\n---\n\n"
-                "コンゴ共和国は、首都のブラザヴィルと10の地方に分かれている。括弧内の地名は当該地方の中心都市である。\n"
-            ),
-            "_posts/2025-01-02-river.md": (
-                "---\ntitle: コンゴ共和国\n---\n\n"
-                "ブラザビルはコンゴ川の航行可能部の末端に面し、内陸の交通の要所である。"
-                "マレボ湖の対岸にあるコンゴ民主共和国の首都キンシャサとはフェリー便の連絡がある。\n"
-            ),
-        }
+        {f"_posts/2025-01-01-{name}.md": f"---\ntitle: {title}\n---\n\n{text}\n" for name, text in texts.items()}
     )
     update_index(config)
-    hits = Searcher(config).search("コンゴ共和国の首都は？", per_post=True).hits
-    assert [h.path for h in hits] == ["_posts/2025-01-01-regions.md", "_posts/2025-01-02-river.md"]
+    return [
+        Path(hit.path).stem.removeprefix("2025-01-01-") for hit in Searcher(config).search(question, per_post=True).hits
+    ]
+
+
+def test_a_compound_is_held_where_its_parts_stand_together(make_corpus) -> None:  # type: ignore[no-untyped-def]
+    """コンゴ民主共和国の首都 holds コンゴ共和国's parts next to 首都, but it is another country's
+    capital: the paragraph saying コンゴ共和国の首都 itself ranks first."""
+    texts = {
+        "regions": (
+            "コンゴ共和国は、首都のブラザヴィルと10の地方に分かれている。括弧内の地名は当該地方の中心都市である。"
+        ),
+        "river": (
+            "ブラザビルはコンゴ川の航行可能部の末端に面し、内陸の交通の要所である。"
+            "マレボ湖の対岸にあるコンゴ民主共和国の首都キンシャサとはフェリー便の連絡がある。"
+        ),
+    }
+    assert ranked(make_corpus, "コンゴ共和国", texts, "コンゴ共和国の首都は？") == ["regions", "river"]
 
 
 def test_a_word_in_katakana_in_brackets_is_found(make_corpus) -> None:  # type: ignore[no-untyped-def]
     """JSQuAD's 船舶のボイラーの燃料は？ (two paragraphs of 石油): the answer writes 汽缶（ボイラー）,
     which Sudachi read as 汽缶 alone, dropping the katakana as its reading; it now holds every
     word and ranks above the paragraph that holds 船舶 and ボイラー only."""
-    from mikke import Searcher, update_index
-
-    config = make_corpus(
-        {
-            "_posts/2025-01-01-refining.md": (
-                "---\ntitle: 石油\n---\n\n"
-                "沸点320℃以上の蒸留で、船舶のエンジンやボイラーに用いられる重油が精製される。"
-                "これらの石油製品は、常温で液体である。\n"
-            ),
-            "_posts/2025-01-02-engines.md": (
-                "---\ntitle: 石油\n---\n\n"
-                "19世紀末の自動車の商業実用化、20世紀初めの飛行機の発明は、ガソリンエンジンと切り離しては"
-                "考えられない。船舶も重油を汽缶（ボイラー）の燃料にするようになった。\n"
-            ),
-        }
-    )
-    update_index(config)
-    hits = Searcher(config).search("船舶のボイラーの燃料は？", per_post=True).hits
-    assert [h.path for h in hits] == ["_posts/2025-01-02-engines.md", "_posts/2025-01-01-refining.md"]
+    texts = {
+        "refining": (
+            "沸点320℃以上の蒸留で、船舶のエンジンやボイラーに用いられる重油が精製される。"
+            "これらの石油製品は、常温で液体である。"
+        ),
+        "engines": (
+            "19世紀末の自動車の商業実用化、20世紀初めの飛行機の発明は、ガソリンエンジンと切り離しては"
+            "考えられない。船舶も重油を汽缶（ボイラー）の燃料にするようになった。"
+        ),
+    }
+    assert ranked(make_corpus, "石油", texts, "船舶のボイラーの燃料は？") == ["engines", "refining"]
 
 
 @pytest.mark.skipif(not (JSQUAD / "corpus.jsonl").exists(), reason=f"relevance data not found at {JSQUAD}")
